@@ -1,0 +1,62 @@
+# rshm: RSocket over shared memory.
+#
+#   make demo   show the shared-memory path working on this machine
+#   make test   everything CI runs: gofmt, vet, staticcheck, race, tests, short fuzz runs
+#   make bench  the benchmark suites of package bench
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 8s
+PKGS        := ./...
+
+.PHONY: all demo test fmt-check vet staticcheck race unit fuzz interop-deps bench build clean-shm
+
+all: build
+
+build:
+	$(GO) build -o bin/rshm ./cmd/rshm
+
+demo:
+	$(GO) test ./bench -run '^$$' -bench 'Ring' -benchtime 2000x -count 1 | $(GO) run ./internal/benchfmt
+
+test: fmt-check vet staticcheck interop-deps race unit fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^$$') 2>&1); \
+	if [ -n "$$out" ]; then echo "gofmt needs to be run on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+# The interop tests drive rsocket-js 0.0.27 from the committed lock file.
+interop-deps:
+	@if [ -f internal/interop/testdata/js/package-lock.json ]; then \
+		cd internal/interop/testdata/js && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+# Everything that runs in one process, under the race detector. -short skips
+# the multi-process soak tests, which run in the plain pass below.
+race:
+	$(GO) test -race -short -count=1 -timeout 10m $(PKGS)
+
+unit:
+	$(GO) test -count=1 -timeout 10m $(PKGS)
+
+# A short run of every fuzz target in the tree.
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . ); do \
+		dir=$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "fuzz $$dir $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
+		done; \
+	done
+
+bench:
+	$(GO) test ./bench -run '^$$' -bench . -count 1 -timeout 30m
+
+clean-shm:
+	$(GO) run ./cmd/rshm doctor --clean
