@@ -1,0 +1,45 @@
+// Command benchtable reads `go test -bench` output from package bench on
+// stdin and prints its results with the ratios the project's targets are
+// stated in (each measured against a baseline from the same run).
+//
+//	go test ./bench -run '^$' -bench Ring | go run ./internal/benchfmt/benchtable
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/rshm/rshm/internal/benchfmt"
+)
+
+// targets are the issues' performance targets, as ratios within one run.
+var targets = []benchfmt.Ratio{
+	{Label: "Ring pingpong-64B p50 / limit p50", Name: "Ring/pingpong-64B", Unit: "p50-ns", Base: "Ring/limit", BaseUnit: "p50-ns", Want: 3, Lower: true},
+	{Label: "Ring stream-1MiB / memcpy-1MiB (GB/s)", Name: "Ring/stream-1MiB", Unit: "GB/s", Base: "Ring/memcpy-1MiB", BaseUnit: "GB/s", Want: 0.5},
+	{Label: "Ring wake-block p50 / wake-futex p50", Name: "Ring/wake-block", Unit: "p50-ns", Base: "Ring/wake-futex", BaseUnit: "p50-ns", Want: 1.5, Lower: true},
+	{Label: "TCP rsocket-rr-64B p50 / raw-64B p50", Name: "TCP/rsocket-rr-64B", Unit: "p50-ns", Base: "TCP/raw-64B", BaseUnit: "p50-ns", Want: 1.2, Lower: true},
+	{Label: "RSocket tcp-rr-64B p50 / shm-rr-64B p50", Name: "RSocket/tcp-rr-64B", Unit: "p50-ns", Base: "RSocket/shm-rr-64B", BaseUnit: "p50-ns", Want: 25},
+	{Label: "RSocket tcp-rr-14KiB p50 / shm-rr-14KiB p50", Name: "RSocket/tcp-rr-14KiB", Unit: "p50-ns", Base: "RSocket/shm-rr-14KiB", BaseUnit: "p50-ns", Want: 15},
+}
+
+func main() {
+	run, err := benchfmt.Parse(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+	benchfmt.Write(os.Stdout, run, targets)
+	if v, ok := run.Lookup("Ring/stream-64B", "msgs/s"); ok {
+		fmt.Printf("%-44s %8.1fM >=   30M  %s\n", "Ring stream-64B records/s (absolute)", v/1e6, verdict(v >= 30e6))
+	}
+	if len(run.Failed) > 0 || len(run.Results) == 0 {
+		os.Exit(1)
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
