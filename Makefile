@@ -17,7 +17,7 @@ build:
 	$(GO) build -o bin/rshm ./cmd/rshm
 
 demo:
-	$(GO) test ./bench -run '^$$' -bench 'Ring' -benchtime 2000x -count 1 | $(GO) run ./internal/benchfmt
+	$(GO) test ./bench -run '^$$' -bench 'Ring' -benchtime 2000x -count 1 | $(GO) run ./internal/benchfmt/benchtable
 
 test: fmt-check vet staticcheck interop-deps race unit fuzz
 

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/rshm/rshm/affinity"
+)
+
+// The pair of CPUs the parent (cpuA) and the peer process (cpuB) pin to.
+var cpuA, cpuB = -1, -1
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(envRole); role != "" {
+		os.Exit(runChild(role))
+	}
+	if allowed, err := affinity.Allowed(); err == nil {
+		if topo, err := affinity.Topology(); err == nil {
+			if a, b, err := affinity.BestPair(topo, allowed); err == nil {
+				cpuA, cpuB = a, b
+			}
+		}
+	}
+	printMachine()
+	os.Exit(m.Run())
+}
+
+// printMachine writes the context every result needs: benchmark output is
+// meaningless without the CPU it ran on and how it was pinned.
+func printMachine() {
+	model := "unknown"
+	if t, err := affinity.Topology(); err == nil {
+		model = t.Model
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	fmt.Printf("machine: cpu=%q ncpu=%d kernel=%s go=%s\n", model, runtime.NumCPU(),
+		strings.TrimSpace(string(kernel)), runtime.Version())
+	if cpuA >= 0 {
+		fmt.Printf("pinning: this process cpu %d, peer process cpu %d\n", cpuA, cpuB)
+	} else {
+		fmt.Printf("pinning: none (fewer than two usable CPUs)\n")
+	}
+}
+
+// pin locks the benchmark goroutine to cpuA for the duration of b.
+func pin(b *testing.B) {
+	if cpuA < 0 {
+		return
+	}
+	unpin, err := affinity.Pin(cpuA)
+	if err != nil {
+		b.Logf("pin cpu %d: %v (running unpinned)", cpuA, err)
+		return
+	}
+	b.Cleanup(unpin)
+}

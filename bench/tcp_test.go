@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Control word through which a TCP peer tells the parent its port.
+const offPort = offConsumed + 128
+
+func init() {
+	childRoles["tcp-echo"] = childTCPEcho
+}
+
+// listenPeer starts a peer process of the given role that listens on a
+// loopback port, and returns the address it listens on.
+func listenPeer(b *testing.B, role string) string {
+	p := startPeer(b, role, 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if port := atomic.LoadUint64(p.word(offPort)); port != 0 {
+			return fmt.Sprintf("127.0.0.1:%d", port)
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("peer %s did not publish a port", role)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// publishPort listens on a loopback port and tells the parent which.
+func publishPort(m *mapping) (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	atomic.StoreUint64(m.word(offPort), uint64(ln.Addr().(*net.TCPAddr).Port))
+	return ln, nil
+}
+
+// benchRawTCP is the baseline: a plain Go TCP ping-pong of size bytes.
+func benchRawTCP(b *testing.B, size int) {
+	pin(b)
+	addr := listenPeer(b, "tcp-echo")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, size)
+	latency(b, func() {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, msg); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// childTCPEcho echoes whatever arrives on each accepted connection.
+func childTCPEcho(m *mapping) error {
+	ln, err := publishPort(m)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for !stopped(m) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return nil
+		}
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}

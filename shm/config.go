@@ -1,0 +1,39 @@
+package shm
+
+import "log/slog"
+
+// DefaultDir is where regions live when Config.Dir is empty.
+const DefaultDir = "/dev/shm"
+
+// Config says where and how a region is mapped. The zero value maps regions
+// under /dev/shm, prefaulted, neither locked nor backed by huge pages.
+type Config struct {
+	// Dir is the directory holding region files. Empty means DefaultDir.
+	// It should be a tmpfs; any directory works (tests use t.TempDir()).
+	Dir string
+
+	// Lock mlocks the mapping so it is never swapped out. It fails the
+	// call when RLIMIT_MEMLOCK is too small.
+	Lock bool
+
+	// HugePages asks for transparent huge pages with MADV_HUGEPAGE. It
+	// works only on a tmpfs mounted with huge=advise, within_size or always;
+	// otherwise the region is mapped with normal pages and
+	// Region.HugePages says why. It never fails the call.
+	HugePages bool
+
+	// NoPopulate skips prefaulting. By default every page is faulted in
+	// for writing at map time (MADV_POPULATE_WRITE, or MAP_POPULATE on
+	// kernels before 5.14) so the first messages do not pay page faults.
+	NoPopulate bool
+
+	// Logger receives debug records about mapping decisions; nil is silent.
+	Logger *slog.Logger
+}
+
+func (c *Config) dir() string {
+	if c.Dir == "" {
+		return DefaultDir
+	}
+	return c.Dir
+}

@@ -1,0 +1,79 @@
+package shm
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// mapFile maps size bytes of f shared, read-write. populate prefaults every
+// page: with madvise(MADV_POPULATE_WRITE) (Linux 5.14+), which leaves the
+// page tables writable and dirty, and where the kernel lacks it with
+// MAP_POPULATE, which prefaults for reading only on a shared mapping.
+// BenchmarkMap is why this is unix.Mmap and not mmap-go (see doc.go).
+func mapFile(f *os.File, size int, populate bool) ([]byte, error) {
+	const prot = unix.PROT_READ | unix.PROT_WRITE
+	mem, err := unix.Mmap(int(f.Fd()), 0, size, prot, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %d bytes: %w", size, err)
+	}
+	if !populate {
+		return mem, nil
+	}
+	err = unix.Madvise(mem, unix.MADV_POPULATE_WRITE)
+	if err == nil {
+		return mem, nil
+	}
+	unix.Munmap(mem)
+	if err != unix.EINVAL {
+		// ENOMEM, EFAULT (SIGBUS: the file shrank), EHWPOISON...
+		return nil, fmt.Errorf("madvise(MADV_POPULATE_WRITE) %d bytes: %w", size, err)
+	}
+	mem, err = unix.Mmap(int(f.Fd()), 0, size, prot, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %d bytes: %w", size, err)
+	}
+	return mem, nil
+}
+
+func unmap(mem []byte) error { return unix.Munmap(mem) }
+
+func lockMem(mem []byte) error { return unix.Mlock(mem) }
+
+// openNoFollow opens an existing file read-write, refusing a symlink planted
+// under the name.
+func openNoFollow(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+}
+
+// checkOwner accepts only files owned by our effective uid.
+func checkOwner(fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%w: no owner information", ErrPermission)
+	}
+	if uid := os.Geteuid(); int(st.Uid) != uid {
+		return fmt.Errorf("%w: owner uid %d, ours %d", ErrPermission, st.Uid, uid)
+	}
+	return nil
+}
+
+// adviseHuge applies MADV_HUGEPAGE when the mount of dir allows huge pages
+// for shared memory, and reports what happened.
+func adviseHuge(mem []byte, dir string) HugeStatus {
+	mounts, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		return HugeStatus{Reason: "cannot read /proc/mounts: " + err.Error()}
+	}
+	shmem, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/shmem_enabled")
+	st := hugeAllowed(string(mounts), string(shmem), absDir(dir))
+	if !st.Enabled {
+		return st
+	}
+	if err := unix.Madvise(mem, unix.MADV_HUGEPAGE); err != nil {
+		return HugeStatus{Reason: st.Reason + "; madvise(MADV_HUGEPAGE): " + err.Error()}
+	}
+	return st
+}

@@ -1,0 +1,34 @@
+//go:build !linux
+
+package shm
+
+import (
+	"os"
+
+	mmap "github.com/edsrzf/mmap-go"
+)
+
+// mapFile maps size bytes of f shared, read-write, with mmap-go. Outside
+// Linux there is no MAP_POPULATE, and populate is ignored: pages fault in on
+// first touch.
+func mapFile(f *os.File, size int, _ bool) ([]byte, error) {
+	return mmap.MapRegion(f, size, mmap.RDWR, 0, 0)
+}
+
+func unmap(mem []byte) error {
+	m := mmap.MMap(mem)
+	return m.Unmap()
+}
+
+func lockMem(mem []byte) error { return mmap.MMap(mem).Lock() }
+
+func openNoFollow(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR, 0)
+}
+
+// checkOwner accepts every owner outside Linux; the mode check still runs.
+func checkOwner(os.FileInfo) error { return nil }
+
+func adviseHuge([]byte, string) HugeStatus {
+	return HugeStatus{Reason: "huge pages are supported on Linux only"}
+}

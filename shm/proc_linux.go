@@ -1,0 +1,26 @@
+package shm
+
+import (
+	"errors"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// procStart returns the start time of process pid in clock ticks after
+// boot, field 22 of /proc/PID/stat.
+func procStart(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStartTime(b)
+}
+
+// alive reports whether a process with this pid exists. EPERM means it
+// exists but belongs to someone else.
+func alive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || !errors.Is(err, unix.ESRCH)
+}
