@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package ring
+
+import "sync/atomic"
+
+var spinWord atomic.Uint32
+
+// procyield burns a few cycles per pause. Portable Go has no PAUSE or YIELD
+// instruction; an atomic load keeps the compiler from removing the loop.
+func procyield(pauses uint32) {
+	for range pauses {
+		spinWord.Load()
+	}
+}

@@ -1,0 +1,223 @@
+package ring
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The producer makes no wake system call while the consumer is awake.
+func TestNoWakeWhileAwake(t *testing.T) {
+	b := newRing(t, 4096)
+	for range 1000 {
+		if err := b.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Read(func([]byte) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.pStats.Wakes != 0 || b.cStats.Wakes != 0 {
+		t.Errorf("wakes = %d, %d; want 0", b.pStats.Wakes, b.cStats.Wakes)
+	}
+}
+
+// waitParked waits until the word says the other goroutine is parked.
+func waitParked(t *testing.T, w interface{ Load() uint32 }) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("peer never parked")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func TestWaitDataWakes(t *testing.T) {
+	b := newRing(t, 4096)
+	done := make(chan bool)
+	go func() { done <- b.WaitData(10 * time.Second) }()
+	waitParked(t, b.dataParked)
+	start := time.Now()
+	if err := b.Write([]byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	if !<-done {
+		t.Fatal("WaitData = false; want true")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("wake took %v", d)
+	}
+	if b.pStats.Wakes != 1 {
+		t.Errorf("producer wakes = %d; want 1", b.pStats.Wakes)
+	}
+	if b.dataParked.Load() != 0 {
+		t.Error("parked word left set")
+	}
+	// Not parked any more: the next publish makes no system call.
+	if err := b.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if b.pStats.Wakes != 1 {
+		t.Errorf("producer wakes = %d; want still 1", b.pStats.Wakes)
+	}
+}
+
+func TestWaitDataTimeout(t *testing.T) {
+	b := newRing(t, 4096)
+	start := time.Now()
+	if b.WaitData(20 * time.Millisecond) {
+		t.Fatal("WaitData on an empty ring = true")
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("WaitData returned after %v; want >= 20ms", d)
+	}
+	if b.dataParked.Load() != 0 {
+		t.Error("parked word left set")
+	}
+	if b.cStats.Timeouts == 0 || b.cStats.Late != 0 {
+		t.Errorf("timeouts %d late %d; want >0, 0", b.cStats.Timeouts, b.cStats.Late)
+	}
+}
+
+func TestWaitSpaceWakes(t *testing.T) {
+	b := newRing(t, 1024)
+	rec := make([]byte, 120)
+	for b.Write(rec) == nil {
+	}
+	if _, err := b.Claim(120); err != ErrFull {
+		t.Fatalf("Claim = %v; want ErrFull", err)
+	}
+	done := make(chan bool)
+	go func() { done <- b.WaitSpace(120, 10*time.Second) }()
+	waitParked(t, b.spaceParked)
+	if n, err := b.Read(func([]byte) bool { return false }); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	if !<-done {
+		t.Fatal("WaitSpace = false")
+	}
+	if b.cStats.Wakes != 1 {
+		t.Errorf("consumer wakes = %d; want 1", b.cStats.Wakes)
+	}
+	if err := b.Write(rec); err != nil {
+		t.Errorf("Write after WaitSpace: %v", err)
+	}
+	start := time.Now()
+	if b.WaitSpace(120, 10*time.Millisecond) || time.Since(start) < 10*time.Millisecond {
+		t.Error("WaitSpace on a full ring did not time out")
+	}
+}
+
+func TestReadWaitClaimWait(t *testing.T) {
+	strategies := []struct {
+		name string
+		p, c func(b *Buffer) Strategy
+	}{
+		{"nil", func(*Buffer) Strategy { return nil }, func(*Buffer) Strategy { return nil }},
+		{"Spin", func(*Buffer) Strategy { return Spin{} }, func(*Buffer) Strategy { return Spin{Pauses: 10} }},
+		{"Yield", func(*Buffer) Strategy { return Yield{} }, func(*Buffer) Strategy { return Yield{} }},
+		{"Backoff", func(*Buffer) Strategy { return &Backoff{} }, func(*Buffer) Strategy { return &Backoff{Spins: -1, Yields: 3} }},
+		{"Block", func(b *Buffer) Strategy { return Block{Ring: b, Space: true} }, func(b *Buffer) Strategy { return Block{Ring: b, Timeout: time.Millisecond} }},
+	}
+	for _, s := range strategies {
+		t.Run(s.name, func(t *testing.T) {
+			b := newRing(t, 1024)
+			const n = 2000
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ps := s.p(b)
+				for i := range n {
+					buf, err := b.ClaimWait(ctx, ps, 100)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					buf[0] = byte(i)
+					b.Commit(1 + i%100)
+				}
+			}()
+			cs := s.c(b)
+			for got := 0; got < n; {
+				k, err := b.ReadWait(ctx, cs, func(rec []byte) bool {
+					if rec[0] != byte(got) || len(rec) != 1+got%100 {
+						t.Fatalf("record %d: first byte %d len %d", got, rec[0], len(rec))
+					}
+					got++
+					return true
+				})
+				if err != nil || k == 0 {
+					t.Fatalf("ReadWait = %d, %v", k, err)
+				}
+			}
+			wg.Wait()
+		})
+	}
+}
+
+func TestReadWaitContext(t *testing.T) {
+	b := newRing(t, 1024)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	for _, s := range []Strategy{Block{Ring: b, Timeout: 5 * time.Millisecond}, &Backoff{}, Yield{}} {
+		if _, err := b.ReadWait(ctx, s, func([]byte) bool { return true }); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%T: ReadWait = %v; want DeadlineExceeded", s, err)
+		}
+	}
+	for b.Write(make([]byte, 100)) == nil {
+	}
+	if _, err := b.ClaimWait(ctx, &Backoff{}, 100); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ClaimWait on a full ring = %v; want DeadlineExceeded", err)
+	}
+}
+
+func TestBackoffPhases(t *testing.T) {
+	s := &Backoff{Spins: 2, Yields: 1, MinPark: time.Microsecond, MaxPark: 4 * time.Microsecond}
+	type state struct {
+		spun, yielded int
+		park          time.Duration
+	}
+	want := []state{{1, 0, 0}, {2, 0, 0}, {2, 1, 0}, {2, 1, time.Microsecond}, {2, 1, 2 * time.Microsecond},
+		{2, 1, 4 * time.Microsecond}, {2, 1, 4 * time.Microsecond}}
+	for i, w := range want {
+		s.Idle(0)
+		if got := (state{s.spun, s.yielded, s.park}); got != w {
+			t.Errorf("Idle(0) #%d: state = %+v; want %+v", i, got, w)
+		}
+	}
+	s.Idle(1)
+	if s.spun != 0 || s.yielded != 0 || s.park != 0 {
+		t.Errorf("Idle(1) did not reset: %+v", s)
+	}
+	var z Backoff
+	z.Idle(0)
+	if z.spun != 1 {
+		t.Errorf("zero Backoff: spun = %d; want 1 (defaults)", z.spun)
+	}
+	n := &Backoff{Spins: -1, Yields: -1, MinPark: time.Microsecond}
+	n.Idle(0)
+	if n.park != time.Microsecond {
+		t.Errorf("Backoff with no spins or yields: park = %v; want 1us", n.park)
+	}
+}
+
+// Spin returns promptly for any pause count (the assembly loop terminates).
+func TestSpin(t *testing.T) {
+	start := time.Now()
+	for _, p := range []int{-1, 0, 1, 1000} {
+		Spin{Pauses: p}.Idle(0)
+		Spin{Pauses: p}.Idle(1)
+	}
+	procyield(0)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("spins took %v", d)
+	}
+	runtime.Gosched()
+}
