@@ -19,6 +19,8 @@ import (
 //	memcpy-1MiB    one core copying 1 MiB: the bandwidth baseline
 //	wake-block     a round trip where both sides park in ring.Block
 //	wake-futex     the same with two bare futex words: the kernel's floor
+//	idle-block     CPU used by a consumer parked on an empty ring (ring.Block)
+//	idle-backoff   the same with ring.Backoff's defaults
 func BenchmarkRing(b *testing.B) {
 	b.Run("limit", benchLimit)
 	b.Run("pingpong-64B", benchPingPong)
@@ -28,6 +30,8 @@ func BenchmarkRing(b *testing.B) {
 	b.Run("memcpy-1MiB", benchMemcpy)
 	b.Run("wake-block", benchWakeBlock)
 	b.Run("wake-futex", benchWakeFutex)
+	b.Run("idle-block", func(b *testing.B) { benchIdle(b, "block") })
+	b.Run("idle-backoff", func(b *testing.B) { benchIdle(b, "backoff") })
 }
 
 // Ring areas in a benchmark mapping: ring 0 carries parent -> peer, ring 1
