@@ -245,9 +245,10 @@ func Size(f *Frame) int {
 // header plus f.Data.
 //
 // For every b that Parse accepts, Append(nil, f) after Parse(b, f) equals b
-// except for two canonicalizations: the reserved top bit of the stream id,
+// except for three canonicalizations: the reserved top bit of the stream id,
 // which Parse masks off, is written as 0; a LEASE that carried metadata
-// without the M flag (rsocket-js does that) is written with M set.
+// without the M flag and a METADATA_PUSH without it (rsocket-js does both)
+// are written with M set.
 func Append(b []byte, f *Frame) []byte {
 	size := Size(f)
 	b, w := grow(b, size)

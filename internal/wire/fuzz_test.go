@@ -8,7 +8,7 @@ import (
 
 // FuzzFrame checks that Parse never panics, that every error is one of the
 // sentinels, and that for every accepted input Append(nil, Parse(b))
-// reproduces b exactly (up to the two canonicalizations documented on
+// reproduces b exactly (up to the three canonicalizations documented on
 // Append) and Size predicts its length.
 func FuzzFrame(f *testing.F) {
 	for _, g := range goldenFrames {
@@ -31,10 +31,10 @@ func FuzzFrame(f *testing.F) {
 			}
 			return
 		}
-		// The two documented canonicalizations of Append.
+		// The three documented canonicalizations of Append.
 		want := bytes.Clone(b)
 		want[0] &= 0x7F
-		if fr.Type == TypeLease && len(fr.Metadata) > 0 {
+		if fr.Type == TypeLease && len(fr.Metadata) > 0 || fr.Type == TypeMetadataPush {
 			want[4] |= byte(FlagMetadata >> 8)
 		}
 		got := Append(nil, &fr)

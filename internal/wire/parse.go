@@ -386,11 +386,12 @@ func parseError(b []byte, f *Frame) error {
 //	+-------------------------------+-------------------------------+
 //	                            Metadata
 //
-// M is always 1; a METADATA_PUSH without it is ErrMalformed.
+// The spec says M MUST be set, but rsocket-js 0.0.27 sends METADATA_PUSH with
+// M clear (internal/interop/testdata/js/README.md); the frame has no other
+// field, so the body is the metadata either way and Parse sets M in f.Flags.
+// Append always writes M.
 func parseMetadataPush(b []byte, f *Frame) error {
-	if f.Flags&FlagMetadata == 0 {
-		return errMalformed(TypeMetadataPush, "M flag not set")
-	}
+	f.Flags |= FlagMetadata
 	f.Metadata = b
 	return nil
 }

@@ -267,7 +267,6 @@ func TestParseMalformed(t *testing.T) {
 		{"REQUEST_N trailing", "00000001 2000 00000001 00", ErrMalformed},
 		{"CANCEL trailing", "00000001 2400 00", ErrMalformed},
 		{"ERROR cut", "00000001 2c00 000002", ErrShort},
-		{"METADATA_PUSH without M", "00000000 3000 61", ErrMalformed},
 		{"RESUME cut", "00000000 3400 0001 0000 00", ErrShort},
 		{"RESUME token past end", "00000000 3400 0001 0000 0009 7466", ErrShort},
 		{"RESUME positions cut", "00000000 3400 0001 0000 0000 0000000000000100 00000000000000", ErrShort},
@@ -398,5 +397,17 @@ func TestAppendPanicsOnOverlongFields(t *testing.T) {
 	// The limits themselves are fine.
 	if n := len(AppendSetup(nil, &Frame{MetadataMIME: make([]byte, 255), ResumeToken: make([]byte, 0xFFFF)})); n != 6+12+2+0xFFFF+1+255+1 {
 		t.Errorf("SETUP at limits: %d bytes", n)
+	}
+}
+
+// rsocket-js 0.0.27 sends METADATA_PUSH with M clear; the body is still the
+// metadata.
+func TestMetadataPushWithoutM(t *testing.T) {
+	var f Frame
+	if err := Parse([]byte{0, 0, 0, 0, 0x30, 0x00, 'p', 'u'}, &f); err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if string(f.Metadata) != "pu" || f.Flags&FlagMetadata == 0 {
+		t.Fatalf("got metadata %q flags %#x; want \"pu\" with M", f.Metadata, f.Flags)
 	}
 }

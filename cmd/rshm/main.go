@@ -1,0 +1,68 @@
+// Command rshm serves and requests RSocket over TCP (and, later, shared
+// memory). Run it without arguments for the list of subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rshm/rshm/internal/cli"
+)
+
+// commands is the subcommand table; a new subcommand is one more line.
+var commands = []cli.Command{
+	{Name: "serve", Usage: "serve [--count N] [--mtu N] ADDR", Summary: "run an echo responder for every interaction model", Run: cli.Serve},
+	{Name: "request", Usage: "request --rr|--fnf|--stream|--channel|--metadata-push [--data S]... [--metadata S] [--n N] [--mtu N] URL", Summary: "make one request and print what comes back", Run: cli.Request},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches args to a subcommand and returns the exit status: 0 on
+// success, 1 when the command failed, 2 for a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		return 2
+	}
+	for _, c := range commands {
+		if c.Name != args[0] {
+			continue
+		}
+		err := c.Run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 2
+		case errors.Is(err, cli.ErrUsage):
+			fmt.Fprintf(stderr, "rshm %s: %v\nusage: rshm %s\n", c.Name, err, c.Usage)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "rshm %s: %v\n", c.Name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "rshm: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: rshm COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Summary)
+		fmt.Fprintf(w, "           rshm %s\n", c.Usage)
+	}
+}

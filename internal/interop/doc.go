@@ -1,0 +1,14 @@
+// Package interop holds the tests that run rshm against rsocket-js 0.0.27,
+// the reference JavaScript implementation, over TCP: an rshm client against
+// testdata/js/server.js and testdata/js/client.js against an rshm server,
+// for every interaction model, errors, cancellation and fragmentation.
+//
+// The JavaScript peers live in testdata/js with a committed package-lock.json;
+// install them with
+//
+//	cd internal/interop/testdata/js && npm ci
+//
+// (make test does this). Without node or node_modules the tests skip.
+//
+// The package has no API: this file exists so that the directory is a package.
+package interop

@@ -1,0 +1,305 @@
+package rsocket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// Conn is one RSocket connection. Both sides are requester and responder:
+// the client's streams have odd ids, the server's even ones.
+//
+// Goroutines: a Conn owns one receive goroutine (calling Transport.Receive
+// and dispatching every frame), one keepalive goroutine, and one goroutine
+// per running responder handler (and per received fire-and-forget or
+// metadata push). All of them end when the connection closes; requester
+// calls start none. Close, a fatal protocol error, a keepalive timeout, the
+// peer's ERROR on stream 0 or the transport failing close the connection and
+// fail every open stream with the cause (Err).
+type Conn struct {
+	t      Transport
+	server bool
+	set    settings
+
+	ctx    context.Context // cancelled when the connection closes
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	streams  map[uint32]*stream
+	nextID   uint32
+	closing  bool          // graceful close under way: no new requests
+	idle     chan struct{} // closed when the table empties while closing
+	closed   bool
+	err      error
+	done     chan struct{}
+	handler  Handler
+	inline   InlineResponder
+	ready    chan struct{} // server: closed once SETUP was accepted
+	setupErr error
+	acceptor func(ctx context.Context, setup SetupInfo, conn *Conn) (Handler, error)
+
+	// inlineMark is the table entry of an inline request-response.
+	inlineMark stream
+
+	recvCount atomic.Uint64 // frames received, watched by keepalive
+
+	// Receive goroutine only.
+	rf        wire.Frame
+	setupSeen bool
+}
+
+func newConn(t Transport, server bool, set settings) *Conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Conn{
+		t:       t,
+		server:  server,
+		set:     set,
+		ctx:     ctx,
+		cancel:  cancel,
+		streams: make(map[uint32]*stream),
+		done:    make(chan struct{}),
+		ready:   make(chan struct{}),
+		nextID:  1,
+	}
+	if server {
+		c.nextID = 2
+	}
+	c.inlineMark.responder = true
+	c.inlineMark.kind = wire.TypeRequestResponse
+	c.setHandler(set.handler)
+	return c
+}
+
+func (c *Conn) setHandler(h Handler) {
+	if h == nil {
+		h = RejectAll{}
+	}
+	c.handler = h
+	c.inline, _ = h.(InlineResponder)
+}
+
+// Client runs the client side of RSocket over t: it sends SETUP and returns
+// at once (RSocket has no setup acknowledgement; a rejection arrives later
+// as the connection's error). ctx bounds only the sending of SETUP.
+func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize())
+	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
+	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
+	set.handler = cfg.Handler
+	c := newConn(t, false, set)
+	close(c.ready)
+	f := wire.Frame{
+		Type:              wire.TypeSetup,
+		MajorVersion:      wire.MajorVersion,
+		MinorVersion:      wire.MinorVersion,
+		KeepaliveInterval: uint32(min(set.keepalive.Milliseconds(), maxRequestN)),
+		MaxLifetime:       uint32(min(set.maxLifetime.Milliseconds(), maxRequestN)),
+		MetadataMIME:      []byte(orString(cfg.MetadataMIME, DefaultMIME)),
+		DataMIME:          []byte(orString(cfg.DataMIME, DefaultMIME)),
+		Metadata:          cfg.SetupPayload.Metadata,
+		Data:              cfg.SetupPayload.Data,
+	}
+	if f.KeepaliveInterval == 0 {
+		f.KeepaliveInterval = 1
+	}
+	if f.MaxLifetime == 0 {
+		f.MaxLifetime = 1
+	}
+	if len(f.MetadataMIME) > 255 || len(f.DataMIME) > 255 {
+		_ = t.Close()
+		return nil, errors.New("rsocket: MIME type longer than 255 bytes")
+	}
+	n := wire.Size(&f)
+	b, err := t.Claim(ctx, n)
+	if err != nil {
+		_ = t.Close()
+		return nil, err
+	}
+	b = wire.Append(b[:0], &f)
+	if err := t.Commit(len(b)); err != nil {
+		_ = t.Close()
+		return nil, err
+	}
+	c.setupSeen = true
+	go c.receiveLoop()
+	go c.keepaliveLoop(set.keepalive, set.maxLifetime, true)
+	return c, nil
+}
+
+// Server runs the server side of RSocket over t: it waits for the client's
+// SETUP, runs cfg.Acceptor and returns the connection, or the rejection
+// (which was also sent to the client). If ctx ends first, t is closed.
+func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize())
+	c := newConn(t, true, set)
+	c.acceptor = cfg.Acceptor
+	go c.receiveLoop()
+	select {
+	case <-c.ready:
+		return c, nil
+	case <-c.done:
+		if c.setupErr != nil {
+			return nil, c.setupErr
+		}
+		return nil, c.Err()
+	case <-ctx.Done():
+		c.fail(ctx.Err())
+		return nil, ctx.Err()
+	}
+}
+
+// Done is closed when the connection has closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection closed (nil while it is open): ErrClosed
+// after Close, an *Error from the peer's ERROR frame or one this side sent,
+// ErrKeepaliveTimeout, or the transport's error.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close closes the connection at once: the transport is closed and every
+// open stream fails with ErrClosed. It is safe to call more than once.
+func (c *Conn) Close() error {
+	c.fail(ErrClosed)
+	return nil
+}
+
+// CloseGracefully stops new requests from this side, waits until every open
+// stream (in both directions) has finished or ctx is done, then sends
+// ERROR[CONNECTION_CLOSE] and closes. If ctx ends first it closes at once
+// and returns ctx.Err().
+func (c *Conn) CloseGracefully(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closing = true
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+		if len(c.streams) == 0 {
+			close(c.idle)
+		}
+	}
+	idle := c.idle
+	c.mu.Unlock()
+	select {
+	case <-idle:
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		c.fail(ErrClosed)
+		return ctx.Err()
+	}
+	_ = c.sendError(ctx, 0, CodeConnectionClose, "graceful close")
+	c.fail(ErrClosed)
+	return nil
+}
+
+// fail closes the connection with err, once: the transport is closed and
+// every open stream is ended with err.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.err = err
+	streams := c.streams
+	c.streams = make(map[uint32]*stream)
+	c.mu.Unlock()
+	c.cancel()
+	_ = c.t.Close()
+	for _, s := range streams {
+		s.terminate(err)
+	}
+	close(c.done)
+	if c.set.logger != nil {
+		c.set.logger.Debug("rsocket: connection closed", "server", c.server, "err", err)
+	}
+}
+
+// connError sends ERROR[code] on stream 0 and closes the connection.
+func (c *Conn) connError(code ErrorCode, msg string) {
+	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
+	_ = c.sendError(ctx, 0, code, msg)
+	cancel()
+	c.fail(&Error{Code: code, Message: msg})
+}
+
+func (c *Conn) receiveLoop() {
+	err := c.t.Receive(c.onFrame)
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	c.fail(err)
+}
+
+// register allocates a stream id and adds s to the table.
+func (c *Conn) register(s *stream) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	if c.closing {
+		return ErrClosing
+	}
+	for {
+		id := c.nextID
+		c.nextID += 2
+		if c.nextID > wire.MaxStreamID {
+			c.nextID -= wire.MaxStreamID - 1 // wrap, keeping parity
+		}
+		if _, busy := c.streams[id]; !busy {
+			s.id = id
+			c.streams[id] = s
+			return nil
+		}
+	}
+}
+
+// nextFNF allocates an id for a fire-and-forget, which holds no table entry.
+func (c *Conn) nextFNF() (uint32, error) {
+	var s stream
+	if err := c.register(&s); err != nil {
+		return 0, err
+	}
+	c.unregister(s.id, &s)
+	return s.id, nil
+}
+
+func (c *Conn) lookup(id uint32) *stream {
+	c.mu.Lock()
+	s := c.streams[id]
+	c.mu.Unlock()
+	return s
+}
+
+// unregister removes s from the table if it is still there and reports
+// whether this call removed it (so exactly one party completes a stream).
+func (c *Conn) unregister(id uint32, s *stream) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.streams[id] != s || s == nil {
+		return false
+	}
+	delete(c.streams, id)
+	if c.closing && len(c.streams) == 0 && c.idle != nil {
+		select {
+		case <-c.idle:
+		default:
+			close(c.idle)
+		}
+	}
+	return true
+}

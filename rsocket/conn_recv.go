@@ -1,0 +1,241 @@
+package rsocket
+
+import (
+	"errors"
+	"io"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// Receive path. The receive goroutine parses each frame in place (wire.Parse
+// into a Frame reused by the connection) and dispatches it by type. Payload
+// views handed on are valid only during the dispatch: inbound stream
+// payloads are copied into the stream's reusable queue, handler arguments
+// are cloned for the handler's goroutine, inline and async callbacks get
+// the view itself.
+//
+// "Handling the Unexpected" (spec): frames for unknown or finished streams,
+// a request on a stream id in use, METADATA_PUSH on a stream other than 0,
+// and an unknown frame type with I set are ignored. A second SETUP, an
+// unknown type without I, a malformed frame, and a stream-0 frame on
+// another stream are connection errors (ERROR[CONNECTION_ERROR] on stream 0,
+// then close).
+
+func (c *Conn) onFrame(frame []byte) error {
+	c.recvCount.Add(1)
+	f := &c.rf
+	if err := wire.Parse(frame, f); err != nil {
+		if errors.Is(err, wire.ErrUnknownType) && f.Flags&wire.FlagIgnore != 0 {
+			return nil
+		}
+		if !c.setupSeen {
+			c.rejectSetup(CodeInvalidSetup, "first frame must be SETUP: "+err.Error())
+			return errStop
+		}
+		c.connError(CodeConnectionError, err.Error())
+		return errStop
+	}
+	if err := f.CheckStream(); err != nil {
+		if f.Type == wire.TypeMetadataPush {
+			return nil
+		}
+		c.connError(CodeConnectionError, err.Error())
+		return errStop
+	}
+	if !c.setupSeen {
+		return c.onSetup(f)
+	}
+	if f.StreamID == 0 {
+		return c.onConnFrame(f)
+	}
+	switch f.Type {
+	case wire.TypeRequestResponse, wire.TypeRequestFNF, wire.TypeRequestStream, wire.TypeRequestChannel:
+		c.onRequest(f)
+	case wire.TypePayload:
+		c.onPayload(f)
+	case wire.TypeRequestN:
+		if s := c.lookup(f.StreamID); s != nil {
+			s.addCredits(f.N)
+		}
+	case wire.TypeCancel:
+		c.onCancel(f.StreamID)
+	case wire.TypeError:
+		if s := c.lookup(f.StreamID); s != nil && c.unregister(f.StreamID, s) {
+			s.terminate(&Error{Code: f.ErrorCode, Message: string(f.Data)})
+		}
+	case wire.TypeExt:
+		if f.Flags&wire.FlagIgnore == 0 {
+			c.connError(CodeConnectionError, "unsupported extension frame")
+			return errStop
+		}
+	}
+	return nil
+}
+
+// errStop ends the receive loop after the connection was closed by it.
+var errStop = errors.New("rsocket: receive stopped")
+
+// onConnFrame handles frames on stream 0 after SETUP.
+func (c *Conn) onConnFrame(f *wire.Frame) error {
+	switch f.Type {
+	case wire.TypeKeepalive:
+		if f.Flags&wire.FlagRespond != 0 {
+			if err := c.sendKeepalive(c.ctx, false, f.Data); err != nil {
+				return err
+			}
+		}
+	case wire.TypeError:
+		c.fail(&Error{Code: f.ErrorCode, Message: string(f.Data)})
+		return errStop
+	case wire.TypeMetadataPush:
+		md := Payload{Metadata: f.Metadata}.Clone().Metadata
+		h := c.handler
+		go h.MetadataPush(c.ctx, md)
+	case wire.TypeSetup:
+		c.connError(CodeConnectionError, "second SETUP")
+		return errStop
+	case wire.TypeLease:
+		// Lease was not negotiated (this side never sets L): ignore.
+	case wire.TypeResume, wire.TypeResumeOK:
+		c.connError(CodeConnectionError, "resumption is not supported")
+		return errStop
+	case wire.TypeExt:
+		if f.Flags&wire.FlagIgnore == 0 {
+			c.connError(CodeConnectionError, "unsupported extension frame")
+			return errStop
+		}
+	}
+	return nil
+}
+
+// onRequest handles REQUEST_* frames: a new stream opened by the peer.
+func (c *Conn) onRequest(f *wire.Frame) {
+	id := f.StreamID
+	// The peer's ids have the other parity: client odd, server even.
+	if (id%2 == 0) == c.server {
+		return
+	}
+	c.mu.Lock()
+	_, busy := c.streams[id]
+	if c.closed || busy {
+		c.mu.Unlock()
+		return // a request on an id in use is ignored
+	}
+	if f.Flags&wire.FlagFollows != 0 && f.Flags&wire.FlagComplete == 0 {
+		// First fragment: hold the id while the rest arrives.
+		s := newStream(c, f.Type)
+		s.id = id
+		s.responder = true
+		c.streams[id] = s
+		c.mu.Unlock()
+		s.asm.start(f)
+		if !s.asm.add(f, c.set.maxMessage) {
+			c.rejectTooLarge(s)
+		}
+		return
+	}
+	c.mu.Unlock()
+	c.dispatch(nil, f.Type, id, f.InitialN, f.Flags&wire.FlagComplete != 0, Payload{Metadata: f.Metadata, Data: f.Data})
+}
+
+// onPayload handles PAYLOAD: a fragment, a response, or a stream item.
+func (c *Conn) onPayload(f *wire.Frame) {
+	s := c.lookup(f.StreamID)
+	if s == nil {
+		return
+	}
+	flags := f.Flags
+	md, data := f.Metadata, f.Data
+	if s.asm.active || flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
+		if !s.asm.active {
+			s.asm.start(f)
+		}
+		if !s.asm.add(f, c.set.maxMessage) {
+			c.rejectTooLarge(s)
+			return
+		}
+		if flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
+			return
+		}
+		// Last fragment: the message has the first frame's kind and the
+		// last frame's C.
+		md, data = s.asm.message()
+		kind, initialN := s.asm.kind, s.asm.initialN
+		next := s.asm.next || flags&wire.FlagNext != 0
+		s.asm.reset()
+		if kind != wire.TypePayload {
+			c.dispatch(s, kind, s.id, initialN, flags&wire.FlagComplete != 0, Payload{Metadata: md, Data: data})
+			return
+		}
+		if next {
+			flags |= wire.FlagNext
+		}
+	}
+	c.deliver(s, flags, md, data)
+}
+
+// deliver hands a complete inbound PAYLOAD message to its stream.
+func (c *Conn) deliver(s *stream, flags wire.Flags, md, data []byte) {
+	next := flags&wire.FlagNext != 0
+	complete := flags&wire.FlagComplete != 0
+	if s.kind == wire.TypeRequestResponse {
+		if s.responder || !next && !complete {
+			return
+		}
+		// A PAYLOAD on a request-response completes it, C or not.
+		if c.unregister(s.id, s) {
+			c.completeRR(s, Payload{Metadata: md, Data: data}, nil)
+		}
+		return
+	}
+	if next && !s.push(md, data) {
+		// The peer sent beyond the credits granted.
+		if c.unregister(s.id, s) {
+			s.terminate(&Error{Code: CodeInvalid, Message: "peer sent beyond request(n) credits"})
+			if s.responder {
+				_ = c.sendError(c.ctx, s.id, CodeInvalid, "payload beyond request(n) credits")
+			} else {
+				_ = c.sendCancel(c.ctx, s.id)
+			}
+		}
+		return
+	}
+	if complete && s.closeIn(io.EOF) {
+		c.unregister(s.id, s)
+	}
+}
+
+// onCancel handles CANCEL: the peer no longer wants this side's payloads.
+func (c *Conn) onCancel(id uint32) {
+	s := c.lookup(id)
+	if s == nil {
+		return
+	}
+	if !s.responder {
+		// A channel responder cancelling the requester's outbound half.
+		if s.closeOut(&Error{Code: CodeCanceled, Message: "cancelled by responder"}) {
+			c.unregister(id, s)
+		}
+		return
+	}
+	if c.unregister(id, s) {
+		s.terminate(&Error{Code: CodeCanceled, Message: "cancelled by requester"})
+	}
+}
+
+// rejectTooLarge ends a stream whose reassembled message exceeds
+// MaxMessageSize: the requester side cancels, the responder side answers
+// ERROR[INVALID]. Fragments still in flight are ignored as the stream is
+// gone. The connection stays up.
+func (c *Conn) rejectTooLarge(s *stream) {
+	if !c.unregister(s.id, s) {
+		return
+	}
+	s.asm.reset()
+	s.terminate(ErrMessageTooLarge)
+	if s.responder {
+		_ = c.sendError(c.ctx, s.id, CodeInvalid, ErrMessageTooLarge.Error())
+	} else {
+		_ = c.sendCancel(c.ctx, s.id)
+	}
+}

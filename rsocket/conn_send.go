@@ -1,0 +1,191 @@
+package rsocket
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// Send path. Every frame is encoded with a wire.Append* function straight
+// into memory claimed from the transport at its exact size; there is no
+// intermediate buffer and no send goroutine. Concurrent senders are
+// serialized by the transport's Claim. Messages larger than the MTU are
+// fragmented here.
+
+var errShortEncode = errors.New("rsocket: internal: encoded size differs from claim")
+
+func (c *Conn) commit(b []byte, n int) error {
+	if len(b) != n {
+		c.t.Abort()
+		return errShortEncode
+	}
+	return c.t.Commit(n)
+}
+
+func (c *Conn) sendRequestN(ctx context.Context, id uint32, n uint32) error {
+	const size = wire.HeaderSize + 4
+	b, err := c.t.Claim(ctx, size)
+	if err != nil {
+		return c.sendErr(err)
+	}
+	return c.commit(wire.AppendRequestN(b[:0], id, n), size)
+}
+
+func (c *Conn) sendCancel(ctx context.Context, id uint32) error {
+	const size = wire.HeaderSize
+	b, err := c.t.Claim(ctx, size)
+	if err != nil {
+		return c.sendErr(err)
+	}
+	return c.commit(wire.AppendCancel(b[:0], id), size)
+}
+
+func (c *Conn) sendError(ctx context.Context, id uint32, code ErrorCode, msg string) error {
+	// Keep the frame within the MTU; an ERROR cannot be fragmented.
+	if max := c.set.mtu - wire.HeaderSize - 4; len(msg) > max {
+		msg = msg[:max]
+	}
+	size := wire.HeaderSize + 4 + len(msg)
+	b, err := c.t.Claim(ctx, size)
+	if err != nil {
+		return c.sendErr(err)
+	}
+	return c.commit(wire.AppendError(b[:0], id, code, msg), size)
+}
+
+func (c *Conn) sendKeepalive(ctx context.Context, respond bool, data []byte) error {
+	size := wire.HeaderSize + 8 + len(data)
+	b, err := c.t.Claim(ctx, size)
+	if err != nil {
+		return c.sendErr(err)
+	}
+	return c.commit(wire.AppendKeepalive(b[:0], respond, 0, data), size)
+}
+
+func (c *Conn) sendMetadataPush(ctx context.Context, md []byte) error {
+	size := wire.HeaderSize + len(md)
+	if size > c.t.MaxFrameSize() {
+		return errFrameTooLarge
+	}
+	b, err := c.t.Claim(ctx, size)
+	if err != nil {
+		return c.sendErr(err)
+	}
+	return c.commit(wire.AppendMetadataPush(b[:0], md), size)
+}
+
+// sendErr maps a transport error after the connection closed to its cause.
+func (c *Conn) sendErr(err error) error {
+	select {
+	case <-c.done:
+		return c.Err()
+	default:
+		return err
+	}
+}
+
+// payloadFlagsComplete is the flag set of a response: N, plus C if complete.
+func payloadFlagsComplete(complete bool) wire.Flags {
+	if complete {
+		return wire.FlagNext | wire.FlagComplete
+	}
+	return wire.FlagNext
+}
+
+// sendPayload sends a PAYLOAD message, fragmented if it exceeds the MTU.
+// flags holds N and/or C; N goes on every fragment, C only on the last.
+func (c *Conn) sendPayload(ctx context.Context, id uint32, flags wire.Flags, p Payload) error {
+	size := wire.PayloadSize(p.Metadata, p.Data)
+	if size <= c.set.mtu {
+		b, err := c.t.Claim(ctx, size)
+		if err != nil {
+			return c.sendErr(err)
+		}
+		return c.commit(wire.AppendPayload(b[:0], id, flags, p.Metadata, p.Data), size)
+	}
+	return c.sendFragments(ctx, wire.TypePayload, id, flags, 0, p)
+}
+
+// sendRequest sends a REQUEST_* frame, fragmented if it exceeds the MTU.
+// flags may hold C (a REQUEST_CHANNEL whose requester has nothing more).
+func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) error {
+	size := wire.RequestSize(t, p.Metadata, p.Data)
+	if size <= c.set.mtu {
+		b, err := c.t.Claim(ctx, size)
+		if err != nil {
+			return c.sendErr(err)
+		}
+		return c.commit(wire.AppendRequest(b[:0], t, id, flags, initialN, p.Metadata, p.Data), size)
+	}
+	return c.sendFragments(ctx, t, id, flags, initialN, p)
+}
+
+// sendFragments splits a message into frames of at most the MTU (spec,
+// "Fragmentation and Reassembly"): the first frame has the message's type,
+// later ones are PAYLOAD frames; every frame but the last has F; metadata is
+// sent completely before data and each frame carrying a part of it has M.
+// N (for PAYLOAD messages) is set on every PAYLOAD fragment; C only on the
+// last frame.
+func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) error {
+	md, data := p.Metadata, p.Data
+	hasMD := md != nil
+	final := flags & wire.FlagComplete
+	next := flags & wire.FlagNext
+	if t != wire.TypePayload {
+		next = wire.FlagNext // follow-up fragments of a request are PAYLOAD(N)
+	}
+	first := true
+	for first || len(md) > 0 || len(data) > 0 {
+		ft := wire.TypePayload
+		fixed := wire.HeaderSize
+		if first {
+			ft = t
+			if t == wire.TypeRequestStream || t == wire.TypeRequestChannel {
+				fixed += 4
+			}
+		}
+		room := c.set.mtu - fixed
+		var mdPart []byte
+		if hasMD && (len(md) > 0 || first) {
+			room -= 3
+			k := min(len(md), room)
+			mdPart = md[:k:k]
+			md = md[k:]
+			room -= k
+		}
+		k := min(len(data), room)
+		dataPart := data[:k:k]
+		data = data[k:]
+		last := len(md) == 0 && len(data) == 0
+		var fl wire.Flags
+		if !last {
+			fl |= wire.FlagFollows
+		} else {
+			fl |= final
+		}
+		var size int
+		if ft == wire.TypePayload {
+			if !first || t == wire.TypePayload {
+				fl |= next
+			}
+			size = wire.PayloadSize(mdPart, dataPart)
+		} else {
+			size = wire.RequestSize(ft, mdPart, dataPart)
+		}
+		b, err := c.t.Claim(ctx, size)
+		if err != nil {
+			return c.sendErr(err)
+		}
+		if ft == wire.TypePayload {
+			b = wire.AppendPayload(b[:0], id, fl, mdPart, dataPart)
+		} else {
+			b = wire.AppendRequest(b[:0], ft, id, fl, initialN, mdPart, dataPart)
+		}
+		if err := c.commit(b, size); err != nil {
+			return err
+		}
+		first = false
+	}
+	return nil
+}

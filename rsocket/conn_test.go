@@ -1,0 +1,257 @@
+package rsocket_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
+)
+
+// inlineEcho answers request-response on the receive goroutine.
+type inlineEcho struct{ rsocket.RejectAll }
+
+func (inlineEcho) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) { r.Respond(p) }
+
+type countHandler struct{ n int }
+
+func (h *countHandler) OnResponse(p rsocket.Payload, err error) {
+	if err == nil && len(p.Data) == 5 {
+		h.n++
+	}
+}
+
+func pipePair(t *testing.T, h rsocket.Handler) rsockettest.Pair {
+	ct, st := pipeDial(t)
+	return rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return h, nil },
+	})
+}
+
+// TestAsyncRequestResponseAllocs: the asynchronous request path over the
+// pipe, with an inline responder, allocates nothing at steady state (both
+// ends count: AllocsPerRun sees every goroutine).
+func TestAsyncRequestResponseAllocs(t *testing.T) {
+	if testing.Short() && raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	p := pipePair(t, inlineEcho{})
+	h := &countHandler{}
+	data := []byte("hello")
+	done := make(chan struct{}, 1)
+	w := waiter{h: h, done: done}
+	run := func() {
+		if err := p.Client.RequestResponseAsync(rsocket.Payload{Data: data}, &w); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	for range 100 {
+		run()
+	}
+	allocs := testing.AllocsPerRun(1000, run)
+	t.Logf("RequestResponseAsync: %.2f allocs/op", allocs)
+	if allocs != 0 {
+		t.Errorf("RequestResponseAsync: %.2f allocs per request, want 0", allocs)
+	}
+	if h.n < 1100 {
+		t.Errorf("%d responses, want 1100", h.n)
+	}
+}
+
+type waiter struct {
+	h    *countHandler
+	done chan struct{}
+}
+
+func (w *waiter) OnResponse(p rsocket.Payload, err error) {
+	w.h.OnResponse(p, err)
+	w.done <- struct{}{}
+}
+
+// TestRequestResponseAllocs: the blocking call allocates once (the copy of
+// the response that the caller owns).
+func TestRequestResponseAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	p := pipePair(t, inlineEcho{})
+	ctx := context.Background()
+	req := rsocket.Payload{Data: []byte("hello")}
+	for range 100 {
+		p.Client.RequestResponse(ctx, req)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, err := p.Client.RequestResponse(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("RequestResponse: %.2f allocs/op", allocs)
+	if allocs > 1 {
+		t.Errorf("RequestResponse: %.2f allocs per request, want <= 1", allocs)
+	}
+}
+
+// TestRecvBufferReuse shows the ownership rule: a payload from Recv is a
+// view that the next Recv may overwrite; Clone keeps it.
+func TestRecvBufferReuse(t *testing.T) {
+	p := pipePair(t, &rsockettest.Echo{})
+	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte("1000"), Data: []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := first.Clone()
+	view := first.Data
+	reused := false
+	for {
+		q, err := s.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &q.Data[0] == &view[0] {
+			reused = true
+		}
+	}
+	if string(kept.Data) != "v-0" {
+		t.Errorf("clone changed: %q", kept.Data)
+	}
+	if !reused || string(view) == "v-0" {
+		t.Errorf("expected the view's buffer to be reused (reused %v, view now %q)", reused, view)
+	}
+}
+
+// TestNoGoroutineLeak opens and closes many connections with traffic and
+// open streams; afterwards no rsocket goroutine is left.
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for i := range 20 {
+		for _, dial := range []rsockettest.Dial{pipeDial, tcpDial} {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				ct, st := dial(t)
+				p := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{Handler: &rsockettest.Echo{}}, rsocket.ServerConfig{
+					Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+						return &rsockettest.Echo{}, nil
+					},
+				})
+				ctx := context.Background()
+				if _, err := p.Client.RequestResponse(ctx, rsocket.Payload{Data: []byte("x")}); err != nil {
+					t.Fatal(err)
+				}
+				// Leave a stream and a channel open.
+				s, _ := p.Client.RequestStream(ctx, rsocket.Payload{Metadata: []byte("1000")})
+				s.Recv()
+				ch, _ := p.Client.RequestChannel(ctx, rsocket.Payload{})
+				ch.Recv()
+				if i%2 == 0 {
+					p.Client.Close()
+				} else {
+					p.Server.Close()
+				}
+				<-p.Client.Done()
+				<-p.Server.Done()
+			})
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			if strings.Contains(string(buf), "rsocket.") {
+				t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTCPListener runs DialTCP against ListenTCP with Accept and Serve.
+func TestTCPListener(t *testing.T) {
+	cfg := rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+		return &rsockettest.Echo{}, nil
+	}}
+	l, err := rsocket.ListenTCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	accepted := make(chan *rsocket.Conn, 1)
+	go func() {
+		c, err := l.Accept(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	c, err := rsocket.DialTCP(ctx, l.Addr().String(), rsocket.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.RequestResponse(ctx, rsocket.Payload{Data: []byte("tcp")})
+	if err != nil || string(got.Data) != "tcp" {
+		t.Fatalf("%q %v", got.Data, err)
+	}
+	sc := <-accepted
+	defer sc.Close()
+
+	// Serve until cancelled.
+	l2, err := rsocket.ListenTCP("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- l2.Serve(sctx) }()
+	for range 3 {
+		c, err := rsocket.DialTCP(ctx, l2.Addr().String(), rsocket.ClientConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.RequestResponse(ctx, rsocket.Payload{Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	scancel()
+	if err := <-served; !errors.Is(err, context.Canceled) {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestTransportFrameLimit: with no MTU configured, messages larger than the
+// transport's MaxFrameSize are fragmented to fit it.
+func TestTransportFrameLimit(t *testing.T) {
+	ct, st := rsocket.Pipe(rsocket.PipeConfig{MaxFrameSize: 128})
+	t.Cleanup(func() { ct.Close(); st.Close() })
+	p := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return &rsockettest.Echo{}, nil
+		},
+	})
+	in := []byte(strings.Repeat("0123456789", 100))
+	got, err := p.Client.RequestResponse(context.Background(), rsocket.Payload{Metadata: in[:300], Data: in})
+	if err != nil || string(got.Data) != string(in) || string(got.Metadata) != string(in[:300]) {
+		t.Fatalf("%d/%d bytes, %v", len(got.Metadata), len(got.Data), err)
+	}
+}

@@ -1,0 +1,238 @@
+package rsocket_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
+)
+
+// raw is a hand-driven peer: it writes frames it encodes itself and reads
+// what the Conn under test sends.
+type raw struct {
+	t      testing.TB
+	tr     rsocket.Transport
+	frames chan []byte
+}
+
+func newRaw(t testing.TB, tr rsocket.Transport) *raw {
+	r := &raw{t: t, tr: tr, frames: make(chan []byte, 1024)}
+	go func() {
+		tr.Receive(func(b []byte) error {
+			r.frames <- append([]byte(nil), b...)
+			return nil
+		})
+		close(r.frames)
+	}()
+	return r
+}
+
+func (r *raw) send(frame []byte) {
+	r.t.Helper()
+	b, err := r.tr.Claim(context.Background(), len(frame))
+	if err != nil {
+		r.t.Fatalf("raw send: %v", err)
+	}
+	copy(b, frame)
+	if err := r.tr.Commit(len(frame)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// next returns the next frame the Conn sent, skipping KEEPALIVEs unless
+// want is TypeKeepalive; nil when the transport closed.
+func (r *raw) next(want wire.FrameType) *wire.Frame {
+	r.t.Helper()
+	for {
+		select {
+		case b, ok := <-r.frames:
+			if !ok {
+				return nil
+			}
+			f := new(wire.Frame)
+			if err := wire.Parse(b, f); err != nil {
+				r.t.Fatalf("conn sent an unparsable frame: %v", err)
+			}
+			if f.Type == wire.TypeKeepalive && want != wire.TypeKeepalive {
+				continue
+			}
+			return f
+		case <-time.After(3 * time.Second):
+			r.t.Fatal("no frame from the conn")
+			return nil
+		}
+	}
+}
+
+func setupFrame(flags wire.Flags, major uint16) []byte {
+	f := wire.Frame{Type: wire.TypeSetup, Flags: flags, MajorVersion: major, KeepaliveInterval: 60000, MaxLifetime: 120000,
+		MetadataMIME: []byte("a/b"), DataMIME: []byte("c/d")}
+	if flags&wire.FlagResume != 0 {
+		f.ResumeToken = []byte("tok")
+	}
+	return wire.Append(nil, &f)
+}
+
+// serverWithRaw starts a server Conn and a raw client; it sends first.
+func serverWithRaw(t *testing.T, first []byte) (*raw, chan error, chan *rsocket.Conn) {
+	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+	t.Cleanup(func() { ct.Close(); st.Close() })
+	r := newRaw(t, ct)
+	errc := make(chan error, 1)
+	connc := make(chan *rsocket.Conn, 1)
+	go func() {
+		c, err := rsocket.Server(context.Background(), st, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return &rsockettest.Echo{}, nil
+		}})
+		errc <- err
+		if c != nil {
+			t.Cleanup(func() { c.Close() })
+		}
+		connc <- c
+	}()
+	r.send(first)
+	return r, errc, connc
+}
+
+func TestSetupErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		first []byte
+		code  wire.ErrorCode
+	}{
+		{"garbage", []byte{1, 2, 3}, wire.ErrInvalidSetup},
+		{"request first", wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("x")), wire.ErrInvalidSetup},
+		{"version 2", setupFrame(0, 2), wire.ErrUnsupportedSetup},
+		{"lease", setupFrame(wire.FlagLease, 1), wire.ErrUnsupportedSetup},
+		{"resume token", setupFrame(wire.FlagResume, 1), wire.ErrUnsupportedSetup},
+		{"resume", wire.AppendResume(nil, 1, 0, []byte("tok"), 0, 0), wire.ErrRejectedResume},
+		{"zero keepalive", wire.Append(nil, &wire.Frame{Type: wire.TypeSetup, MajorVersion: 1, MaxLifetime: 1}), wire.ErrInvalidSetup},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, errc, _ := serverWithRaw(t, tc.first)
+			f := r.next(wire.TypeError)
+			if f == nil || f.Type != wire.TypeError || f.StreamID != 0 || f.ErrorCode != tc.code {
+				t.Fatalf("got %+v, want ERROR %v on stream 0", f, tc.code)
+			}
+			if err := <-errc; err == nil {
+				t.Error("Server accepted")
+			}
+			if f := r.next(wire.TypeError); f != nil {
+				t.Errorf("conn not closed after setup error, sent %v", f.Type)
+			}
+		})
+	}
+}
+
+// TestUnexpectedFrames checks the reactions "Handling the Unexpected" asks
+// for after a good SETUP: ignored frames are followed by a KEEPALIVE that
+// must still be answered; fatal ones by ERROR[CONNECTION_ERROR] and close.
+func TestUnexpectedFrames(t *testing.T) {
+	tests := []struct {
+		name  string
+		frame []byte
+		fatal bool
+	}{
+		{"unknown type with I", wire.AppendHeader(nil, 0, 0x30, wire.FlagIgnore), false},
+		{"unknown type without I", wire.AppendHeader(nil, 0, 0x30, 0), true},
+		{"metadata push on stream 3", wire.AppendHeader(nil, 3, wire.TypeMetadataPush, wire.FlagMetadata), false},
+		{"payload for unknown stream", wire.AppendPayload(nil, 99, wire.FlagNext, nil, []byte("x")), false},
+		{"cancel for unknown stream", wire.AppendCancel(nil, 99), false},
+		{"request_n for unknown stream", wire.AppendRequestN(nil, 99, 5), false},
+		{"error for unknown stream", wire.AppendError(nil, 99, wire.ErrApplicationError, "x"), false},
+		{"request with server parity", wire.AppendRequest(nil, wire.TypeRequestResponse, 2, 0, 0, nil, []byte("x")), false},
+		{"lease not negotiated", wire.AppendLease(nil, 1000, 5, nil), false},
+		{"second setup", setupFrame(0, 1), true},
+		{"request on stream 0", wire.AppendRequest(nil, wire.TypeRequestResponse, 0, 0, 0, nil, nil), true},
+		{"keepalive on stream 1", append(wire.AppendHeader(nil, 1, wire.TypeKeepalive, 0), make([]byte, 8)...), true},
+		{"truncated frame", []byte{0, 0, 0, 1, 0x10}, true},
+		{"request_n of 0", append(wire.AppendHeader(nil, 1, wire.TypeRequestN, 0), 0, 0, 0, 0), true},
+		{"resume after setup", wire.AppendResumeOK(nil, 0), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, errc, _ := serverWithRaw(t, setupFrame(0, 1))
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			r.send(tc.frame)
+			r.send(wire.AppendKeepalive(nil, true, 0, []byte("ping")))
+			f := r.next(wire.TypeKeepalive)
+			if tc.fatal {
+				if f == nil || f.Type != wire.TypeError || f.StreamID != 0 || f.ErrorCode != wire.ErrConnectionError {
+					t.Fatalf("got %+v, want ERROR[CONNECTION_ERROR]", f)
+				}
+				return
+			}
+			if f == nil || f.Type != wire.TypeKeepalive || f.Flags&wire.FlagRespond != 0 || string(f.Data) != "ping" {
+				t.Fatalf("got %+v, want KEEPALIVE echo", f)
+			}
+		})
+	}
+}
+
+// TestRequestOnBusyID: a second request on a live id is ignored; the first
+// is answered once.
+func TestRequestOnBusyID(t *testing.T) {
+	r, errc, _ := serverWithRaw(t, setupFrame(0, 1))
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 1, 0, 1, []byte("5"), []byte("a")))
+	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("b")))
+	f := r.next(0)
+	if f.Type != wire.TypePayload || string(f.Data) != "a-0" {
+		t.Fatalf("got %v %q, want the stream's first item", f.Type, f.Data)
+	}
+	// With one credit used, nothing more comes until REQUEST_N.
+	select {
+	case b := <-r.frames:
+		t.Fatalf("responder sent beyond credits: % x", b)
+	case <-time.After(50 * time.Millisecond):
+	}
+	r.send(wire.AppendRequestN(nil, 1, 10))
+	for i := 1; i < 5; i++ {
+		if f := r.next(0); f.Type != wire.TypePayload || f.Flags&wire.FlagNext == 0 {
+			t.Fatalf("item %d: %v", i, f.Type)
+		}
+	}
+	if f := r.next(0); f.Type != wire.TypePayload || f.Flags&wire.FlagComplete == 0 {
+		t.Fatalf("got %v flags %x, want completion", f.Type, f.Flags)
+	}
+}
+
+// TestResponseWithoutComplete: a PAYLOAD without C still completes a
+// request-response (spec, "Handling the Unexpected").
+func TestResponseWithoutComplete(t *testing.T) {
+	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+	t.Cleanup(func() { ct.Close(); st.Close() })
+	r := newRaw(t, st)
+	c, err := rsocket.Client(context.Background(), ct, rsocket.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if f := r.next(0); f.Type != wire.TypeSetup {
+		t.Fatalf("first frame %v", f.Type)
+	}
+	done := make(chan error, 1)
+	go func() {
+		p, err := c.RequestResponse(context.Background(), rsocket.Payload{})
+		if err == nil && string(p.Data) != "ok" {
+			t.Errorf("got %q", p.Data)
+		}
+		done <- err
+	}()
+	f := r.next(0)
+	if f.Type != wire.TypeRequestResponse || f.StreamID != 1 {
+		t.Fatalf("got %v on %d", f.Type, f.StreamID)
+	}
+	r.send(wire.AppendPayload(nil, 1, wire.FlagNext, nil, []byte("ok")))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

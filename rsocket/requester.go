@@ -1,0 +1,170 @@
+package rsocket
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// Requester side. None of these calls starts a goroutine: the caller's
+// goroutine sends the request and waits; the receive goroutine completes it.
+
+// rrPool recycles request-response records, so a steady request rate does
+// not allocate them.
+var rrPool = sync.Pool{New: func() any {
+	return &stream{kind: wire.TypeRequestResponse, rrDone: make(chan struct{}, 1)}
+}}
+
+func (c *Conn) getRR() *stream {
+	s := rrPool.Get().(*stream)
+	s.c = c
+	return s
+}
+
+func putRR(s *stream) {
+	s.c, s.id, s.rh, s.rrResult, s.rrErr = nil, 0, nil, Payload{}, nil
+	rrPool.Put(s)
+}
+
+// completeRR finishes a request-response requester record; the caller has
+// removed it from the table, so this runs once per request.
+func (c *Conn) completeRR(s *stream, p Payload, err error) {
+	if s.rh != nil {
+		h := s.rh
+		putRR(s)
+		h.OnResponse(p, err)
+		return
+	}
+	if err == nil {
+		s.rrResult = p.Clone()
+	}
+	s.rrErr = err
+	s.rrDone <- struct{}{}
+}
+
+// RequestResponse sends p and waits for the single response. It returns the
+// peer's *Error for an ERROR answer, ctx.Err() after sending CANCEL when ctx
+// ends first, or the connection's error. The returned Payload is the
+// caller's own. It allocates once per call (the response copy).
+func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) {
+	s := c.getRR()
+	if err := c.register(s); err != nil {
+		putRR(s)
+		return Payload{}, err
+	}
+	if err := c.sendRequest(ctx, wire.TypeRequestResponse, s.id, 0, 0, p); err != nil {
+		if c.unregister(s.id, s) {
+			putRR(s)
+			return Payload{}, err
+		}
+		<-s.rrDone
+		putRR(s)
+		return Payload{}, err
+	}
+	select {
+	case <-s.rrDone:
+	case <-ctx.Done():
+		if c.unregister(s.id, s) {
+			_ = c.sendCancel(c.ctx, s.id)
+			putRR(s)
+			return Payload{}, ctx.Err()
+		}
+		<-s.rrDone // completed concurrently
+	}
+	res, err := s.rrResult, s.rrErr
+	putRR(s)
+	return res, err
+}
+
+// RequestResponseAsync sends p and returns; h.OnResponse is called once with
+// the response (a view valid during the call) or the error, on the receive
+// goroutine (or on the goroutine that closes the connection). It does not
+// allocate at steady state. An error returned here means the request was
+// not sent and h will not be called.
+func (c *Conn) RequestResponseAsync(p Payload, h ResponseHandler) error {
+	s := c.getRR()
+	s.rh = h
+	if err := c.register(s); err != nil {
+		putRR(s)
+		return err
+	}
+	if err := c.sendRequest(c.ctx, wire.TypeRequestResponse, s.id, 0, 0, p); err != nil {
+		if c.unregister(s.id, s) {
+			putRR(s)
+			return err
+		}
+		// The connection failed meanwhile and reported it through h.
+	}
+	return nil
+}
+
+// FireAndForget sends p; nothing comes back.
+func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
+	id, err := c.nextFNF()
+	if err != nil {
+		return err
+	}
+	return c.sendRequest(ctx, wire.TypeRequestFNF, id, 0, 0, p)
+}
+
+// MetadataPush sends connection-level metadata (METADATA_PUSH on stream 0).
+// It cannot be fragmented: md must fit the transport's MaxFrameSize.
+func (c *Conn) MetadataPush(ctx context.Context, md []byte) error {
+	if md == nil {
+		md = []byte{}
+	}
+	select {
+	case <-c.done:
+		return c.Err()
+	default:
+	}
+	return c.sendMetadataPush(ctx, md)
+}
+
+// RequestStream sends p as REQUEST_STREAM and returns the stream of
+// responses. ctx governs the whole stream: when it ends, CANCEL is sent and
+// Recv returns ctx.Err(). The connection requests Prefetch items up front
+// and replenishes as they are read.
+func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
+	s := c.newRequester(ctx, wire.TypeRequestStream)
+	if err := c.register(s); err != nil {
+		s.stop()
+		return nil, err
+	}
+	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.set.prefetch), p); err != nil {
+		if c.unregister(s.id, s) {
+			s.terminate(err)
+		}
+		return nil, err
+	}
+	return &Stream{s: s}, nil
+}
+
+// RequestChannel sends p as the first payload of REQUEST_CHANNEL and returns
+// the channel. ctx governs the whole channel as for RequestStream. Send
+// blocks until the responder grants credits (REQUEST_N).
+func (c *Conn) RequestChannel(ctx context.Context, p Payload) (*Channel, error) {
+	s := c.newRequester(ctx, wire.TypeRequestChannel)
+	s.outOpen = true
+	if err := c.register(s); err != nil {
+		s.stop()
+		return nil, err
+	}
+	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.set.prefetch), p); err != nil {
+		if c.unregister(s.id, s) {
+			s.terminate(err)
+		}
+		return nil, err
+	}
+	return &Channel{s: s}, nil
+}
+
+func (c *Conn) newRequester(ctx context.Context, kind wire.FrameType) *stream {
+	s := newStream(c, kind)
+	s.ctx = ctx
+	s.inOpen = true
+	s.granted = int64(c.set.prefetch)
+	s.stop = context.AfterFunc(ctx, func() { s.cancelLocal(ctx.Err()) })
+	return s
+}

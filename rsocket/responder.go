@@ -1,0 +1,135 @@
+package rsocket
+
+import (
+	"context"
+	"io"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// Responder side: dispatch runs on the receive goroutine with a view of the
+// request; each blocking handler runs in a goroutine of its own with a clone
+// of it, whose ctx is cancelled by CANCEL, the stream's failure or the
+// connection's close.
+
+// dispatch starts serving a complete request. s is the record that held the
+// stream id during reassembly, or nil.
+func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, complete bool, p Payload) {
+	h := c.handler
+	switch kind {
+	case wire.TypeRequestFNF:
+		if s != nil {
+			c.unregister(id, s)
+		}
+		q := p.Clone()
+		go h.FireAndForget(c.ctx, q)
+		return
+	case wire.TypeRequestResponse:
+		if c.inline != nil {
+			// Inline: the table holds a shared marker until Respond.
+			if !c.hold(id, s, &c.inlineMark) {
+				return
+			}
+			c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+			return
+		}
+	}
+	if s == nil {
+		s = newStream(c, kind)
+		s.id = id
+		s.responder = true
+	}
+	s.kind = kind
+	ctx, cancel := context.WithCancel(c.ctx)
+	s.ctx, s.cancel = ctx, cancel
+	switch kind {
+	case wire.TypeRequestStream:
+		s.outOpen = true
+		s.credits = int64(initialN)
+	case wire.TypeRequestChannel:
+		s.outOpen = true
+		s.credits = int64(initialN)
+		s.inOpen = !complete
+		if complete {
+			s.inErr = io.EOF
+		}
+	}
+	if !c.hold(id, nil, s) {
+		cancel()
+		return
+	}
+	q := p.Clone()
+	switch kind {
+	case wire.TypeRequestResponse:
+		go func() {
+			resp, err := h.RequestResponse(ctx, q)
+			if c.unregister(id, s) {
+				if err != nil {
+					code, msg := toError(err)
+					_ = c.sendError(c.ctx, id, code, msg)
+				} else {
+					_ = c.sendPayload(c.ctx, id, wire.FlagNext|wire.FlagComplete, resp)
+				}
+			}
+			cancel()
+		}()
+	case wire.TypeRequestStream:
+		go func() {
+			err := h.RequestStream(ctx, q, &StreamWriter{s: s})
+			c.finishResponder(s, err)
+		}()
+	case wire.TypeRequestChannel:
+		go func() {
+			err := h.RequestChannel(ctx, q, &Channel{s: s})
+			c.finishResponder(s, err)
+		}()
+	}
+}
+
+// hold puts rec in the table under id, replacing old (the reassembly record)
+// if given. It fails when the connection is closed.
+func (c *Conn) hold(id uint32, old, rec *stream) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	if old != nil && c.streams[id] != old {
+		return false
+	}
+	c.streams[id] = rec
+	return true
+}
+
+// endResponder ends an inline request-response; false means it was
+// cancelled or the connection closed, and nothing must be sent.
+func (c *Conn) endResponder(id uint32) bool {
+	return c.unregister(id, &c.inlineMark)
+}
+
+// finishResponder ends a stream or channel after its handler returned:
+// nil completes the outbound half (and cancels an inbound one still open),
+// an error is sent as ERROR. Nothing is sent if the stream already ended
+// (cancelled, failed, or both halves done).
+func (c *Conn) finishResponder(s *stream, err error) {
+	defer s.cancel()
+	if !c.unregister(s.id, s) {
+		return
+	}
+	s.mu.Lock()
+	inOpen, outOpen := s.inOpen, s.outOpen
+	s.mu.Unlock()
+	if err != nil {
+		code, msg := toError(err)
+		_ = c.sendError(c.ctx, s.id, code, msg)
+		s.terminate(&Error{Code: code, Message: msg})
+		return
+	}
+	if outOpen {
+		_ = c.sendPayload(c.ctx, s.id, wire.FlagComplete, Payload{})
+	}
+	if inOpen {
+		_ = c.sendCancel(c.ctx, s.id)
+	}
+	s.terminate(ErrStreamClosed)
+}

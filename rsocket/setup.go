@@ -1,0 +1,121 @@
+package rsocket
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// onSetup handles the first frame a server receives (spec, "Connection
+// Establishment"): it must be SETUP. A refused SETUP is answered with an
+// ERROR on stream 0 and the connection is closed:
+//
+//   - RESUME as first frame: REJECTED_RESUME (resumption is not supported);
+//   - another frame type, or SETUP values that fail validation:
+//     INVALID_SETUP; a major version other than 1: UNSUPPORTED_SETUP;
+//   - the L (lease) or R (resume) flag: UNSUPPORTED_SETUP, as neither is
+//     implemented;
+//   - the Acceptor's error: REJECTED_SETUP with its message (an *Error keeps
+//     its code).
+func (c *Conn) onSetup(f *wire.Frame) error {
+	switch {
+	case f.Type == wire.TypeResume:
+		c.rejectSetup(CodeRejectedResume, "resumption is not supported")
+		return errStop
+	case f.Type != wire.TypeSetup:
+		c.rejectSetup(CodeInvalidSetup, "first frame must be SETUP, got "+f.Type.String())
+		return errStop
+	case f.MajorVersion != wire.MajorVersion:
+		c.rejectSetup(CodeUnsupportedSetup, "unsupported protocol version")
+		return errStop
+	}
+	if err := f.ValidateSetup(); err != nil {
+		c.rejectSetup(CodeInvalidSetup, err.Error())
+		return errStop
+	}
+	if f.Flags&wire.FlagLease != 0 {
+		c.rejectSetup(CodeUnsupportedSetup, "lease is not supported")
+		return errStop
+	}
+	if f.Flags&wire.FlagResume != 0 || f.ResumeToken != nil {
+		c.rejectSetup(CodeUnsupportedSetup, "resumption is not supported")
+		return errStop
+	}
+	info := SetupInfo{
+		MajorVersion:      f.MajorVersion,
+		MinorVersion:      f.MinorVersion,
+		KeepaliveInterval: time.Duration(f.KeepaliveInterval) * time.Millisecond,
+		MaxLifetime:       time.Duration(f.MaxLifetime) * time.Millisecond,
+		MetadataMIME:      string(f.MetadataMIME),
+		DataMIME:          string(f.DataMIME),
+		Payload:           Payload{Metadata: f.Metadata, Data: f.Data}.Clone(),
+	}
+	var h Handler
+	if c.acceptor != nil {
+		var err error
+		h, err = c.acceptor(c.ctx, info, c)
+		if err != nil {
+			code, msg := CodeRejectedSetup, err.Error()
+			var e *Error
+			if errors.As(err, &e) {
+				code, msg = e.Code, e.Message
+			}
+			c.rejectSetup(code, msg)
+			return errStop
+		}
+	}
+	c.setHandler(h)
+	c.setupSeen = true
+	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, info.MaxLifetime
+	go c.keepaliveLoop(info.KeepaliveInterval, info.MaxLifetime, false)
+	close(c.ready)
+	return nil
+}
+
+func (c *Conn) rejectSetup(code ErrorCode, msg string) {
+	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
+	_ = c.sendError(ctx, 0, code, msg)
+	cancel()
+	err := &Error{Code: code, Message: msg}
+	c.setupErr = err
+	c.fail(err)
+}
+
+// keepaliveLoop is the connection's keepalive goroutine; it ends when the
+// connection closes. The client (send) sends KEEPALIVE with R every
+// interval; both sides close the connection with ErrKeepaliveTimeout when
+// nothing was received for longer than lifetime. Silence is measured by a
+// frame counter, so the receive path pays one atomic add per frame and no
+// clock read.
+func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
+	tick := min(interval, lifetime/4)
+	if tick < time.Millisecond {
+		tick = time.Millisecond
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	last := c.recvCount.Load()
+	lastChange := time.Now()
+	lastSent := lastChange
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			if n := c.recvCount.Load(); n != last {
+				last, lastChange = n, now
+			} else if now.Sub(lastChange) > lifetime {
+				c.fail(ErrKeepaliveTimeout)
+				return
+			}
+			if send && now.Sub(lastSent) >= interval {
+				lastSent = now
+				ctx, cancel := context.WithTimeout(c.ctx, interval)
+				_ = c.sendKeepalive(ctx, true, nil)
+				cancel()
+			}
+		}
+	}
+}

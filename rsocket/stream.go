@@ -1,0 +1,294 @@
+package rsocket
+
+import (
+	"context"
+
+	"sync"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// stream is the record of one open stream, in the connection's table from
+// its first frame until both of its halves have ended.
+//
+// A stream has an inbound half (payloads this side receives, paced by the
+// credits it grants with REQUEST_N) and an outbound half (payloads it sends,
+// paced by the peer's credits). Request-response and fire-and-forget use
+// neither credit counter; request-stream uses one half on each side;
+// request-channel both.
+type stream struct {
+	c         *Conn
+	id        uint32
+	kind      wire.FrameType
+	responder bool
+	ctx       context.Context // requester: the request's ctx; responder: the handler's
+
+	// Request-response requester: exactly one of done (blocking) or rh
+	// (async) is used; the result is stored before done is signalled.
+	rh       ResponseHandler
+	rrDone   chan struct{} // cap 1, reused with the pooled record
+	rrResult Payload
+	rrErr    error
+
+	mu sync.Mutex
+	// Inbound half.
+	inOpen    bool
+	inErr     error // io.EOF on completion, else why it ended
+	q         itemQueue
+	held      item  // the payload last returned by Recv
+	granted   int64 // credits granted and not yet used by the peer
+	consumed  int   // payloads received since the last REQUEST_N
+	requested bool  // channel responder: first REQUEST_N sent
+	inWake    chan struct{}
+	// Outbound half.
+	outOpen bool
+	outErr  error
+	credits int64
+	outWake chan struct{}
+
+	cancel context.CancelFunc // responder: cancels the handler's ctx
+	stop   func() bool        // requester: stops the ctx watcher
+
+	// Receive goroutine only: reassembly of a fragmented message.
+	asm assembly
+}
+
+// item is one queued inbound payload; its buffers are reused.
+type item struct {
+	md, data []byte
+	hasMD    bool
+}
+
+func (it *item) set(md, data []byte) {
+	it.hasMD = md != nil
+	it.md = append(it.md[:0], md...)
+	it.data = append(it.data[:0], data...)
+}
+
+func (it *item) payload() Payload {
+	p := Payload{Data: it.data}
+	if it.hasMD {
+		p.Metadata = it.md
+		if p.Metadata == nil {
+			p.Metadata = []byte{}
+		}
+	}
+	return p
+}
+
+// itemQueue is a growable ring of items whose buffers are reused.
+type itemQueue struct {
+	items   []item
+	head, n int
+}
+
+func (q *itemQueue) push(md, data []byte) {
+	if q.n == len(q.items) {
+		grown := make([]item, max(4, 2*len(q.items)))
+		for i := 0; i < q.n; i++ {
+			grown[i] = q.items[(q.head+i)%len(q.items)]
+		}
+		q.items, q.head = grown, 0
+	}
+	q.items[(q.head+q.n)%len(q.items)].set(md, data)
+	q.n++
+}
+
+// popInto moves the head item into dst, handing dst's old buffers back to
+// the ring for reuse.
+func (q *itemQueue) popInto(dst *item) {
+	slot := &q.items[q.head]
+	*dst, *slot = *slot, *dst
+	q.head = (q.head + 1) % len(q.items)
+	q.n--
+}
+
+func newStream(c *Conn, kind wire.FrameType) *stream {
+	return &stream{
+		c:       c,
+		kind:    kind,
+		inWake:  make(chan struct{}, 1),
+		outWake: make(chan struct{}, 1),
+	}
+}
+
+// terminate ends both halves with err (connection failure, peer ERROR,
+// cancellation) and wakes every waiter. The caller has removed s from the
+// table. Safe to call more than once.
+func (s *stream) terminate(err error) {
+	s.mu.Lock()
+	if s.inOpen {
+		s.inOpen = false
+		s.inErr = err
+	}
+	if s.outOpen {
+		s.outOpen = false
+		s.outErr = err
+	}
+	s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.stop != nil {
+		s.stop()
+	}
+	signal(s.inWake)
+	signal(s.outWake)
+	if s.kind == wire.TypeRequestResponse && !s.responder {
+		s.c.completeRR(s, Payload{}, err)
+	}
+}
+
+// closeIn ends the inbound half (err is io.EOF on completion) and reports
+// whether the whole stream is now over.
+func (s *stream) closeIn(err error) bool {
+	s.mu.Lock()
+	if s.inOpen {
+		s.inOpen = false
+		s.inErr = err
+	}
+	over := !s.outOpen
+	s.mu.Unlock()
+	signal(s.inWake)
+	return over
+}
+
+// closeOut ends the outbound half and reports whether the whole stream is
+// now over.
+func (s *stream) closeOut(err error) bool {
+	s.mu.Lock()
+	if s.outOpen {
+		s.outOpen = false
+		s.outErr = err
+	}
+	over := !s.inOpen
+	s.mu.Unlock()
+	signal(s.outWake)
+	return over
+}
+
+// addCredits handles REQUEST_N: credits are cumulative, capped at 2^31-1.
+func (s *stream) addCredits(n uint32) {
+	s.mu.Lock()
+	s.credits = min(s.credits+int64(n), maxRequestN)
+	s.mu.Unlock()
+	signal(s.outWake)
+}
+
+// takeCredit blocks until the outbound half has a credit, takes it, and
+// returns nil; or returns why it cannot send.
+func (s *stream) takeCredit(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		if !s.outOpen {
+			err := s.outErr
+			s.mu.Unlock()
+			if err == nil {
+				err = ErrStreamClosed
+			}
+			return err
+		}
+		if s.credits > 0 {
+			s.credits--
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.outWake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.c.done:
+			return s.c.Err()
+		}
+	}
+}
+
+// recv returns the next inbound payload (a view valid until the next recv),
+// replenishing the peer's credits when half the window has been used.
+func (s *stream) recv() (Payload, error) {
+	prefetch := s.c.set.prefetch
+	for {
+		s.mu.Lock()
+		if s.kind == wire.TypeRequestChannel && s.responder && !s.requested && s.inOpen {
+			// The channel responder's first REQUEST_N: the first payload
+			// came with the request, the rest only when the handler reads.
+			s.requested = true
+			s.granted += int64(prefetch)
+			s.mu.Unlock()
+			if err := s.c.sendRequestN(s.ctx, s.id, uint32(prefetch)); err != nil {
+				return Payload{}, err
+			}
+			continue
+		}
+		if s.q.n > 0 {
+			s.q.popInto(&s.held)
+			s.consumed++
+			var n int
+			if s.inOpen && s.consumed >= max(prefetch/2, 1) {
+				n = s.consumed
+				s.consumed = 0
+				s.granted += int64(n)
+			}
+			p := s.held.payload()
+			s.mu.Unlock()
+			if n > 0 {
+				if err := s.c.sendRequestN(s.ctx, s.id, uint32(n)); err != nil {
+					return Payload{}, err
+				}
+			}
+			return p, nil
+		}
+		if !s.inOpen {
+			err := s.inErr
+			s.mu.Unlock()
+			return Payload{}, err
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.inWake:
+		case <-s.ctx.Done():
+			s.cancelLocal(s.ctx.Err())
+		}
+	}
+}
+
+// push queues an inbound payload (receive goroutine). It returns false when
+// the peer sent beyond the credits granted.
+func (s *stream) push(md, data []byte) bool {
+	s.mu.Lock()
+	if !s.inOpen {
+		s.mu.Unlock()
+		return true
+	}
+	if s.granted <= 0 {
+		s.mu.Unlock()
+		return false
+	}
+	s.granted--
+	s.q.push(md, data)
+	s.mu.Unlock()
+	signal(s.inWake)
+	return true
+}
+
+// cancelLocal abandons the stream from this side: it is removed from the
+// table and both halves end with err. CANCEL is sent if the peer may still
+// send; otherwise, if this side's outbound half was open, it is completed
+// (PAYLOAD with C), so the peer is never left waiting.
+func (s *stream) cancelLocal(err error) {
+	if !s.c.unregister(s.id, s) {
+		return
+	}
+	s.mu.Lock()
+	peerSending, sending := s.inOpen, s.outOpen
+	s.q.head, s.q.n = 0, 0 // drop what was queued: the caller gave up
+	s.mu.Unlock()
+	s.terminate(err)
+	switch {
+	case peerSending:
+		_ = s.c.sendCancel(s.c.ctx, s.id)
+	case sending:
+		_ = s.c.sendPayload(s.c.ctx, s.id, wire.FlagComplete, Payload{})
+	}
+}
