@@ -24,3 +24,6 @@ func Allowed() ([]int, error) {
 
 // Current returns -1 outside Linux.
 func Current() int { return -1 }
+
+// PinProcess is not supported outside Linux.
+func PinProcess(...int) (func(), error) { return nil, ErrUnsupported }

@@ -39,21 +39,23 @@ func printMachine() {
 	fmt.Printf("machine: cpu=%q ncpu=%d kernel=%s go=%s\n", model, runtime.NumCPU(),
 		strings.TrimSpace(string(kernel)), runtime.Version())
 	if cpuA >= 0 {
-		fmt.Printf("pinning: this process cpu %d, peer process cpu %d\n", cpuA, cpuB)
+		fmt.Printf("pinning: every thread of this process on cpu %d, of the peer process on cpu %d\n", cpuA, cpuB)
 	} else {
 		fmt.Printf("pinning: none (fewer than two usable CPUs)\n")
 	}
 }
 
-// pin locks the benchmark goroutine to cpuA for the duration of b.
+// pin restricts this whole process (the benchmark goroutine, the engine's
+// goroutines, the runtime) to cpuA for the duration of b, as the peer
+// process is restricted to cpuB: one CPU per side.
 func pin(b *testing.B) {
 	if cpuA < 0 {
 		return
 	}
-	unpin, err := affinity.Pin(cpuA)
+	restore, err := affinity.PinProcess(cpuA)
 	if err != nil {
 		b.Logf("pin cpu %d: %v (running unpinned)", cpuA, err)
 		return
 	}
-	b.Cleanup(unpin)
+	b.Cleanup(restore)
 }

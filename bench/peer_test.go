@@ -183,7 +183,7 @@ func runChild(role string) int {
 		return 2
 	}
 	if cpu, err := strconv.Atoi(os.Getenv(envCPU)); err == nil && cpu >= 0 {
-		if _, err := affinity.Pin(cpu); err != nil {
+		if _, err := affinity.PinProcess(cpu); err != nil {
 			fmt.Fprintln(os.Stderr, "bench peer: pin:", err)
 		}
 	}

@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/rsocket"
 )
 
 // Control word through which a TCP peer tells the parent its port.
@@ -93,4 +96,30 @@ func childTCPEcho(m *mapping) error {
 			}
 		}()
 	}
+}
+
+// BenchmarkTCP compares RSocket over rshm's TCP transport with plain TCP,
+// across two processes pinned to the CPU pair, in one run:
+//
+//	raw-64B              plain Go TCP ping-pong of 64 bytes: the baseline
+//	rsocket-rr-64B       RSocket request-response of 64 bytes
+//	rsocket-rr-64B-c64   64 concurrent requesters on one connection
+//	rsocket-stream-64B   request-stream throughput on one connection
+func BenchmarkTCP(b *testing.B) {
+	b.Run("raw-64B", func(b *testing.B) { benchRawTCP(b, 64) })
+	b.Run("rsocket-rr-64B", func(b *testing.B) { benchRR(b, dialTCP(b), 64) })
+	b.Run("rsocket-rr-64B-c64", func(b *testing.B) { benchRRConcurrent(b, dialTCP(b), 64, 64) })
+	b.Run("rsocket-stream-64B", func(b *testing.B) { benchStreamRecv(b, dialTCP(b), 64) })
+}
+
+// dialTCP starts an RSocket-over-TCP peer and connects to it.
+func dialTCP(b *testing.B) *rsocket.Conn {
+	pin(b)
+	addr := listenPeer(b, "rsocket-tcp")
+	conn, err := rsocket.DialTCP(context.Background(), addr, rsocket.ClientConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return conn
 }

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rshm/rshm/rsocket"
+)
+
+// echoHandler is the responder of every RSocket benchmark peer: it answers
+// request-response inline (on the receive goroutine, without a goroutine or
+// an allocation per request), streams "count:N" payloads of the request's
+// size (N = 0: until cancelled), and counts fire-and-forget requests.
+type echoHandler struct {
+	rsocket.RejectAll
+	fnf atomic.Uint64
+}
+
+func (h *echoHandler) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+	return p.Clone(), nil
+}
+
+func (h *echoHandler) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) {
+	_ = r.Respond(p)
+}
+
+func (h *echoHandler) FireAndForget(context.Context, rsocket.Payload) { h.fnf.Add(1) }
+
+// RequestStream answers "count:N size:S" with N payloads of S bytes.
+func (h *echoHandler) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
+	count, size := 0, 64
+	for _, f := range strings.Fields(string(p.Data)) {
+		k, v, _ := strings.Cut(f, ":")
+		n, _ := strconv.Atoi(v)
+		switch k {
+		case "count":
+			count = n
+		case "size":
+			size = n
+		}
+	}
+	out := rsocket.Payload{Data: make([]byte, size)}
+	for i := 0; count <= 0 || i < count; i++ {
+		if err := w.Send(ctx, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func init() {
+	childRoles["rsocket-tcp"] = childRSocketTCP
+}
+
+func serverConfig(h rsocket.Handler) rsocket.ServerConfig {
+	return rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return h, nil },
+	}
+}
+
+// childRSocketTCP serves RSocket over TCP on a loopback port.
+func childRSocketTCP(m *mapping) error {
+	ln, err := rsocket.ListenTCP("127.0.0.1:0", serverConfig(&echoHandler{}))
+	if err != nil {
+		return err
+	}
+	return serveUntilStopped(m, ln.Addr().String(), ln.Serve)
+}
+
+// serveUntilStopped publishes addr's port, runs serve until the parent sets
+// stop, then cancels it.
+func serveUntilStopped(m *mapping, addr string, serve func(context.Context) error) error {
+	_, port, _ := strings.Cut(addr[strings.LastIndexByte(addr, ':'):], ":")
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for !stopped(m) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	atomic.StoreUint64(m.word(offPort), uint64(p))
+	if err := serve(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// benchRR measures request-response round trips of size bytes.
+func benchRR(b *testing.B, conn *rsocket.Conn, size int) {
+	ctx := context.Background()
+	p := rsocket.Payload{Data: make([]byte, size)}
+	b.ReportAllocs()
+	latency(b, func() {
+		r, err := conn.RequestResponse(ctx, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(r.Data) != size {
+			b.Fatalf("response of %d bytes, want %d", len(r.Data), size)
+		}
+	})
+}
+
+// benchRRConcurrent runs request-response from n goroutines on one
+// connection and reports requests per second.
+func benchRRConcurrent(b *testing.B, conn *rsocket.Conn, size, n int) {
+	ctx := context.Background()
+	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		p := rsocket.Payload{Data: make([]byte, size)}
+		for pb.Next() {
+			if _, err := conn.RequestResponse(ctx, p); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// benchStreamRecv receives an unbounded request-stream of size-byte
+// payloads and reports payloads per second.
+func benchStreamRecv(b *testing.B, conn *rsocket.Conn, size int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := conn.RequestStream(ctx, rsocket.Payload{Data: []byte("count:0 size:" + strconv.Itoa(size))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		p, err := s.Recv()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(p.Data)
+	}
+	el := time.Since(start).Seconds()
+	b.ReportMetric(float64(b.N)/el, "msgs/s")
+	b.ReportMetric(float64(n)/el/1e9, "GB/s")
+}
+
+// benchFNF (used by BenchmarkRSocket) sends fire-and-forget requests as fast as the connection takes
+// them and reports requests per second.
+func benchFNF(b *testing.B, conn *rsocket.Conn, size int) {
+	ctx := context.Background()
+	p := rsocket.Payload{Data: make([]byte, size)}
+	start := time.Now()
+	for b.Loop() {
+		if err := conn.FireAndForget(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}

@@ -1,0 +1,180 @@
+package handshake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/shm"
+)
+
+// Client negotiates the transport on c, a connection just dialed to an rshm
+// server, and returns it: a *Transport over shared memory (KindSHM) or, when
+// a check fails and cfg.Mode is Auto, RSocket over TCP on c (KindTCP). With
+// SHMOnly a failure is an *Error naming the step. An *Error wrapping
+// ErrNotRSHM (or a timeout at StepReply) means the server does not speak
+// rshm: c is closed and the caller may dial again for plain TCP (Dial does).
+// The negotiation is bounded by cfg.Timeout and ctx; on error c is closed.
+func Client(ctx context.Context, c net.Conn, cfg Config) (rsocket.Transport, Kind, error) {
+	if cfg.Mode == TCPOnly {
+		return rsocket.NewTCPTransport(c), KindTCP, nil
+	}
+	h := clientHS{c: c, cfg: &cfg}
+	stop := deadline(ctx, c, cfg.timeout())
+	t, k, err := h.run()
+	if !stop() && err == nil {
+		_ = t.Close()
+		return nil, 0, &Error{Step: StepFinal, Err: context.Cause(ctx)}
+	}
+	if err != nil {
+		_ = c.Close()
+		cfg.logger().Debug("handshake: client failed", "remote", c.RemoteAddr(), "err", err)
+		return nil, 0, err
+	}
+	cfg.logger().Debug("handshake: client done", "remote", c.RemoteAddr(), "kind", k)
+	return t, k, nil
+}
+
+type clientHS struct {
+	c   net.Conn
+	cfg *Config
+	buf [lengthSize + maxMessage]byte
+}
+
+func (h *clientHS) required() bool { return h.cfg.Mode == SHMOnly }
+
+func (h *clientHS) send(m []byte) error {
+	_, err := h.c.Write(m)
+	return err
+}
+
+func (h *clientHS) run() (rsocket.Transport, Kind, error) {
+	host, err := localHost(h.cfg)
+	if err != nil {
+		// Without our identity there is nothing to negotiate.
+		if h.required() {
+			return nil, 0, &Error{Step: StepHello, Err: err}
+		}
+		return rsocket.NewTCPTransport(h.c), KindTCP, nil
+	}
+	hi := hello{
+		version:  Version,
+		wait:     h.cfg.Wait,
+		pageSize: uint32(os.Getpagesize()),
+		ringSize: uint64(ringSize(0, h.cfg.RingSize, ringMaxCapacity)),
+		host:     host,
+		uid:      uint32(os.Getuid()),
+		pid:      uint32(os.Getpid()),
+	}
+	if h.required() {
+		hi.flags |= flagRequired
+	}
+	if h.cfg.SHM.HugePages {
+		hi.flags |= flagHuge
+	}
+	if err := h.send(appendHello(nil, hi)); err != nil {
+		return nil, 0, &Error{Step: StepHello, Err: err}
+	}
+
+	m, err := readMessage(h.c, h.buf[:])
+	if err != nil {
+		return nil, 0, &Error{Step: StepReply, Err: err}
+	}
+	r, err := parseReply(m)
+	if err != nil {
+		return nil, 0, &Error{Step: StepReply, Err: err}
+	}
+	if r.status != statusOK {
+		perr := &Error{Step: StepReply, Err: &peerRefusal{refusal{r.reason, r.text}}}
+		if h.required() {
+			return nil, 0, perr
+		}
+		h.cfg.logger().Debug("handshake: server declined shared memory", "err", perr)
+		return rsocket.NewTCPTransport(h.c), KindTCP, nil
+	}
+	if err := h.check(r); err != nil {
+		return h.fallback(StepReply, err)
+	}
+
+	d, err := shm.OpenDuplex(h.cfg.SHM, r.name)
+	if err != nil {
+		return h.fallback(StepOpen, refuse(ReasonOpen, err))
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = d.Close()
+		}
+	}()
+	if got := d.RingCapacity(); uint64(got) != r.ringSize {
+		return h.fallback(StepOpen, refuse(ReasonOpen, fmt.Errorf("ring capacity %d, reply says %d", got, r.ringSize)))
+	}
+	if err := d.Region().Confirm(r.nonce); err != nil {
+		return h.fallback(StepOpen, refuse(ReasonOpen, err))
+	}
+	if err := h.send(appendStatus(nil, msgProof, status{version: Version})); err != nil {
+		return nil, 0, &Error{Step: StepProof, Err: err}
+	}
+
+	m, err = readMessage(h.c, h.buf[:])
+	if err != nil {
+		return nil, 0, &Error{Step: StepFinal, Err: err}
+	}
+	f, err := parseStatus(m, msgFinal)
+	if err != nil {
+		return nil, 0, &Error{Step: StepFinal, Err: err}
+	}
+	if f.status != statusOK {
+		perr := &Error{Step: StepFinal, Err: &peerRefusal{refusal{f.reason, f.text}}}
+		if h.required() {
+			return nil, 0, perr
+		}
+		h.cfg.logger().Debug("handshake: server declined shared memory", "err", perr)
+		return rsocket.NewTCPTransport(h.c), KindTCP, nil
+	}
+	// The server unlinked already; unlinking again is harmless and covers
+	// a server that did not.
+	_ = d.Region().Unlink()
+	ok = true
+	return newTransport(d, d.ClientToServer(), d.ServerToClient(), h.c, bufioReader(h.c), h.cfg, h.cfg.Wait), KindSHM, nil
+}
+
+// check runs the client's checks on the reply: the server is on our kernel,
+// sees our shm directory and runs as our user.
+func (h *clientHS) check(r reply) error {
+	if r.version < 1 {
+		return refuse(ReasonVersion, fmt.Errorf("version %d", r.version))
+	}
+	if err := checkHost(h.cfg, r.host, uint32(os.Getpagesize())); err != nil {
+		return err
+	}
+	uid, err := peerUID(h.c)
+	if err != nil {
+		return refuse(ReasonPeer, err)
+	}
+	if me := uint32(os.Getuid()); uid != me || r.uid != me {
+		return refuse(ReasonUser, fmt.Errorf("%w: server socket owned by uid %d, reply says %d, client runs as %d",
+			ErrMismatch, uid, r.uid, me))
+	}
+	if r.ringSize < ringMinCapacity || r.ringSize > ringMaxCapacity {
+		return refuse(ReasonOther, fmt.Errorf("ring size %d", r.ringSize))
+	}
+	return nil
+}
+
+// fallback tells the server in a proof message why shared memory failed
+// here, then continues over TCP or, with SHMOnly, fails.
+func (h *clientHS) fallback(step Step, err error) (rsocket.Transport, Kind, error) {
+	reason, text := reasonOf(err)
+	if werr := h.send(appendStatus(nil, msgProof, status{version: Version, status: statusFallback, reason: reason, text: text})); werr != nil {
+		return nil, 0, &Error{Step: step, Err: errors.Join(err, werr)}
+	}
+	if h.required() {
+		return nil, 0, &Error{Step: step, Err: err}
+	}
+	h.cfg.logger().Debug("handshake: falling back to TCP", "step", step, "err", err)
+	return rsocket.NewTCPTransport(h.c), KindTCP, nil
+}

@@ -1,0 +1,228 @@
+package handshake
+
+import (
+	"log/slog"
+	"math/bits"
+	"strconv"
+	"time"
+
+	"github.com/rshm/rshm/ring"
+	"github.com/rshm/rshm/shm"
+)
+
+// Mode says which transports a side accepts.
+type Mode uint8
+
+const (
+	// Auto uses shared memory when the peer is co-located (same kernel,
+	// same shm directory, same user) and RSocket over TCP otherwise.
+	Auto Mode = iota
+	// SHMOnly requires shared memory: a failed handshake is an *Error
+	// naming the step, never a TCP connection. A server in this mode closes
+	// plain RSocket-over-TCP peers.
+	SHMOnly
+	// TCPOnly never uses shared memory: a client dials plain RSocket over
+	// TCP, a server declines every hello (the client falls back) and serves
+	// plain peers.
+	TCPOnly
+)
+
+var modeNames = [...]string{Auto: "auto", SHMOnly: "shm", TCPOnly: "tcp"}
+
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return "mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Kind is the transport a connection ended up on.
+type Kind uint8
+
+const (
+	KindTCP Kind = iota // RSocket over the TCP socket (24-bit length framing)
+	KindSHM             // RSocket over the shared-memory rings
+)
+
+var kindNames = [...]string{KindTCP: "tcp", KindSHM: "shm"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Wait is how a side waits for its ring: for data in the receive loop, for
+// room in Claim. See ring.Strategy for the trade-offs.
+type Wait uint8
+
+const (
+	// WaitDefault spins, then yields, for DefaultSpinTime, then parks on
+	// the ring's futex word (ParkTimeout at a time): low latency under
+	// load, no CPU while idle.
+	WaitDefault Wait = iota
+	// WaitSpin busy-polls (ring.Spin): lowest latency, a whole core per
+	// polling side. Only with a dedicated core (see Config.PinCPU).
+	WaitSpin
+	// WaitYield polls with runtime.Gosched between looks (ring.Yield).
+	WaitYield
+	// WaitBackoff spins, yields, then sleeps up to 1 ms (ring.Backoff).
+	WaitBackoff
+	// WaitBlock parks on the futex word at once (ring.Block).
+	WaitBlock
+	waitCount
+)
+
+var waitNames = [...]string{
+	WaitDefault: "default", WaitSpin: "spin", WaitYield: "yield",
+	WaitBackoff: "backoff", WaitBlock: "block",
+}
+
+func (w Wait) String() string {
+	if int(w) < len(waitNames) {
+		return waitNames[w]
+	}
+	return "wait(" + strconv.Itoa(int(w)) + ")"
+}
+
+// Defaults used where a Config field is zero.
+const (
+	DefaultRingSize    = 1 << 20
+	DefaultMaxRingSize = 64 << 20
+	DefaultTimeout     = 2 * time.Second
+	DefaultMaxPending  = 64
+	// DefaultParkTimeout bounds one futex park of the receive loop, and so
+	// how long a locally closed transport takes to notice its own Close
+	// when the ring is idle. Peer death is seen through the liveness
+	// socket, whose reader closes the transport.
+	DefaultParkTimeout = 20 * time.Millisecond
+)
+
+// Config configures both sides of the handshake and the shared-memory
+// transport it builds. The zero value works: Auto mode, 1 MiB rings under
+// /dev/shm, the default wait, a 2 s handshake timeout.
+type Config struct {
+	// Mode: Auto (zero), SHMOnly or TCPOnly.
+	Mode Mode
+	// RingSize is the data capacity of each ring, rounded up to a power of
+	// two within [ring.MinCapacity, MaxRingSize]. A client asks for it; a
+	// server uses the client's wish, or its own RingSize when the client
+	// leaves it to the server. Zero means DefaultRingSize.
+	RingSize int
+	// MaxRingSize (server) caps the ring a client may ask for. Zero means
+	// DefaultMaxRingSize.
+	MaxRingSize int
+	// Wait is how the receive loop and a blocked Claim wait. A server whose
+	// Wait is WaitDefault adopts the client's. The largest frame is the
+	// ring's MaxRecord, RingSize/8; the engine fragments above it.
+	Wait Wait
+	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
+	// means DefaultParkTimeout.
+	ParkTimeout time.Duration
+	// Timeout bounds the whole handshake of one connection, from the first
+	// byte to the final message. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// SHM says where and how regions are mapped (directory, huge pages,
+	// mlock). The zero value maps prefaulted regions under /dev/shm.
+	SHM shm.Config
+	// PinCPU pins the OS thread of the receive loop to CPU (see package
+	// affinity). False (zero) pins nothing.
+	PinCPU bool
+	CPU    int
+	// BindNUMA places the rings on NUMA node NUMANode (the consumer's).
+	// False (zero) leaves placement to the kernel.
+	BindNUMA bool
+	NUMANode int
+	// MaxPending (listener) bounds the connections being sniffed and
+	// negotiated at once; more wait in the kernel's accept queue. Zero
+	// means DefaultMaxPending.
+	MaxPending int
+	// Logger receives handshake diagnostics; nil is silent.
+	Logger *slog.Logger
+
+	// hooks replaces system facts in tests; nil in production.
+	hooks *hooks
+}
+
+// hooks lets tests fake what a side learns about its machine.
+type hooks struct {
+	bootID func() ([16]byte, error)
+}
+
+func (c *Config) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return c.Timeout
+}
+
+func (c *Config) parkTimeout() time.Duration {
+	if c.ParkTimeout <= 0 {
+		return DefaultParkTimeout
+	}
+	return c.ParkTimeout
+}
+
+func (c *Config) maxPending() int {
+	if c.MaxPending <= 0 {
+		return DefaultMaxPending
+	}
+	return c.MaxPending
+}
+
+func (c *Config) maxRing() int {
+	if c.MaxRingSize <= 0 {
+		return DefaultMaxRingSize
+	}
+	return min(c.MaxRingSize, ring.MaxCapacity)
+}
+
+// ringSize returns want rounded up to a power of two and clamped to
+// [ring.MinCapacity, max]; zero means def.
+func ringSize(want uint64, def, max int) int {
+	if want == 0 {
+		want = uint64(def)
+	}
+	if want == 0 {
+		want = DefaultRingSize
+	}
+	if want > uint64(max) {
+		want = uint64(max)
+	}
+	if want < ring.MinCapacity {
+		want = ring.MinCapacity
+	}
+	c := uint64(1) << (64 - bits.LeadingZeros64(want-1))
+	if c > uint64(max) { // max is not a power of two: round down instead
+		c >>= 1
+	}
+	return int(max64(c, ring.MinCapacity))
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func (c *Config) bootID() ([16]byte, error) {
+	if c.hooks != nil && c.hooks.bootID != nil {
+		return c.hooks.bootID()
+	}
+	return readBootID()
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Bounds of a ring's capacity, as uint64 for the checks of peer input.
+const (
+	ringMinCapacity = ring.MinCapacity
+	ringMaxCapacity = ring.MaxCapacity
+)

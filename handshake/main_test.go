@@ -1,0 +1,127 @@
+package handshake
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rshm/rshm/rsocket"
+)
+
+// Child processes: the test binary re-executed with childEnv set plays one
+// side of a shared-memory connection (see kill_test.go).
+const (
+	childEnv     = "RSHM_HANDSHAKE_CHILD"
+	childAddrEnv = "RSHM_HANDSHAKE_ADDR"
+	childDirEnv  = "RSHM_HANDSHAKE_DIR"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "client":
+		os.Exit(childClient())
+	case "server":
+		os.Exit(childServer())
+	default:
+		os.Exit(2)
+	}
+}
+
+// childClient dials the parent, reports its transport, opens an endless
+// stream and reads it until the connection fails (or it is killed).
+func childClient() int {
+	ctx := context.Background()
+	cfg := Config{Mode: SHMOnly, SHM: shmConfig(os.Getenv(childDirEnv))}
+	t, k, err := Dial(ctx, os.Getenv(childAddrEnv), cfg)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	c, err := rsocket.Client(ctx, t, rsocket.ClientConfig{})
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	st, err := c.RequestStream(ctx, rsocket.Payload{Data: []byte("forever")})
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	for i := 0; ; i++ {
+		if _, err := st.Recv(); err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		if i == 10 {
+			fmt.Println("streaming", k)
+		}
+	}
+}
+
+// childServer listens, prints its address, and serves echo connections.
+func childServer() int {
+	cfg := Config{Mode: SHMOnly, SHM: shmConfig(os.Getenv(childDirEnv))}
+	l, err := Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	fmt.Println("addr", l.Addr())
+	out := bufio.NewWriter(os.Stdout)
+	for {
+		a, err := l.Accept(context.Background())
+		if err != nil {
+			return 1
+		}
+		fmt.Fprintln(out, "accepted", a.Kind)
+		out.Flush()
+		go rsocket.Server(context.Background(), a.Transport, echoServer(nil))
+	}
+}
+
+// echo answers request-response with the request, streams n payloads for
+// "n" (a number) and an endless paced stream for "forever".
+type echo struct {
+	rsocket.RejectAll
+	streaming chan context.Context // receives the ctx of each endless stream
+}
+
+func (echo) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+	return p.Clone(), nil
+}
+
+func (e echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
+	if string(p.Data) == "forever" {
+		if e.streaming != nil {
+			e.streaming <- ctx
+		}
+		for i := 0; ; i++ {
+			if err := w.Send(ctx, rsocket.Payload{Data: strconv.AppendInt(nil, int64(i), 10)}); err != nil {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	n, err := strconv.Atoi(string(p.Data))
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		if err := w.Send(ctx, rsocket.Payload{Data: strconv.AppendInt(nil, int64(i), 10)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func echoServer(streaming chan context.Context) rsocket.ServerConfig {
+	return rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+		return echo{streaming: streaming}, nil
+	}}
+}
