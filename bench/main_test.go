@@ -39,7 +39,7 @@ func printMachine() {
 	fmt.Printf("machine: cpu=%q ncpu=%d kernel=%s go=%s\n", model, runtime.NumCPU(),
 		strings.TrimSpace(string(kernel)), runtime.Version())
 	if cpuA >= 0 {
-		fmt.Printf("pinning: every thread of this process on cpu %d, of the peer process on cpu %d\n", cpuA, cpuB)
+		fmt.Printf("pinning: every thread of this process on cpu %d, of the peer process on cpu %d, GOMAXPROCS=1 each\n", cpuA, cpuB)
 	} else {
 		fmt.Printf("pinning: none (fewer than two usable CPUs)\n")
 	}
@@ -57,5 +57,11 @@ func pin(b *testing.B) {
 		b.Logf("pin cpu %d: %v (running unpinned)", cpuA, err)
 		return
 	}
-	b.Cleanup(restore)
+	// One CPU, one P: as if the process had been started under taskset,
+	// where the runtime sizes GOMAXPROCS from the affinity mask.
+	procs := runtime.GOMAXPROCS(1)
+	b.Cleanup(func() {
+		runtime.GOMAXPROCS(procs)
+		restore()
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -22,6 +24,8 @@ const (
 	envRole = "RSHM_BENCH_ROLE"
 	envPath = "RSHM_BENCH_SHM"
 	envCPU  = "RSHM_BENCH_CPU"
+	// envProfile, set by the user, makes each peer write a CPU profile.
+	envProfile = "RSHM_BENCH_PEER_CPUPROFILE"
 )
 
 // Control block at the start of every benchmark mapping. Each word sits on
@@ -185,12 +189,23 @@ func runChild(role string) int {
 	if cpu, err := strconv.Atoi(os.Getenv(envCPU)); err == nil && cpu >= 0 {
 		if _, err := affinity.PinProcess(cpu); err != nil {
 			fmt.Fprintln(os.Stderr, "bench peer: pin:", err)
+		} else {
+			runtime.GOMAXPROCS(1)
 		}
 	}
 	fn, ok := childRoles[role]
 	if !ok {
 		fmt.Fprintln(os.Stderr, "bench peer: unknown role", role)
 		return 2
+	}
+	if path := os.Getenv(envProfile); path != "" {
+		// RSHM_BENCH_PEER_CPUPROFILE=FILE profiles the peer process,
+		// each peer overwriting FILE: use with -bench matching one case.
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 	}
 	atomic.StoreUint64(m.word(offReady), 1)
 	if err := fn(m); err != nil {

@@ -165,3 +165,5 @@ func benchFNF(b *testing.B, conn *rsocket.Conn, size int) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
+
+func (h *echoHandler) FireAndForgetInline(rsocket.Payload) { h.fnf.Add(1) }

@@ -47,8 +47,23 @@ type Transport struct {
 	park     time.Duration
 	pin      func() (unpin func(), err error)
 
-	sem    chan struct{} // held from Claim to Commit or Abort
-	closed chan struct{}
+	sem chan struct{} // held from Claim to Commit or Abort
+
+	// The receive side is polled by Receive or by a requester in Drive,
+	// whoever holds tok; driving is set while a requester is in Drive, and
+	// Receive steps aside while it is. The fields below tok are
+	// used only with tok held, except that rerr is read after rfailed.
+	tok            atomic.Bool
+	driving        atomic.Bool // a requester is in Drive
+	turnedAway     atomic.Bool // a requester found driving set and left
+	kick           chan struct{}
+	rfailed        atomic.Bool
+	rerr           error
+	fn             func(frame []byte) error
+	ferr           error
+	handle         func(rec []byte) bool
+	peerClosedRing bool
+	closed         chan struct{}
 	// state counts the users of the mapping (Receive, open claims) in its
 	// low bits; closedBit is set once by Close.
 	state     atomic.Int64
@@ -77,6 +92,8 @@ func newTransport(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness *buf
 		sem:      make(chan struct{}, 1),
 		closed:   make(chan struct{}),
 	}
+	t.handle = t.handleRecord
+	t.kick = make(chan struct{}, 1)
 	go t.watch(liveness)
 	return t
 }
@@ -198,6 +215,10 @@ func (t *Transport) Abort() {
 // ring fails (a corrupt ring is an error wrapping ring.ErrCorrupt) or fn
 // returns an error. When the peer is gone, the frames it published before
 // it died are delivered first.
+//
+// While a requester drives the receive side (Drive), Receive steps aside:
+// it neither polls nor spins until the driver leaves, so the process keeps
+// one polling thread.
 func (t *Transport) Receive(fn func(frame []byte) error) error {
 	if !t.enter() {
 		return t.closedErr()
@@ -210,41 +231,191 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 		}
 		defer unpin()
 	}
-	var ferr error
-	handle := func(rec []byte) bool {
-		ferr = fn(rec)
-		return ferr == nil
-	}
 	w := waiter{kind: t.wait, park: t.park}
+	stepAside := time.NewTimer(time.Hour)
+	defer stepAside.Stop()
 	for {
-		n, err := t.in.Read(handle)
-		if ferr != nil {
-			return ferr
-		}
-		if err != nil {
-			if err == ring.ErrClosed {
-				return fmt.Errorf("%w: the peer closed its ring", ErrPeerGone)
+		if t.driving.Load() {
+			stepAside.Reset(driverSleep)
+			select {
+			case <-t.closed:
+			case <-t.kick:
+				w.reset()
+				continue
+			case <-stepAside.C:
+				w.reset()
+				continue
 			}
-			return fmt.Errorf("handshake: receive: %w", err)
+		} else if t.tok.CompareAndSwap(false, true) {
+			n := t.poll(fn)
+			t.tok.Store(false)
+			if n > 0 {
+				w.reset()
+				continue
+			}
 		}
-		if n > 0 {
-			w.reset()
-			continue
+		if err := t.recvErr(); err != nil {
+			return err
 		}
 		select {
 		case <-t.closed:
 			if errors.Is(t.err, ErrPeerGone) {
 				// Frames published before the peer died come first.
-				if _, err := t.in.Read(handle); ferr != nil {
-					return ferr
-				} else if err != nil && err != ring.ErrClosed {
-					return fmt.Errorf("handshake: receive: %w", err)
+				for t.driving.Load() || !t.tok.CompareAndSwap(false, true) {
+					runtime.Gosched()
+				}
+				n := t.poll(fn)
+				t.tok.Store(false)
+				if n < 0 && !t.peerClosedRing {
+					return t.recvErr()
 				}
 			}
 			return t.err
 		default:
 		}
-		w.data(t.in)
+		if !t.driving.Load() && t.tok.CompareAndSwap(false, true) {
+			// Parking reads consumer state: hold the token; a driver
+			// that wants it wakes us (WakeConsumer).
+			w.data(t.in)
+			t.tok.Store(false)
+		}
+	}
+}
+
+// driverSleep bounds how long the receive loop stays aside while a
+// requester drives the receive side. A driver that leaves wakes the loop at
+// once when other requesters wait; otherwise a frame nobody waits for that
+// arrives as the driver leaves waits at most this long.
+const driverSleep = time.Millisecond
+
+// poll reads the frames available now, with the receive token held, and
+// returns how many, or -1 after recording why the receive side failed.
+func (t *Transport) poll(fn func(frame []byte) error) int {
+	if t.rfailed.Load() {
+		return -1
+	}
+	t.fn = fn
+	n, err := t.in.Read(t.handle)
+	if t.ferr != nil {
+		t.setRecvErr(t.ferr)
+		return -1
+	}
+	if err != nil {
+		if err == ring.ErrClosed {
+			t.peerClosedRing = true
+			t.setRecvErr(fmt.Errorf("%w: the peer closed its ring", ErrPeerGone))
+		} else {
+			t.setRecvErr(fmt.Errorf("handshake: receive: %w", err))
+		}
+		return -1
+	}
+	return n
+}
+
+// handle is the ring callback of poll, bound once so polling allocates
+// nothing; it runs with the receive token held.
+func (t *Transport) handleRecord(rec []byte) bool {
+	t.ferr = t.fn(rec)
+	return t.ferr == nil
+}
+
+// setRecvErr records the receive side's first failure (token held).
+func (t *Transport) setRecvErr(err error) {
+	if !t.rfailed.Load() {
+		t.rerr = err
+		t.rfailed.Store(true)
+	}
+}
+
+// recvErr returns the receive side's failure, or nil.
+func (t *Transport) recvErr() error {
+	if t.rfailed.Load() {
+		return t.rerr
+	}
+	return nil
+}
+
+// Drive implements rsocket.Driver: the caller polls the incoming ring
+// itself while it waits for done, spinning with PAUSE between polls. With
+// WaitSpin it polls until done or cancel; with WaitDefault and WaitYield for
+// at most DefaultSpinTime, after which the caller parks and the receive loop
+// takes over; with WaitBackoff and WaitBlock it does not poll at all (those
+// strategies trade latency for CPU, and a driver would spin).
+//
+// One goroutine drives at a time: a second caller returns at once and
+// waits on its channel, to be served by the driver (which delivers its
+// frames too) or, once the driver leaves, by the receive loop, which the
+// leaving driver wakes when someone was turned away. So however many
+// requesters wait, the process has one polling thread.
+func (t *Transport) Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{}) {
+	var budget time.Duration
+	switch t.wait {
+	case WaitSpin:
+	case WaitBackoff, WaitBlock:
+		return
+	default:
+		budget = DefaultSpinTime
+	}
+	if !t.driving.CompareAndSwap(false, true) {
+		t.turnedAway.Store(true)
+		return
+	}
+	if !t.enter() {
+		t.driving.Store(false)
+		return
+	}
+	defer func() {
+		t.exit()
+		t.driving.Store(false)
+		if t.turnedAway.Swap(false) {
+			signalKick(t.kick)
+		}
+	}()
+	var start time.Time
+	for i := 0; ; i++ {
+		if len(done) > 0 {
+			return
+		}
+		if t.tok.CompareAndSwap(false, true) {
+			n := t.poll(fn)
+			t.tok.Store(false)
+			if n < 0 {
+				return
+			}
+			if n > 0 {
+				continue
+			}
+		} else {
+			t.in.WakeConsumer() // the receive loop may be parked holding it
+		}
+		if i&63 == 63 {
+			// Let the goroutines this driver made runnable (other
+			// requesters, handlers) run: with one P nothing else would
+			// until the runtime preempts the driver.
+			runtime.Gosched()
+			select {
+			case <-cancel:
+				return
+			case <-t.closed:
+				return
+			default:
+			}
+			if budget > 0 {
+				if start.IsZero() {
+					start = time.Now()
+				} else if time.Since(start) > budget {
+					return
+				}
+			}
+		}
+		ring.Spin{}.Idle(0)
+	}
+}
+
+func signalKick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -321,7 +492,12 @@ func (w *waiter) space(b *ring.Buffer, n int) {
 func (w *waiter) poll() bool {
 	switch w.kind {
 	case WaitSpin:
-		ring.Spin{}.Idle(0)
+		w.idle++
+		if w.idle&31 == 0 {
+			runtime.Gosched() // let other goroutines of a one-P process run
+		} else {
+			ring.Spin{}.Idle(0)
+		}
 	case WaitYield:
 		runtime.Gosched()
 	case WaitBackoff:

@@ -212,9 +212,24 @@ func (b *Buffer) WaitData(timeout time.Duration) bool {
 				b.cStats.Late++
 			}
 		}
-		if ok {
-			return true
+		if ok || !timedOut {
+			// Data, or a wake without data (WakeConsumer): return, the
+			// caller polls and decides.
+			return ok
 		}
+	}
+}
+
+// WakeConsumer wakes the consumer of this ring if it is parked in WaitData,
+// as a publish does, so that it returns early (with false when there is no
+// data). Any goroutine may call it, on either side: the consumer side uses
+// it to hand polling from a parked goroutine to another one. It touches
+// only the parked word and makes a system call only when the consumer is
+// parked.
+func (b *Buffer) WakeConsumer() {
+	if b.dataParked.Load() != 0 {
+		b.dataParked.Store(0)
+		futexWake(b.dataParked)
 	}
 }
 

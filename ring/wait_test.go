@@ -221,3 +221,34 @@ func TestSpin(t *testing.T) {
 	}
 	runtime.Gosched()
 }
+
+// TestWakeConsumer: a consumer parked in WaitData returns early, without
+// data, when another goroutine calls WakeConsumer; without a parked
+// consumer WakeConsumer makes no system call.
+func TestWakeConsumer(t *testing.T) {
+	mem := AlignedMem(Size(MinCapacity))
+	b, err := Init(mem, MinCapacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WakeConsumer() // nobody parked: no effect
+	got := make(chan bool, 1)
+	start := time.Now()
+	go func() { got <- b.WaitData(5 * time.Second) }()
+	waitParked(t, b.dataParked)
+	b.WakeConsumer()
+	select {
+	case ok := <-got:
+		if ok {
+			t.Fatal("WaitData reported data on an empty ring")
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Fatalf("WaitData returned after %v, not at the wake", el)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("WaitData did not return after WakeConsumer")
+	}
+	if b.dataParked.Load() != 0 {
+		t.Fatal("parked word left set")
+	}
+}

@@ -23,25 +23,28 @@ import (
 // fail every open stream with the cause (Err).
 type Conn struct {
 	t      Transport
+	driver Driver                   // t, when its receive side can be driven by a waiting requester
+	onRecv func(frame []byte) error // c.onFrame, bound once
 	server bool
 	set    settings
 
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	streams  map[uint32]*stream
-	nextID   uint32
-	closing  bool          // graceful close under way: no new requests
-	idle     chan struct{} // closed when the table empties while closing
-	closed   bool
-	err      error
-	done     chan struct{}
-	handler  Handler
-	inline   InlineResponder
-	ready    chan struct{} // server: closed once SETUP was accepted
-	setupErr error
-	acceptor func(ctx context.Context, setup SetupInfo, conn *Conn) (Handler, error)
+	mu        sync.Mutex
+	streams   map[uint32]*stream
+	nextID    uint32
+	closing   bool          // graceful close under way: no new requests
+	idle      chan struct{} // closed when the table empties while closing
+	closed    bool
+	err       error
+	done      chan struct{}
+	handler   Handler
+	inline    InlineResponder
+	inlineFNF InlineFireAndForget
+	ready     chan struct{} // server: closed once SETUP was accepted
+	setupErr  error
+	acceptor  func(ctx context.Context, setup SetupInfo, conn *Conn) (Handler, error)
 
 	// inlineMark is the table entry of an inline request-response.
 	inlineMark stream
@@ -69,6 +72,8 @@ func newConn(t Transport, server bool, set settings) *Conn {
 	if server {
 		c.nextID = 2
 	}
+	c.driver, _ = t.(Driver)
+	c.onRecv = c.onFrame
 	c.inlineMark.responder = true
 	c.inlineMark.kind = wire.TypeRequestResponse
 	c.setHandler(set.handler)
@@ -81,6 +86,7 @@ func (c *Conn) setHandler(h Handler) {
 	}
 	c.handler = h
 	c.inline, _ = h.(InlineResponder)
+	c.inlineFNF, _ = h.(InlineFireAndForget)
 }
 
 // Client runs the client side of RSocket over t: it sends SETUP and returns
@@ -237,7 +243,7 @@ func (c *Conn) connError(code ErrorCode, msg string) {
 }
 
 func (c *Conn) receiveLoop() {
-	err := c.t.Receive(c.onFrame)
+	err := c.t.Receive(c.onRecv)
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}

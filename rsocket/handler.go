@@ -56,6 +56,15 @@ type InlineResponder interface {
 	RequestResponseInline(p Payload, r Responder)
 }
 
+// InlineFireAndForget is an optional interface of a Handler for
+// fire-and-forget without a goroutine or allocation per request: the
+// connection calls FireAndForgetInline on its receive goroutine with a view
+// of the request, valid until it returns (Clone to keep it). It must not
+// block: no other frame of the connection is processed while it runs.
+type InlineFireAndForget interface {
+	FireAndForgetInline(p Payload)
+}
+
 // Responder answers one inline request-response. It is a small value; copy
 // it freely, but use it once.
 type Responder struct {

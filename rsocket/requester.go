@@ -62,6 +62,9 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 		putRR(s)
 		return Payload{}, err
 	}
+	if c.driver != nil {
+		c.driver.Drive(c.onRecv, s.rrDone, ctx.Done())
+	}
 	select {
 	case <-s.rrDone:
 	case <-ctx.Done():

@@ -21,6 +21,10 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 		if s != nil {
 			c.unregister(id, s)
 		}
+		if c.inlineFNF != nil {
+			c.inlineFNF.FireAndForgetInline(p)
+			return
+		}
 		q := p.Clone()
 		go h.FireAndForget(c.ctx, q)
 		return

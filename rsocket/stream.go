@@ -245,6 +245,9 @@ func (s *stream) recv() (Payload, error) {
 			return Payload{}, err
 		}
 		s.mu.Unlock()
+		if d := s.c.driver; d != nil {
+			d.Drive(s.c.onRecv, s.inWake, s.ctx.Done())
+		}
 		select {
 		case <-s.inWake:
 		case <-s.ctx.Done():

@@ -29,3 +29,20 @@ type Transport interface {
 	// Close tears the transport down; a blocked Receive or Claim returns.
 	Close() error
 }
+
+// Driver is an optional interface of a Transport whose receive side the
+// goroutine waiting for an answer can run itself: a shared-memory ring,
+// where handing each frame from a polling goroutine to the waiting one would
+// cost a thread wake-up (tens of microseconds in a VM) on a path that
+// otherwise takes a fraction of a microsecond. A blocking request-response
+// calls Drive after sending its request, so a ping-pong needs one polling
+// thread per process: the caller's.
+type Driver interface {
+	// Drive delivers incoming frames to fn from the calling goroutine, as
+	// Receive would (never concurrently with Receive or another Drive
+	// delivering), until done holds a value (len(done) > 0; Drive does not
+	// take it), cancel is closed, the transport's wait strategy says to stop
+	// polling and park instead, or the receive side fails (Receive then
+	// returns that error). The caller waits on done as usual afterwards.
+	Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{})
+}
