@@ -27,30 +27,32 @@ var errFrameTooLarge = errors.New("rsocket: frame larger than the transport allo
 // 24-bit big-endian length before each frame) over c. It sets TCP_NODELAY
 // when c is a *net.TCPConn.
 //
-// Writes: each sender encodes its frame under a lock straight into a shared
-// pending buffer; the first committer that finds no write in progress
-// becomes the flusher, swaps the pending buffer for a spare and writes it
-// outside the lock, looping until nothing is pending. Frames from concurrent
-// senders are therefore coalesced into few write calls, with no goroutine
-// of its own. While the receiving side handles a frame and more received
-// frames are already buffered, commits do not flush: the answers to a burst
-// of requests leave in one write when the burst has been handled (the
-// receive loop flushes before it would block on the socket). Claim blocks
-// while more than 1 MiB waits for the socket, flushing itself if no one
-// else is.
+// Writes are write-behind: each sender encodes its frame under a lock
+// straight into a shared pending buffer and wakes the transport's writer
+// goroutine, which swaps the pending buffer for a spare and writes it with
+// one call, looping until nothing is pending. Whatever senders commit while
+// the writer is busy (or, with one P, until the sender blocks) leaves in the
+// next single write: the answers to a burst of requests, a stream handler's
+// payloads up to the requester's credit, the frames of many concurrent
+// requesters. Claim blocks while more than 1 MiB waits for the socket.
+//
+// Goroutines: one writer per transport, ended by Close.
 func NewTCPTransport(c net.Conn) Transport {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
 	t := &tcpTransport{
-		c:       c,
-		r:       bufio.NewReaderSize(c, tcpReadBuffer),
-		sem:     make(chan struct{}, 1),
-		drained: make(chan struct{}, 1),
-		closed:  make(chan struct{}),
-		pending: make([]byte, 0, 64<<10),
-		spare:   make([]byte, 0, 64<<10),
+		c:          c,
+		r:          bufio.NewReaderSize(c, tcpReadBuffer),
+		sem:        make(chan struct{}, 1),
+		wake:       make(chan struct{}, 1),
+		drained:    make(chan struct{}, 1),
+		closed:     make(chan struct{}),
+		writerDone: make(chan struct{}),
+		pending:    make([]byte, 0, 64<<10),
+		spare:      make([]byte, 0, 64<<10),
 	}
+	go t.writer()
 	return t
 }
 
@@ -58,17 +60,17 @@ type tcpTransport struct {
 	c net.Conn
 	r *bufio.Reader
 
-	sem     chan struct{} // held from Claim to Commit/Abort
-	drained chan struct{} // cap 1: the flusher wrote a batch
-	closed  chan struct{}
+	sem        chan struct{} // held from Claim to Commit/Abort
+	wake       chan struct{} // cap 1: frames were committed
+	drained    chan struct{} // cap 1: the writer wrote a batch
+	closed     chan struct{}
+	writerDone chan struct{}
 
 	mu         sync.Mutex
 	pending    []byte // length-prefixed frames waiting for the socket
 	spare      []byte
 	claimStart int // offset of the open claim's length prefix
 	claimOpen  bool
-	flushing   bool
-	batching   bool // Receive is handling a frame and more are buffered
 	werr       error
 
 	closeOnce sync.Once
@@ -110,17 +112,8 @@ func (t *tcpTransport) Claim(ctx context.Context, n int) ([]byte, error) {
 			t.mu.Unlock()
 			return b, nil
 		}
-		if !t.flushing {
-			// Over the bound with no flusher (a deferred batch): write now.
-			t.flushing = true
-			t.mu.Unlock()
-			if err := t.flush(); err != nil {
-				<-t.sem
-				return nil, err
-			}
-			continue
-		}
 		t.mu.Unlock()
+		signal(t.wake)
 		select {
 		case <-t.drained:
 		case <-ctx.Done():
@@ -141,16 +134,10 @@ func (t *tcpTransport) Commit(n int) error {
 	t.pending[s+2] = byte(n)
 	t.pending = t.pending[:s+lengthSize+n]
 	t.claimOpen = false
-	flush := !t.flushing && !t.batching
-	if flush {
-		t.flushing = true
-	}
 	err := t.werr
 	t.mu.Unlock()
 	<-t.sem
-	if flush {
-		return t.flush()
-	}
+	signal(t.wake)
 	return err
 }
 
@@ -158,28 +145,35 @@ func (t *tcpTransport) Abort() {
 	t.mu.Lock()
 	t.pending = t.pending[:t.claimStart]
 	t.claimOpen = false
-	flush := !t.flushing && !t.batching && len(t.pending) > 0
-	if flush {
-		t.flushing = true
-	}
 	t.mu.Unlock()
 	<-t.sem
-	if flush {
-		_ = t.flush()
+	signal(t.wake)
+}
+
+// writer is the transport's writer goroutine: it writes what is pending
+// whenever a commit wakes it, until Close.
+func (t *tcpTransport) writer() {
+	defer close(t.writerDone)
+	for {
+		select {
+		case <-t.wake:
+			t.drain()
+		case <-t.closed:
+			t.drain() // what was committed before Close
+			return
+		}
 	}
 }
 
-// flush writes pending batches until none is left. A claim still being
-// encoded stops it: that claimer's Commit finds flushing false and takes
-// over, so no frame is written half-encoded and none is left behind.
-func (t *tcpTransport) flush() error {
+// drain writes pending batches until none is left. A claim still being
+// encoded stops it (the bytes behind the committed frames are not ready);
+// that claim's Commit wakes the writer again.
+func (t *tcpTransport) drain() {
 	for {
 		t.mu.Lock()
 		if len(t.pending) == 0 || t.claimOpen || t.werr != nil {
-			t.flushing = false
-			err := t.werr
 			t.mu.Unlock()
-			return err
+			return
 		}
 		out := t.pending
 		t.pending = t.spare[:0]
@@ -195,40 +189,8 @@ func (t *tcpTransport) flush() error {
 	}
 }
 
-// setBatch records whether more received frames are buffered behind the
-// one being handled; ending a batch flushes what its frames committed.
-func (t *tcpTransport) setBatch(more bool) {
-	t.mu.Lock()
-	t.batching = more
-	flush := !more && !t.flushing && !t.claimOpen && len(t.pending) > 0
-	if flush {
-		t.flushing = true
-	}
-	t.mu.Unlock()
-	if flush {
-		_ = t.flush()
-	}
-}
-
-// nextBuffered reports whether the whole frame after the first skip
-// buffered bytes is already in the read buffer, so handling it needs no
-// read from the socket. It never reads from the socket itself.
-func (t *tcpTransport) nextBuffered(skip int) bool {
-	b := t.r.Buffered()
-	if b < skip+lengthSize || skip+lengthSize > tcpReadBuffer {
-		return false
-	}
-	h, err := t.r.Peek(skip + lengthSize)
-	if err != nil {
-		return false
-	}
-	m := int(h[skip])<<16 | int(h[skip+1])<<8 | int(h[skip+2])
-	return b >= skip+lengthSize+m
-}
-
 func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 	var big []byte
-	defer t.setBatch(false)
 	for {
 		hdr, err := t.r.Peek(lengthSize)
 		if err != nil {
@@ -243,18 +205,12 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 			if err != nil {
 				return t.readErr(err)
 			}
-			more := t.nextBuffered(n)
-			t.setBatch(more)
 			if err := fn(frame); err != nil {
 				return err
 			}
 			if _, err := t.r.Discard(n); err != nil {
 				return t.readErr(err)
 			}
-			if more {
-				continue
-			}
-			t.setBatch(false)
 			continue
 		}
 		if cap(big) < n {
@@ -264,13 +220,7 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 		if _, err := io.ReadFull(t.r, frame); err != nil {
 			return t.readErr(err)
 		}
-		more := t.nextBuffered(0)
-		t.setBatch(more)
-		err = fn(frame)
-		if !more {
-			t.setBatch(false)
-		}
-		if err != nil {
+		if err := fn(frame); err != nil {
 			return err
 		}
 	}
@@ -292,37 +242,14 @@ func (t *tcpTransport) readErr(err error) error {
 // committed but not yet written (such as a final ERROR frame).
 const closeFlushTimeout = time.Second
 
-// Close stops new claims, writes what was already committed (for at most
-// closeFlushTimeout), then closes the socket.
+// Close stops new claims, lets the writer write what was already committed
+// (for at most closeFlushTimeout), then closes the socket.
 func (t *tcpTransport) Close() error {
 	var err error
 	t.closeOnce.Do(func() {
+		_ = t.c.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		close(t.closed)
-		deadline := time.Now().Add(closeFlushTimeout)
-		_ = t.c.SetWriteDeadline(deadline)
-		timer := time.NewTimer(closeFlushTimeout)
-		defer timer.Stop()
-		for {
-			t.mu.Lock()
-			if len(t.pending) == 0 || t.werr != nil || t.claimOpen {
-				t.mu.Unlock()
-				break
-			}
-			if !t.flushing {
-				t.flushing = true
-				t.mu.Unlock()
-				_ = t.flush()
-				continue
-			}
-			t.mu.Unlock()
-			select {
-			case <-t.drained:
-			case <-timer.C:
-			}
-			if time.Now().After(deadline) {
-				break
-			}
-		}
+		<-t.writerDone
 		err = t.c.Close()
 	})
 	return err
