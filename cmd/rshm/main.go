@@ -19,6 +19,8 @@ import (
 var commands = []cli.Command{
 	{Name: "serve", Usage: "serve [--count N] [--mtu N] ADDR", Summary: "run an echo responder for every interaction model", Run: cli.Serve},
 	{Name: "request", Usage: "request --rr|--fnf|--stream|--channel|--metadata-push [--data S]... [--metadata S] [--n N] [--mtu N] URL", Summary: "make one request and print what comes back", Run: cli.Request},
+	cli.DoctorCommand,
+	cli.BenchCommand,
 }
 
 func main() {

@@ -1,0 +1,132 @@
+package rshmbench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/rshm/rshm/affinity"
+)
+
+// GRPCNote is printed with every run: the gRPC-go baseline is not built in
+// because it would make gRPC a dependency of the module.
+const GRPCNote = "grpc: not built in (gRPC-go would become a dependency of the rshm module)"
+
+// Run measures the matrix of cfg: it prints the machine and the plan to
+// out, starts the server process, runs every measurement (a progress line
+// on cfg.Progress, a JSON line each on cfg.JSON), prints the table to out,
+// writes the plots, and returns the rows. A measurement that fails is a
+// row with Err set, not an error of Run; Run fails when the server cannot
+// be started or ctx ends.
+func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	cases := Matrix(&cfg)
+	m := probeMachine()
+	pin := !cfg.NoPin && m.ClientCPU >= 0
+	switch {
+	case cfg.NoPin:
+		m.Pinning = "none (disabled)"
+	case pin:
+		restore, err := affinity.PinProcess(m.ClientCPU)
+		if err != nil {
+			pin = false
+			m.Pinning = "none: " + err.Error()
+		} else {
+			defer restore()
+			// One CPU, one P: what the runtime picks for a process started
+			// pinned, and what it converges to after PinProcess.
+			runtime.GOMAXPROCS(1)
+			defer runtime.SetDefaultGOMAXPROCS()
+			m.GOMAXPROCS = 1
+			m.Pinning = fmt.Sprintf("client on CPU %d, server on CPU %d (affinity.BestPair)", m.ClientCPU, m.ServerCPU)
+		}
+	}
+	ch, err := startChild(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer ch.close()
+	hello, err := ch.call(request{Op: "hello", Pin: pin, CPU: m.ServerCPU})
+	if err != nil && hello.PID == 0 {
+		return nil, err
+	}
+	if err != nil {
+		m.Pinning = fmt.Sprintf("client on CPU %d, server unpinned: %v", m.ClientCPU, err)
+	}
+	m.print(out)
+	fmt.Fprintf(out, "server:   pid %d, GOMAXPROCS %d\n", hello.PID, hello.GOMAXPROCS)
+	fmt.Fprintln(out, GRPCNote)
+	est := Estimate(&cfg, len(cases))
+	fmt.Fprintf(out, "plan:     %s suite, %d measurements of %v (+%v warm-up) each, about %v\n\n",
+		cfg.suite(), len(cases), cfg.duration(), cfg.warmup(), est.Round(time.Second))
+
+	var enc *json.Encoder
+	if cfg.JSON != nil {
+		enc = json.NewEncoder(cfg.JSON)
+	}
+	prog := &progress{w: cfg.Progress, total: len(cases), start: began}
+	rows := make([]Row, 0, len(cases))
+	var tg *target
+	var listenErr error
+	defer func() { tg.close() }()
+	for i, c := range cases {
+		if ctx.Err() != nil {
+			break
+		}
+		prog.update(i, c, Estimate(&cfg, len(cases)-i))
+		if tg == nil || tg.t != c.Transport {
+			tg.close()
+			tg = &target{t: c.Transport}
+			var r reply
+			r, listenErr = ch.call(request{Op: "listen", Transport: c.Transport.String()})
+			tg.addr = r.Addr
+		}
+		var row Row
+		if listenErr != nil {
+			row = newRow(cfg.suite(), c, &window{})
+			row.Err = listenErr.Error()
+		} else {
+			w, err := measure(ctx, tg, ch, c, cfg.warmup(), cfg.duration())
+			if w == nil {
+				w = &window{}
+			}
+			row = newRow(cfg.suite(), c, w)
+			if err != nil {
+				row.Err = err.Error()
+			}
+		}
+		rows = append(rows, row)
+		if enc != nil {
+			if err := enc.Encode(row); err != nil {
+				return rows, err
+			}
+		}
+	}
+	tg.close()
+	tg = nil
+	prog.end()
+	if err := ctx.Err(); err != nil {
+		return rows, err
+	}
+	if _, err := ch.call(request{Op: "stop"}); err != nil {
+		return rows, err
+	}
+	if err := WriteTable(out, rows); err != nil {
+		return rows, err
+	}
+	if cfg.PlotDir != "" {
+		paths, err := WritePlots(cfg.PlotDir, rows)
+		if err != nil {
+			return rows, err
+		}
+		fmt.Fprintf(out, "\nplots: %d SVG files in %s\n", len(paths), cfg.PlotDir)
+	}
+	fmt.Fprintf(out, "\nwall time: %v\n", time.Since(began).Round(100*time.Millisecond))
+	return rows, nil
+}

@@ -1,0 +1,183 @@
+package rshmbench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/rshm/rshm"
+	"github.com/rshm/rshm/affinity"
+	"github.com/rshm/rshm/rsocket"
+)
+
+// ServeChild is the server process of a benchmark: it answers the client's
+// control requests read from in, one JSON object a line, with replies
+// written to out, and runs the server each "listen" asks for. It returns
+// when in ends, on "exit", or when ctx is done, after stopping the server.
+func ServeChild(ctx context.Context, in io.Reader, out io.Writer) error {
+	dec, enc := json.NewDecoder(in), json.NewEncoder(out)
+	var srv *server
+	defer func() { srv.close() }()
+	for {
+		var req request
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("rshmbench: control: %w", err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var r reply
+		switch req.Op {
+		case "hello":
+			r.PID = os.Getpid()
+			if req.Pin {
+				if _, err := affinity.PinProcess(req.CPU); err != nil {
+					r.Err = err.Error()
+				} else {
+					r.Pinned = true
+					runtime.GOMAXPROCS(1) // as the client does
+				}
+			}
+			r.GOMAXPROCS = runtime.GOMAXPROCS(0)
+		case "listen":
+			srv.close()
+			srv = nil
+			t, err := ParseTransport(req.Transport)
+			if err == nil {
+				srv, err = listen(t)
+			}
+			if err != nil {
+				r.Err = err.Error()
+			} else {
+				r.Addr = srv.addr
+			}
+		case "usage":
+			r.UserNS, r.SysNS, _ = cpuTime()
+			if srv != nil && srv.echo != nil {
+				r.FNF = srv.echo.fnf.Load()
+			}
+		case "stop":
+			srv.close()
+			srv = nil
+		case "exit":
+			return enc.Encode(r)
+		default:
+			r.Err = fmt.Sprintf("unknown op %q", req.Op)
+		}
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+}
+
+// server is one transport's server in the child.
+//
+// Goroutines: for rshm, one accepting connections until close; the raw
+// servers own theirs (rawServer).
+type server struct {
+	addr   string
+	echo   *echo
+	rl     *rshm.Listener
+	raw    *rawServer
+	dir    string // the Unix socket's directory
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []*rshm.Conn
+}
+
+func listen(t Transport) (*server, error) {
+	s := &server{}
+	switch t {
+	case RawTCP:
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		s.raw, s.addr = serveRaw(ln), ln.Addr().String()
+		return s, nil
+	case RawUnix:
+		dir, err := os.MkdirTemp("", "rshm-bench-")
+		if err != nil {
+			return nil, err
+		}
+		s.dir, s.addr = dir, filepath.Join(dir, "echo.sock")
+		ln, err := net.Listen("unix", s.addr)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		s.raw = serveRaw(ln)
+		return s, nil
+	}
+	s.echo = &echo{}
+	cfg := clientConfig(t)
+	cfg.Server = rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return s.echo, nil },
+	}
+	l, err := rshm.Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.rl, s.addr = l, l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := l.Accept(ctx)
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+		}
+	}()
+	return s, nil
+}
+
+// clientConfig is the rshm.Config both sides of transport t use.
+func clientConfig(t Transport) rshm.Config {
+	switch t {
+	case SHMSpin:
+		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitSpin}
+	case SHMBackoff:
+		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitBackoff}
+	case SHMBlock:
+		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitBlock}
+	}
+	return rshm.Config{Transport: rshm.TCPOnly}
+}
+
+// close stops the server and closes its connections; nil is a no-op.
+func (s *server) close() {
+	if s == nil {
+		return
+	}
+	if s.raw != nil {
+		_ = s.raw.Close()
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+	if s.rl != nil {
+		s.cancel()
+		_ = s.rl.Close()
+		s.wg.Wait()
+		for _, c := range s.conns {
+			_ = c.Close()
+		}
+	}
+}

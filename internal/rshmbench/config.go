@@ -1,0 +1,166 @@
+package rshmbench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults used where a Config field is zero.
+const (
+	DefaultDuration      = time.Second
+	DefaultQuickDuration = 400 * time.Millisecond
+	// MaxSize bounds a payload: the raw baselines refuse larger frames and
+	// rsocket's default message limit is 16 MiB.
+	MaxSize = 8 << 20
+	// HighConcurrency is the second concurrency of the matrix.
+	HighConcurrency = 64
+)
+
+// DefaultSizes and QuickSizes are the payload sizes of the full and the
+// quick matrix.
+var (
+	DefaultSizes = []int{64, 1 << 10, 16 << 10, 256 << 10, 1 << 20}
+	QuickSizes   = []int{64, 16 << 10}
+)
+
+// ErrConfig reports a Config (or a command line) that cannot run.
+var ErrConfig = errors.New("rshmbench: bad config")
+
+// Config configures Run. The zero value runs the full matrix, prints the
+// table to Run's stdout, and pins both processes.
+type Config struct {
+	// Quick runs the short matrix: QuickSizes, concurrency 1 for every
+	// model and HighConcurrency for request-response only, and
+	// DefaultQuickDuration per measurement.
+	Quick bool
+	// Duration is the measured window of one measurement; zero means
+	// DefaultDuration (DefaultQuickDuration with Quick).
+	Duration time.Duration
+	// Warmup runs before each window, unrecorded; zero means Duration/4,
+	// negative means none.
+	Warmup time.Duration
+	// Sizes are the payload sizes in bytes (1 to MaxSize); nil means
+	// DefaultSizes (QuickSizes with Quick).
+	Sizes []int
+	// Transports to measure; nil means all of them.
+	Transports []Transport
+	// JSON, when set, receives one JSON object (a Row) per measurement, a
+	// line each.
+	JSON io.Writer
+	// PlotDir, when set, receives SVG charts (see WritePlots).
+	PlotDir string
+	// Progress, when set, receives a live progress line (use stderr).
+	Progress io.Writer
+	// NoPin leaves both processes unpinned; false (zero) pins the client to
+	// the first CPU of affinity.BestPair and the server to the second.
+	NoPin bool
+	// Executable is the binary to run as the server with ChildEnv set; ""
+	// means os.Executable(). ChildArgs are its arguments; nil means
+	// {"bench", "--server"}.
+	Executable string
+	ChildArgs  []string
+}
+
+func (c *Config) duration() time.Duration {
+	switch {
+	case c.Duration > 0:
+		return c.Duration
+	case c.Quick:
+		return DefaultQuickDuration
+	}
+	return DefaultDuration
+}
+
+func (c *Config) warmup() time.Duration {
+	switch {
+	case c.Warmup < 0:
+		return 0
+	case c.Warmup > 0:
+		return c.Warmup
+	}
+	return c.duration() / 4
+}
+
+func (c *Config) sizes() []int {
+	switch {
+	case c.Sizes != nil:
+		return c.Sizes
+	case c.Quick:
+		return QuickSizes
+	}
+	return DefaultSizes
+}
+
+func (c *Config) transports() []Transport {
+	if c.Transports != nil {
+		return c.Transports
+	}
+	return Transports()
+}
+
+func (c *Config) concurrencies(m Model) []int {
+	if c.Quick && m != RR {
+		return []int{1}
+	}
+	return []int{1, HighConcurrency}
+}
+
+func (c *Config) suite() string {
+	if c.Quick {
+		return "quick"
+	}
+	return "full"
+}
+
+func (c *Config) check() error {
+	for _, s := range c.Sizes {
+		if s < 1 || s > MaxSize {
+			return fmt.Errorf("%w: size %d is not in [1, %d]", ErrConfig, s, MaxSize)
+		}
+	}
+	for _, t := range c.Transports {
+		if t >= numTransports {
+			return fmt.Errorf("%w: %v", ErrConfig, t)
+		}
+	}
+	return nil
+}
+
+// ParseSizes reads a comma-separated size list: "64,1024,16k,1m" (k and m
+// are binary: 1k = 1024).
+func ParseSizes(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		mul := 1
+		switch {
+		case strings.HasSuffix(f, "k"):
+			mul, f = 1<<10, f[:len(f)-1]
+		case strings.HasSuffix(f, "m"):
+			mul, f = 1<<20, f[:len(f)-1]
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > MaxSize/mul {
+			return nil, fmt.Errorf("%w: size %q is not a number of bytes in [1, %d]", ErrConfig, f, MaxSize)
+		}
+		out = append(out, n*mul)
+	}
+	return out, nil
+}
+
+// ParseTransports reads a comma-separated list of transport names.
+func ParseTransports(s string) ([]Transport, error) {
+	var out []Transport
+	for f := range strings.SplitSeq(s, ",") {
+		t, err := ParseTransport(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

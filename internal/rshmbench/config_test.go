@@ -1,0 +1,94 @@
+package rshmbench
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestParseSizes(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []int
+	}{
+		{"64", []int{64}},
+		{"64,1024, 16k,1m", []int{64, 1024, 16384, 1 << 20}},
+		{"8M", []int{8 << 20}},
+		{"", nil}, {"0", nil}, {"-1", nil}, {"9m", nil}, {"k", nil}, {"1x", nil}, {"64,,1", nil},
+	} {
+		got, err := ParseSizes(c.in)
+		if c.want == nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("ParseSizes(%q) = %v, %v; want ErrConfig", c.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("ParseSizes(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func FuzzParseSizes(f *testing.F) {
+	for _, s := range []string{"64", "64,1k,1m", "8m", "0", "k", "9999999999999999999k"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sizes, err := ParseSizes(s)
+		if err != nil {
+			return
+		}
+		for _, n := range sizes {
+			if n < 1 || n > MaxSize {
+				t.Fatalf("ParseSizes(%q) gave %d", s, n)
+			}
+		}
+	})
+}
+
+func TestParseTransports(t *testing.T) {
+	got, err := ParseTransports("raw-tcp, RSHM-SHM-SPIN")
+	if err != nil || !slices.Equal(got, []Transport{RawTCP, SHMSpin}) {
+		t.Errorf("got %v, %v", got, err)
+	}
+	if _, err := ParseTransports("grpc"); !errors.Is(err, ErrConfig) {
+		t.Errorf("grpc: got %v; want ErrConfig", err)
+	}
+	for _, tr := range Transports() {
+		if back, err := ParseTransport(tr.String()); err != nil || back != tr {
+			t.Errorf("%v does not round-trip: %v, %v", tr, back, err)
+		}
+	}
+}
+
+func TestMatrix(t *testing.T) {
+	quick := &Config{Quick: true}
+	cases := Matrix(quick)
+	// rshm: 4 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
+	// raw: 2 × (2 models × 2 sizes + rr at c=64 × 2 sizes).
+	if got, want := len(cases), 4*(8+2)+2*(4+2); got != want {
+		t.Errorf("quick matrix: %d cases; want %d", got, want)
+	}
+	for _, c := range cases {
+		if c.Concurrency != 1 && c.Model != RR {
+			t.Errorf("quick matrix has %v", c)
+		}
+		if c.Transport.raw() && (c.Model == FNF || c.Model == Channel) {
+			t.Errorf("raw baseline with %v", c)
+		}
+	}
+	full := Matrix(&Config{})
+	if got, want := len(full), 4*4*5*2+2*2*5*2; got != want {
+		t.Errorf("full matrix: %d cases; want %d", got, want)
+	}
+	if d := quick.duration() + quick.warmup(); d != 500*time.Millisecond {
+		t.Errorf("quick measurement takes %v; want 500ms", d)
+	}
+	if est := Estimate(quick, len(cases)); est > 45*time.Second {
+		t.Errorf("quick estimate %v; the quick suite must stay under a minute", est)
+	}
+	if err := (&Config{Sizes: []int{0}}).check(); !errors.Is(err, ErrConfig) {
+		t.Errorf("size 0: got %v; want ErrConfig", err)
+	}
+}

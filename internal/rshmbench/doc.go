@@ -1,0 +1,43 @@
+// Package rshmbench is `rshm bench`: the comparison a user runs before
+// choosing a transport. It measures rshm over shared memory (one row per
+// wait strategy), rshm's RSocket over TCP, and the baselines a user would
+// otherwise write, a length-prefixed echo over raw TCP and over a Unix
+// socket, on the same machine, in the same run, on the same two CPUs.
+//
+// # Processes
+//
+// Run (the client) re-executes the current binary as the server with
+// ChildEnv set in its environment; the rshm command runs ServeChild when it
+// sees it, and so does a test binary's TestMain. The client pins itself to
+// the first CPU of affinity.BestPair and tells the server to pin itself to
+// the second. The two talk over a control channel, the server's stdin and
+// stdout, one JSON object a line (see control.go): the client asks it to
+// listen on a transport, to report its CPU time, and to stop. Each process
+// measures its own CPU time with getrusage(RUSAGE_SELF). A pinned process
+// runs with GOMAXPROCS 1, which is what the runtime gives a process started
+// on one CPU and converges to after PinProcess; with one P per side, a
+// spinning wait strategy competes with its own process's goroutines, as it
+// would for a user on two cores.
+//
+// # Measurements
+//
+// One measurement is a transport, an interaction model, a payload size and
+// a concurrency. Workers run for a warm-up, then for the measured window,
+// recording every operation into their own histogram (package hist), which
+// are merged at the end. Per model:
+//
+//   - rr: one request-response round trip is a message; latency is the
+//     round trip, timed with package tsc.
+//   - fnf: latency is the time FireAndForget takes to return (the send);
+//     msgs/s counts what the server's handler received in the window.
+//   - stream: the server streams size-byte payloads stamped with its wall
+//     clock; latency is the one-way delay from that stamp to Recv (under
+//     saturation, so it includes queueing in the flow-control window).
+//   - channel: a ping-pong over one request-channel: Send then Recv.
+//
+// bytes/s counts each message's payload once. Concurrency n runs n
+// goroutines: on one rshm connection for rshm transports, on n connections
+// for the raw baselines (a raw socket has no multiplexing). CPU time per
+// message is each process's getrusage delta over the window divided by the
+// messages of the window; cpu_ns_per_msg in the JSON is their sum.
+package rshmbench

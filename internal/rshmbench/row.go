@@ -1,0 +1,77 @@
+package rshmbench
+
+import (
+	"time"
+
+	"github.com/rshm/rshm/internal/hist"
+)
+
+// Row is one measurement, as the table prints it and -json writes it.
+// Latencies are in ns; see the package comment for what a message and its
+// latency are in each model.
+type Row struct {
+	Suite       string `json:"suite"` // "quick" or "full"
+	Transport   string `json:"transport"`
+	Model       string `json:"model"`
+	Size        int    `json:"size"`
+	Concurrency int    `json:"concurrency"`
+
+	Msgs    uint64  `json:"msgs"`
+	Seconds float64 `json:"seconds"`
+	Samples uint64  `json:"samples"` // latencies recorded
+	P50     int64   `json:"p50_ns"`
+	P90     int64   `json:"p90_ns"`
+	P99     int64   `json:"p99_ns"`
+	P999    int64   `json:"p999_ns"`
+	Max     int64   `json:"max_ns"`
+
+	MsgsPerS  float64 `json:"msgs_per_s"`
+	BytesPerS float64 `json:"bytes_per_s"`
+	// CPUPerMsg is ClientCPUPerMsg + ServerCPUPerMsg: the CPU the two
+	// processes spent per message (user + system, getrusage).
+	CPUPerMsg       float64 `json:"cpu_ns_per_msg"`
+	ClientCPUPerMsg float64 `json:"client_cpu_ns_per_msg"`
+	ServerCPUPerMsg float64 `json:"server_cpu_ns_per_msg"`
+
+	// Err is set when the measurement failed; the other fields then hold
+	// what was measured before the failure.
+	Err string `json:"error,omitempty"`
+}
+
+// usage is a process's CPU time at one instant.
+type usage struct{ user, sys int64 }
+
+func (u usage) ns() int64 { return u.user + u.sys }
+
+// window is what one measurement's workers produced.
+type window struct {
+	h         *hist.Histogram
+	nsPerUnit float64 // ns per histogram unit (tsc ticks or ns)
+	msgs      uint64
+	elapsed   time.Duration
+	client    [2]usage // before, after
+	server    [2]usage
+}
+
+// newRow turns a window into a row: quantiles from the merged histogram
+// scaled to ns, rates over the window, CPU deltas per message.
+func newRow(suite string, c Case, w *window) Row {
+	r := Row{Suite: suite, Transport: c.Transport.String(), Model: c.Model.String(),
+		Size: c.Size, Concurrency: c.Concurrency, Msgs: w.msgs, Seconds: w.elapsed.Seconds()}
+	if w.h != nil {
+		ns := func(v int64) int64 { return int64(float64(v)*w.nsPerUnit + 0.5) }
+		r.Samples = w.h.Count()
+		r.P50, r.P90, r.P99 = ns(w.h.Quantile(0.5)), ns(w.h.Quantile(0.9)), ns(w.h.Quantile(0.99))
+		r.P999, r.Max = ns(w.h.Quantile(0.999)), ns(w.h.Max())
+	}
+	if r.Seconds > 0 {
+		r.MsgsPerS = float64(w.msgs) / r.Seconds
+		r.BytesPerS = r.MsgsPerS * float64(c.Size)
+	}
+	if w.msgs > 0 {
+		r.ClientCPUPerMsg = float64(w.client[1].ns()-w.client[0].ns()) / float64(w.msgs)
+		r.ServerCPUPerMsg = float64(w.server[1].ns()-w.server[0].ns()) / float64(w.msgs)
+		r.CPUPerMsg = r.ClientCPUPerMsg + r.ServerCPUPerMsg
+	}
+	return r
+}
