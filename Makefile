@@ -9,15 +9,22 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 8s
 PKGS        := ./...
 
-.PHONY: all demo test fmt-check vet staticcheck race unit fuzz interop-deps bench build clean-shm
+.PHONY: all demo bench-table test fmt-check vet staticcheck race unit fuzz interop-deps bench build clean-shm
 
 all: build
 
 build:
 	$(GO) build -o bin/rshm ./cmd/rshm
 
-demo:
-	$(GO) test ./bench -run '^$$' -bench 'Ring' -benchtime 2000x -count 1 | $(GO) run ./internal/benchfmt/benchtable
+# The README's first command: RSocket over shared memory and over TCP side by
+# side on this machine, against raw TCP and Unix sockets (under a minute).
+demo: build
+	./bin/rshm bench --quick
+
+# The benchmark suites of package bench with the ratios the targets are
+# stated in (each against a baseline measured in the same run).
+bench-table:
+	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
 
 test: fmt-check vet staticcheck interop-deps race unit fuzz
 

@@ -57,8 +57,8 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 		t.Fatalf("Serve printed %q: %v; log %s", line, err, log)
 	}
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if !ok || !strings.HasPrefix(url, "tcp://127.0.0.1:") || strings.HasSuffix(url, ":0") {
-		t.Fatalf("Serve printed %q; want \"listening on tcp://127.0.0.1:PORT\"", line)
+	if !ok || !strings.HasPrefix(url, "127.0.0.1:") || strings.HasSuffix(url, ":0") {
+		t.Fatalf("Serve printed %q; want \"listening on 127.0.0.1:PORT\"", line)
 	}
 	return url, log
 }
@@ -109,7 +109,7 @@ func TestServeRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := tt.args
-			if !strings.HasPrefix(args[0], "tcp://") {
+			if args[0] != url {
 				args = append(append([]string(nil), args...), url)
 			}
 			got, err := request(ctx, args...)

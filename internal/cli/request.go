@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/rshm/rshm"
 	"github.com/rshm/rshm/rsocket"
 )
 
@@ -69,9 +70,10 @@ func Request(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.Model == ModelMetadataPush && o.Metadata == nil {
 		return usageErr("--metadata-push needs --metadata")
 	}
-	if o.Addr, err = ParseAddr(pos[0]); err != nil {
+	if o.Addr, o.Transport, err = ParseAddr(pos[0]); err != nil {
 		return usageErr("%v", err)
 	}
+	o.OnConnect = func(k rshm.Kind) { fmt.Fprintf(stderr, "transport: %s\n", k) }
 	return Do(ctx, o, func(p rsocket.Payload) error {
 		_, err := fmt.Fprintf(stdout, "%s\n", p.Data)
 		return err
@@ -92,12 +94,14 @@ const (
 
 // RequestOptions is one request for Do.
 type RequestOptions struct {
-	Addr     string // TCP host:port
-	Model    Model
-	Data     []string // payload data; a channel sends one payload per entry
-	Metadata []byte   // nil: no metadata
-	N        int      // request(n) window; 0: unbounded
-	MTU      int      // 0: no fragmentation
+	Addr      string          // host:port
+	Transport rshm.Transport  // Auto (zero), SHMOnly or TCPOnly
+	OnConnect func(rshm.Kind) // if set, told the transport in use
+	Model     Model
+	Data      []string // payload data; a channel sends one payload per entry
+	Metadata  []byte   // nil: no metadata
+	N         int      // request(n) window; 0: unbounded
+	MTU       int      // 0: no fragmentation
 }
 
 // Do dials o.Addr, makes the request and calls out with every payload that
@@ -108,10 +112,14 @@ func Do(ctx context.Context, o RequestOptions, out func(rsocket.Payload) error) 
 	if o.N == 0 {
 		cfg.Prefetch = 1<<31 - 1
 	}
-	conn, err := rsocket.DialTCP(ctx, o.Addr, cfg)
+	rc, err := rshm.Dial(ctx, o.Addr, rshm.Config{Transport: o.Transport, Client: cfg})
 	if err != nil {
 		return err
 	}
+	if o.OnConnect != nil {
+		o.OnConnect(rc.Kind())
+	}
+	conn := rc.Conn
 	defer closeConn(conn)
 	payloads := make([]rsocket.Payload, max(len(o.Data), 1))
 	for i, d := range o.Data {

@@ -2,19 +2,23 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
+	"github.com/rshm/rshm"
 	"github.com/rshm/rshm/rsocket"
 )
 
 // Serve implements "rshm serve [--count N] [--mtu N] ADDR": an Echo responder
-// on a TCP address. It prints "listening on tcp://HOST:PORT" on stdout when
-// ready (the real port when ADDR asks for port 0), logs every request to
-// stderr, and serves until ctx is cancelled.
+// on ADDR (shm://, tcp:// or host:port, see ParseAddr). With a bare
+// host:port the port serves co-located clients over shared memory and every
+// other RSocket peer over TCP. It prints "listening on URL" on stdout when
+// ready (the real port when ADDR asks for port 0), logs every connection
+// with its transport and every request to stderr, and serves until ctx is
+// cancelled.
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,7 +31,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageErr("want one ADDR, got %d arguments", len(pos))
 	}
-	addr, err := ParseAddr(pos[0])
+	addr, mode, err := ParseAddr(pos[0])
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -36,20 +40,39 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *count == 0 {
 		echo.Count = -1 // --count 0 asks for empty streams
 	}
-	ln, err := rsocket.ListenTCP(addr, ServerConfig(echo, *mtu, log))
+	ln, err := rshm.Listen(addr, rshm.Config{Transport: mode, Server: ServerConfig(echo, *mtu, log)})
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	fmt.Fprintf(stdout, "listening on tcp://%s\n", ln.Addr())
-	err = ln.Serve(ctx)
-	if ctx.Err() != nil {
-		return nil // ^C is how serve ends
+	fmt.Fprintf(stdout, "listening on %s\n", URL(ln.Addr().String(), mode))
+	var conns []*rshm.Conn
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // ^C is how serve ends
+			}
+			return err
+		}
+		log.Info("connection", "transport", c.Kind().String())
+		conns = append(slices.DeleteFunc(conns, closed), c)
 	}
-	if errors.Is(err, rsocket.ErrClosed) {
-		return nil
+}
+
+// closed reports whether c has closed (its peer went away).
+func closed(c *rshm.Conn) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
 	}
-	return err
 }
 
 // ServerConfig returns the rsocket server configuration of rshm serve: every
