@@ -50,6 +50,11 @@ type ClientConfig struct {
 	Prefetch int
 	// Logger receives protocol diagnostics; nil is silent.
 	Logger *slog.Logger
+	// Lease, if not nil, asks for leasing: SETUP carries the L flag, this
+	// side sends no request before the server's LEASE and grants the server
+	// leases by Lease.Strategy (see LeaseConfig). Nil: no leasing. A server
+	// without lease support refuses the SETUP (UNSUPPORTED_SETUP).
+	Lease *LeaseConfig
 }
 
 // SetupInfo is what a client announced in its SETUP frame. Its slices are
@@ -60,6 +65,9 @@ type SetupInfo struct {
 	MaxLifetime                time.Duration
 	MetadataMIME, DataMIME     string
 	Payload                    Payload
+	// Lease reports the SETUP's L flag: leasing is in force on the
+	// connection (an Acceptor may refuse a client without it).
+	Lease bool
 }
 
 // ServerConfig configures the server side of a connection. The zero value
@@ -78,6 +86,10 @@ type ServerConfig struct {
 	MaxMessageSize int
 	Prefetch       int
 	Logger         *slog.Logger
+	// Lease is how the server leases when a client's SETUP sets the L flag
+	// (see LeaseConfig); nil refuses such a SETUP with UNSUPPORTED_SETUP. A
+	// client without L gets no leasing either way.
+	Lease *LeaseConfig
 }
 
 // settings is the resolved, per-connection form of either config.

@@ -15,7 +15,8 @@ import (
 // the client's streams have odd ids, the server's even ones.
 //
 // Goroutines: a Conn owns one receive goroutine (calling Transport.Receive
-// and dispatching every frame), one keepalive goroutine, and one goroutine
+// and dispatching every frame), one keepalive goroutine, one lease goroutine
+// when lease was negotiated (running the LeaseStrategy), and one goroutine
 // per running responder handler (and per received fire-and-forget or
 // metadata push). All of them end when the connection closes; requester
 // calls start none. Close, a fatal protocol error, a keepalive timeout, the
@@ -45,6 +46,11 @@ type Conn struct {
 	ready     chan struct{} // server: closed once SETUP was accepted
 	setupErr  error
 	acceptor  func(ctx context.Context, setup SetupInfo, conn *Conn) (Handler, error)
+	leaseCfg  *LeaseConfig // server: how to lease if SETUP asks for it
+
+	// lease is non-nil iff lease was negotiated; set before any request can
+	// be made (Client; the server's onSetup before the Acceptor runs).
+	lease *leaseState
 
 	// inlineMark is the table entry of an inline request-response.
 	inlineMark stream
@@ -99,6 +105,9 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	set.handler = cfg.Handler
 	c := newConn(t, false, set)
 	close(c.ready)
+	if cfg.Lease != nil {
+		c.lease = newLeaseState(cfg.Lease)
+	}
 	f := wire.Frame{
 		Type:              wire.TypeSetup,
 		MajorVersion:      wire.MajorVersion,
@@ -115,6 +124,9 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	}
 	if f.MaxLifetime == 0 {
 		f.MaxLifetime = 1
+	}
+	if c.lease != nil {
+		f.Flags |= wire.FlagLease
 	}
 	if len(f.MetadataMIME) > 255 || len(f.DataMIME) > 255 {
 		_ = t.Close()
@@ -134,6 +146,9 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	c.setupSeen = true
 	go c.receiveLoop()
 	go c.keepaliveLoop(set.keepalive, set.maxLifetime, true)
+	if c.lease != nil {
+		go c.leaseLoop()
+	}
 	return c, nil
 }
 
@@ -144,6 +159,7 @@ func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
 	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize())
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
+	c.leaseCfg = cfg.Lease
 	go c.receiveLoop()
 	select {
 	case <-c.ready:

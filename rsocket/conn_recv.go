@@ -95,7 +95,7 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 		c.connError(CodeConnectionError, "second SETUP")
 		return errStop
 	case wire.TypeLease:
-		// Lease was not negotiated (this side never sets L): ignore.
+		c.onLease(f) // ignored unless lease was negotiated
 	case wire.TypeResume, wire.TypeResumeOK:
 		c.connError(CodeConnectionError, "resumption is not supported")
 		return errStop
@@ -120,6 +120,13 @@ func (c *Conn) onRequest(f *wire.Frame) {
 	if c.closed || busy {
 		c.mu.Unlock()
 		return // a request on an id in use is ignored
+	}
+	if c.lease != nil && !c.admitRequest() {
+		// Outside this side's lease (a fragmented request is judged by its
+		// first frame; its later fragments find no stream and are ignored).
+		c.mu.Unlock()
+		c.rejectOverLease(id)
+		return
 	}
 	if f.Flags&wire.FlagFollows != 0 && f.Flags&wire.FlagComplete == 0 {
 		// First fragment: hold the id while the rest arrives.

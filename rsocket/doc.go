@@ -13,6 +13,9 @@
 // Messages above the MTU (or the transport's MaxFrameSize) are fragmented
 // and reassembled up to MaxMessageSize.
 //
-// Not implemented: lease and resumption (a SETUP asking for them is refused
-// with UNSUPPORTED_SETUP; a RESUME with REJECTED_RESUME).
+// Leasing (the SETUP L flag) is optional in both directions: see
+// LeaseConfig and lease.go.
+//
+// Not implemented: resumption (a SETUP asking for it is refused with
+// UNSUPPORTED_SETUP; a RESUME with REJECTED_RESUME).
 package rsocket

@@ -9,6 +9,9 @@ import (
 
 // Requester side. None of these calls starts a goroutine: the caller's
 // goroutine sends the request and waits; the receive goroutine completes it.
+// Under lease each request first takes a unit of the peer's lease
+// (acquireLease, lease.go): ErrNoLease, or a wait with WaitForLease; the
+// asynchronous request-response never waits.
 
 // rrPool recycles request-response records, so a steady request rate does
 // not allocate them.
@@ -48,6 +51,9 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 // ends first, or the connection's error. The returned Payload is the
 // caller's own. It allocates once per call (the response copy).
 func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) {
+	if err := c.acquireLease(ctx, true); err != nil {
+		return Payload{}, err
+	}
 	s := c.getRR()
 	if err := c.register(s); err != nil {
 		putRR(s)
@@ -86,6 +92,9 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 // allocate at steady state. An error returned here means the request was
 // not sent and h will not be called.
 func (c *Conn) RequestResponseAsync(p Payload, h ResponseHandler) error {
+	if err := c.acquireLease(c.ctx, false); err != nil {
+		return err
+	}
 	s := c.getRR()
 	s.rh = h
 	if err := c.register(s); err != nil {
@@ -104,6 +113,9 @@ func (c *Conn) RequestResponseAsync(p Payload, h ResponseHandler) error {
 
 // FireAndForget sends p; nothing comes back.
 func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
+	if err := c.acquireLease(ctx, true); err != nil {
+		return err
+	}
 	id, err := c.nextFNF()
 	if err != nil {
 		return err
@@ -130,6 +142,9 @@ func (c *Conn) MetadataPush(ctx context.Context, md []byte) error {
 // Recv returns ctx.Err(). The connection requests Prefetch items up front
 // and replenishes as they are read.
 func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
+	if err := c.acquireLease(ctx, true); err != nil {
+		return nil, err
+	}
 	s := c.newRequester(ctx, wire.TypeRequestStream)
 	if err := c.register(s); err != nil {
 		s.stop()
@@ -148,6 +163,9 @@ func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
 // the channel. ctx governs the whole channel as for RequestStream. Send
 // blocks until the responder grants credits (REQUEST_N).
 func (c *Conn) RequestChannel(ctx context.Context, p Payload) (*Channel, error) {
+	if err := c.acquireLease(ctx, true); err != nil {
+		return nil, err
+	}
 	s := c.newRequester(ctx, wire.TypeRequestChannel)
 	s.outOpen = true
 	if err := c.register(s); err != nil {

@@ -15,8 +15,8 @@ import (
 //   - RESUME as first frame: REJECTED_RESUME (resumption is not supported);
 //   - another frame type, or SETUP values that fail validation:
 //     INVALID_SETUP; a major version other than 1: UNSUPPORTED_SETUP;
-//   - the L (lease) or R (resume) flag: UNSUPPORTED_SETUP, as neither is
-//     implemented;
+//   - the L (lease) flag when ServerConfig.Lease is nil, or the R (resume)
+//     flag: UNSUPPORTED_SETUP;
 //   - the Acceptor's error: REJECTED_SETUP with its message (an *Error keeps
 //     its code).
 func (c *Conn) onSetup(f *wire.Frame) error {
@@ -36,8 +36,11 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 		return errStop
 	}
 	if f.Flags&wire.FlagLease != 0 {
-		c.rejectSetup(CodeUnsupportedSetup, "lease is not supported")
-		return errStop
+		if c.leaseCfg == nil {
+			c.rejectSetup(CodeUnsupportedSetup, "lease is not supported")
+			return errStop
+		}
+		c.lease = newLeaseState(c.leaseCfg)
 	}
 	if f.Flags&wire.FlagResume != 0 || f.ResumeToken != nil {
 		c.rejectSetup(CodeUnsupportedSetup, "resumption is not supported")
@@ -51,6 +54,7 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 		MetadataMIME:      string(f.MetadataMIME),
 		DataMIME:          string(f.DataMIME),
 		Payload:           Payload{Metadata: f.Metadata, Data: f.Data}.Clone(),
+		Lease:             c.lease != nil,
 	}
 	var h Handler
 	if c.acceptor != nil {
@@ -70,6 +74,9 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 	c.setupSeen = true
 	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, info.MaxLifetime
 	go c.keepaliveLoop(info.KeepaliveInterval, info.MaxLifetime, false)
+	if c.lease != nil {
+		go c.leaseLoop()
+	}
 	close(c.ready)
 	return nil
 }
