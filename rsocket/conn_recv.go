@@ -16,10 +16,10 @@ import (
 //
 // "Handling the Unexpected" (spec): frames for unknown or finished streams,
 // a request on a stream id in use, METADATA_PUSH on a stream other than 0,
-// and an unknown frame type with I set are ignored. A second SETUP, an
-// unknown type without I, a malformed frame, and a stream-0 frame on
-// another stream are connection errors (ERROR[CONNECTION_ERROR] on stream 0,
-// then close).
+// PAYLOAD, CANCEL or REQUEST_N on stream 0, a second SETUP, and an unknown
+// frame type with I set are ignored. An unknown type without I, a malformed
+// frame, and a stream-0 frame on another stream are connection errors
+// (ERROR[CONNECTION_ERROR] on stream 0, then close).
 
 func (c *Conn) onFrame(frame []byte) error {
 	c.recvCount.Add(1)
@@ -36,7 +36,11 @@ func (c *Conn) onFrame(frame []byte) error {
 		return errStop
 	}
 	if err := f.CheckStream(); err != nil {
-		if f.Type == wire.TypeMetadataPush {
+		switch f.Type {
+		case wire.TypeMetadataPush, wire.TypePayload, wire.TypeCancel, wire.TypeRequestN:
+			// METADATA_PUSH on a stream, and PAYLOAD, CANCEL or
+			// REQUEST_N on stream 0 (a stream that does not exist):
+			// ignored, as "Handling the Unexpected" says.
 			return nil
 		}
 		c.connError(CodeConnectionError, err.Error())
@@ -92,8 +96,8 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 		h := c.handler
 		go h.MetadataPush(c.ctx, md)
 	case wire.TypeSetup:
-		c.connError(CodeConnectionError, "second SETUP")
-		return errStop
+		// "Handling the Unexpected": a SETUP after the connection is
+		// established is ignored.
 	case wire.TypeLease:
 		c.onLease(f) // ignored unless lease was negotiated
 	case wire.TypeResume, wire.TypeResumeOK:

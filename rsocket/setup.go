@@ -43,7 +43,7 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 		c.lease = newLeaseState(c.leaseCfg)
 	}
 	if f.Flags&wire.FlagResume != 0 || f.ResumeToken != nil {
-		c.rejectSetup(CodeUnsupportedSetup, "resumption is not supported")
+		c.rejectSetup(CodeRejectedSetup, "resumption is not supported")
 		return errStop
 	}
 	info := SetupInfo{
