@@ -15,8 +15,8 @@ import (
 //   - RESUME as first frame: REJECTED_RESUME (resumption is not supported);
 //   - another frame type, or SETUP values that fail validation:
 //     INVALID_SETUP; a major version other than 1: UNSUPPORTED_SETUP;
-//   - the L (lease) flag when ServerConfig.Lease is nil, or the R (resume)
-//     flag: UNSUPPORTED_SETUP;
+//   - the L (lease) flag when ServerConfig.Lease is nil: UNSUPPORTED_SETUP;
+//   - the R (resume) flag: REJECTED_SETUP (resumption is not supported);
 //   - the Acceptor's error: REJECTED_SETUP with its message (an *Error keeps
 //     its code).
 func (c *Conn) onSetup(f *wire.Frame) error {
