@@ -3,6 +3,7 @@ package rsocket
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/rshm/rshm/internal/wire"
 )
@@ -85,6 +86,30 @@ func (c *Conn) sendErr(err error) error {
 	}
 }
 
+// requestSendErr is sendErr for a requester (never the receive goroutine)
+// whose request could not be sent because the transport failed: the
+// connection's own error is usually on its way (the peer's ERROR frame, such
+// as a setup rejection, still being read when the transport closed), so it
+// waits for the receive loop to end, briefly, and returns that error.
+func (c *Conn) requestSendErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return c.sendErr(err)
+	}
+	t := time.NewTimer(requestErrWait)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return c.Err()
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return c.sendErr(err)
+}
+
+// requestErrWait bounds how long requestSendErr waits for the connection's
+// error after the transport failed.
+const requestErrWait = time.Second
+
 // payloadFlagsComplete is the flag set of a response: N, plus C if complete.
 func payloadFlagsComplete(complete bool) wire.Flags {
 	if complete {
@@ -114,7 +139,7 @@ func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, fla
 	if size <= c.set.mtu {
 		b, err := c.t.Claim(ctx, size)
 		if err != nil {
-			return c.sendErr(err)
+			return c.requestSendErr(ctx, err)
 		}
 		return c.commit(wire.AppendRequest(b[:0], t, id, flags, initialN, p.Metadata, p.Data), size)
 	}
