@@ -67,6 +67,7 @@ type Transport struct {
 	// state counts the users of the mapping (Receive, open claims) in its
 	// low bits; closedBit is set once by Close.
 	state     atomic.Int64
+	recvState atomic.Int32 // recvIdle, recvRunning or recvReleased
 	closeOnce sync.Once
 	err       error // why it closed; written once before closed is closed
 	release   sync.Once
@@ -93,6 +94,7 @@ func newTransport(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness *buf
 		closed:   make(chan struct{}),
 	}
 	t.handle = t.handleRecord
+	t.state.Store(1) // the receive side's reference: see Receive
 	t.kick = make(chan struct{}, 1)
 	go t.watch(liveness)
 	return t
@@ -220,7 +222,10 @@ func (t *Transport) Abort() {
 // it neither polls nor spins until the driver leaves, so the process keeps
 // one polling thread.
 func (t *Transport) Receive(fn func(frame []byte) error) error {
-	if !t.enter() {
+	// The receive side's reference on the mapping was taken at creation, so
+	// the frames a dead peer published are still there however early its
+	// death is noticed; Receive releases it when it returns.
+	if !t.recvState.CompareAndSwap(recvIdle, recvRunning) {
 		return t.closedErr()
 	}
 	defer t.exit()
@@ -424,6 +429,12 @@ func signalKick(ch chan struct{}) {
 // the region once they have.
 func (t *Transport) Close() error {
 	t.shutdown(ErrClosed)
+	// A transport closed by its owner before Receive ran will not be read:
+	// drop the receive side's reference. (A peer's death alone keeps it, so
+	// Receive still delivers what the peer published before it died.)
+	if t.recvState.CompareAndSwap(recvIdle, recvReleased) {
+		t.exit()
+	}
 	return nil
 }
 
@@ -437,6 +448,13 @@ func (t *Transport) shutdown(err error) {
 		}
 	})
 }
+
+// States of the receive side's reference on the mapping (recvState).
+const (
+	recvIdle     = iota // taken at creation, Receive not called yet
+	recvRunning         // owned by Receive, released when it returns
+	recvReleased        // released by Close: Receive was never called
+)
 
 // Err returns why the transport closed, or nil while it is open.
 func (t *Transport) Err() error {
