@@ -1,12 +1,8 @@
 package interop
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,60 +16,7 @@ import (
 // with leasing) on a free port; it stops when the test ends.
 func startLeaseServer(t *testing.T) *jsServer {
 	t.Helper()
-	node := needNode(t)
-	cmd := exec.Command(node, "lease_server.js", "0", "--watch-stdin")
-	cmd.Dir = jsDir
-	cmd.Stderr = &testWriter{t: t, prefix: "lease_server.js: "}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		<-done
-		cmd.Wait()
-	})
-	s := &jsServer{more: make(chan struct{})}
-	ready := make(chan int, 1)
-	go func() { // owned by the test: ends when node's stdout closes
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			if p, ok := strings.CutPrefix(line, "LISTENING "); ok {
-				n, _ := strconv.Atoi(p)
-				ready <- n
-				continue
-			}
-			var e event
-			if json.Unmarshal([]byte(line), &e) != nil {
-				continue
-			}
-			s.mu.Lock()
-			s.events = append(s.events, e)
-			close(s.more)
-			s.more = make(chan struct{})
-			s.mu.Unlock()
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case s.port = <-ready:
-	case <-done:
-		t.Fatal("lease_server.js exited before listening")
-	case <-time.After(nodeStartTimeout):
-		t.Fatal("lease_server.js did not print LISTENING in time")
-	}
-	return s
+	return startJSScript(t, "lease_server.js")
 }
 
 // leaseEcho echoes request-responses and counts them.

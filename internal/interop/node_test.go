@@ -72,10 +72,18 @@ type jsServer struct {
 // stops it when the test ends.
 func startJSServer(t *testing.T, args ...string) *jsServer {
 	t.Helper()
+	return startJSScript(t, "server.js", args...)
+}
+
+// startJSScript starts one of the JS servers of testdata/js on a free port
+// (it prints "LISTENING <port>", then one JSON event per line) and stops it
+// when the test ends.
+func startJSScript(t *testing.T, script string, args ...string) *jsServer {
+	t.Helper()
 	node := needNode(t)
-	cmd := exec.Command(node, append([]string{"server.js", "0", "--watch-stdin"}, args...)...)
+	cmd := exec.Command(node, append([]string{script, "0", "--watch-stdin"}, args...)...)
 	cmd.Dir = jsDir
-	cmd.Stderr = &testWriter{t: t, prefix: "server.js: "}
+	cmd.Stderr = &testWriter{t: t, prefix: script + ": "}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +117,7 @@ func startJSServer(t *testing.T, args ...string) *jsServer {
 			}
 			var e event
 			if err := json.Unmarshal([]byte(line), &e); err != nil {
-				t.Logf("server.js: %s", line)
+				t.Logf("%s: %s", script, line)
 				continue
 			}
 			s.mu.Lock()
@@ -123,9 +131,9 @@ func startJSServer(t *testing.T, args ...string) *jsServer {
 	select {
 	case s.port = <-ready:
 	case <-done:
-		t.Fatal("server.js exited before listening")
+		t.Fatalf("%s exited before listening", script)
 	case <-time.After(nodeStartTimeout):
-		t.Fatal("server.js did not print LISTENING in time")
+		t.Fatalf("%s did not print LISTENING in time", script)
 	}
 	return s
 }
