@@ -2,7 +2,6 @@ package shm
 
 import (
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -19,34 +18,21 @@ func hugeAllowed(mounts, shmemEnabled, dir string) HugeStatus {
 	case "force":
 		return HugeStatus{Enabled: true, Reason: "shmem_enabled is force"}
 	}
-	var best, fsType, opts string
-	for _, line := range strings.Split(mounts, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		mp := unescapeMount(f[1])
-		// The last matching line wins: a later mount hides an earlier one.
-		if within(dir, mp) && len(mp) >= len(best) {
-			best, fsType, opts = mp, f[2], f[3]
-		}
-	}
-	if best == "" {
+	m, ok := MountOf(ParseMounts(mounts), dir)
+	if !ok {
 		return HugeStatus{Reason: "no mount found for " + dir}
 	}
-	if fsType != "tmpfs" {
-		return HugeStatus{Reason: best + " is " + fsType + ", not tmpfs"}
+	if m.FSType != "tmpfs" {
+		return HugeStatus{Reason: m.Point + " is " + m.FSType + ", not tmpfs"}
 	}
-	for _, o := range strings.Split(opts, ",") {
-		if v, ok := strings.CutPrefix(o, "huge="); ok {
-			switch v {
-			case "always", "within_size", "advise":
-				return HugeStatus{Enabled: true, Reason: "tmpfs " + best + " mounted huge=" + v}
-			}
-			return HugeStatus{Reason: "tmpfs " + best + " mounted huge=" + v}
+	if v, ok := m.Option("huge"); ok {
+		switch v {
+		case "always", "within_size", "advise":
+			return HugeStatus{Enabled: true, Reason: "tmpfs " + m.Point + " mounted huge=" + v}
 		}
+		return HugeStatus{Reason: "tmpfs " + m.Point + " mounted huge=" + v}
 	}
-	return HugeStatus{Reason: "tmpfs " + best + " mounted without huge= (never)"}
+	return HugeStatus{Reason: "tmpfs " + m.Point + " mounted without huge= (never)"}
 }
 
 // selected returns the bracketed word of a sysfs choice list such as
@@ -58,33 +44,6 @@ func selected(s string) string {
 		return ""
 	}
 	return s[i+1 : j]
-}
-
-// within reports whether path is mount point mp or below it.
-func within(path, mp string) bool {
-	if mp == "/" || path == mp {
-		return true
-	}
-	return strings.HasPrefix(path, mp+"/")
-}
-
-// unescapeMount undoes the octal escapes (\040 for a space) of /proc/mounts.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // absDir makes dir absolute with symlinks resolved, as far as it can.

@@ -31,8 +31,8 @@ const capIPCLock = 14
 
 func (e *env) memorySection() Section {
 	s := Section{Name: SectionMemory}
-	mounts := parseMounts(e.readProc("mounts"))
-	mnt, found := mountOf(mounts, absDir(e.shmDir))
+	mounts := shm.ParseMounts(e.readProc("mounts"))
+	mnt, found := shm.MountOf(mounts, absDir(e.shmDir))
 	s.Items = append(s.Items,
 		e.shmMountItem(mnt, found),
 		e.shmSpaceItem(),
@@ -41,77 +41,6 @@ func (e *env) memorySection() Section {
 		e.hugetlbItem(),
 		e.memlockItem())
 	return s
-}
-
-// mount is one line of /proc/mounts.
-type mount struct {
-	point, fsType, opts string
-}
-
-// opt returns the value of option name ("size" for "size=1g"), and whether
-// it is there.
-func (m mount) opt(name string) (string, bool) {
-	for o := range strings.SplitSeq(m.opts, ",") {
-		if v, ok := strings.CutPrefix(o, name+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-// parseMounts reads /proc/mounts: "device mountpoint type options dump
-// pass", mount points with octal escapes (\040 for a space). Short lines
-// are skipped.
-func parseMounts(s string) []mount {
-	var out []mount
-	for line := range strings.SplitSeq(s, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		out = append(out, mount{point: unescapeMount(f[1]), fsType: f[2], opts: f[3]})
-	}
-	return out
-}
-
-// mountOf returns the mount holding path: the longest mount point at or
-// above it, the last listed on a tie (a later mount hides an earlier one).
-func mountOf(mounts []mount, path string) (mount, bool) {
-	var best mount
-	found := false
-	for _, m := range mounts {
-		if within(path, m.point) && (!found || len(m.point) >= len(best.point)) {
-			best, found = m, true
-		}
-	}
-	return best, found
-}
-
-// within reports whether path is mount point mp or below it.
-func within(path, mp string) bool {
-	if mp == "/" || path == mp {
-		return true
-	}
-	return strings.HasPrefix(path, mp+"/")
-}
-
-// unescapeMount undoes the octal escapes of /proc/mounts.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // absDir makes dir absolute with symlinks resolved, as far as it can.
@@ -139,20 +68,20 @@ func selected(s string) string {
 	return s[i+1 : j]
 }
 
-func (e *env) shmMountItem(m mount, found bool) Item {
+func (e *env) shmMountItem(m shm.Mount, found bool) Item {
 	it := Item{Name: "shm mount"}
 	switch {
 	case !found:
 		it.Status, it.Value = Info, "no mount listed for "+e.shmDir+" in "+e.procPath("mounts")
-	case m.fsType != "tmpfs":
+	case m.FSType != "tmpfs":
 		it.Status = Warn
-		it.Value = fmt.Sprintf("%s is on %s (%s), not tmpfs", e.shmDir, m.fsType, m.point)
+		it.Value = fmt.Sprintf("%s is on %s (%s), not tmpfs", e.shmDir, m.FSType, m.Point)
 		it.Note = "region pages on a disk file system are written back to the disk"
 		it.Fix = "keep regions on a tmpfs: rshm.Config{SHM: shm.Config{Dir: \"/dev/shm\"}}, or\n" +
 			"sudo mount -t tmpfs -o size=1g,huge=within_size,mode=1777 tmpfs " + e.shmDir
 	default:
 		it.Status = OK
-		it.Value = fmt.Sprintf("tmpfs at %s (%s)", m.point, m.opts)
+		it.Value = fmt.Sprintf("tmpfs at %s (%s)", m.Point, m.Options)
 	}
 	return it
 }
@@ -201,7 +130,7 @@ const hugeNote = "shm.Config.HugePages backs rings with 2 MiB pages: fewer TLB m
 // huge pages, by the rules of shm's HugePages: the kernel's shmem_enabled
 // "deny" and "force" override every mount, otherwise the tmpfs huge= option
 // decides.
-func (e *env) shmHugeItem(m mount, found bool) Item {
+func (e *env) shmHugeItem(m shm.Mount, found bool) Item {
 	it := Item{Name: "shm huge pages", Note: hugeNote}
 	remount := "sudo mount -o remount,huge=within_size " + e.shmDir
 	switch shmem := selected(e.readSys("kernel/mm/transparent_hugepage/shmem_enabled")); shmem {
@@ -216,18 +145,18 @@ func (e *env) shmHugeItem(m mount, found bool) Item {
 		it.Status, it.Value = Info, "off: no shmem_enabled (kernel without THP for tmpfs)"
 		return it
 	}
-	if !found || m.fsType != "tmpfs" {
+	if !found || m.FSType != "tmpfs" {
 		it.Status, it.Value = Info, "off: "+e.shmDir+" is not a tmpfs"
 		return it
 	}
-	huge, ok := m.opt("huge")
+	huge, ok := m.Option("huge")
 	switch {
 	case !ok:
-		it.Status, it.Value, it.Fix = Info, "off: "+m.point+" mounted without huge= (never)", remount
+		it.Status, it.Value, it.Fix = Info, "off: "+m.Point+" mounted without huge= (never)", remount
 	case huge == "always" || huge == "within_size" || huge == "advise":
-		it.Status, it.Value = OK, "on: "+m.point+" mounted huge="+huge
+		it.Status, it.Value = OK, "on: "+m.Point+" mounted huge="+huge
 	default:
-		it.Status, it.Value, it.Fix = Info, "off: "+m.point+" mounted huge="+huge, remount
+		it.Status, it.Value, it.Fix = Info, "off: "+m.Point+" mounted huge="+huge, remount
 	}
 	return it
 }

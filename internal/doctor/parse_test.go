@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/rshm/rshm/shm"
 )
 
 func TestParseCPUInfo(t *testing.T) {
@@ -35,7 +37,7 @@ func TestParseMeminfo(t *testing.T) {
 }
 
 func TestMountOf(t *testing.T) {
-	mounts := parseMounts("/dev/sda1 / ext4 rw 0 0\n" +
+	mounts := shm.ParseMounts("/dev/sda1 / ext4 rw 0 0\n" +
 		"tmpfs /dev/shm tmpfs rw,size=1g 0 0\n" +
 		"tmpfs /dev/shm tmpfs rw,size=2g,huge=advise 0 0\n" +
 		"tmpfs /mnt/my\\040shm tmpfs rw,huge=always 0 0\n" +
@@ -50,19 +52,19 @@ func TestMountOf(t *testing.T) {
 		{"/tmp", "/", "rw"},
 	}
 	for _, tt := range tests {
-		m, ok := mountOf(mounts, tt.path)
-		if !ok || m.point != tt.point || m.opts != tt.opts {
-			t.Errorf("mountOf(%q) = %+v, %v; want %s (%s)", tt.path, m, ok, tt.point, tt.opts)
+		m, ok := shm.MountOf(mounts, tt.path)
+		if !ok || m.Point != tt.point || m.Options != tt.opts {
+			t.Errorf("shm.MountOf(%q) = %+v, %v; want %s (%s)", tt.path, m, ok, tt.point, tt.opts)
 		}
 	}
-	if _, ok := mountOf(parseMounts("tmpfs /dev/shm tmpfs rw 0 0"), "/tmp"); ok {
+	if _, ok := shm.MountOf(shm.ParseMounts("tmpfs /dev/shm tmpfs rw 0 0"), "/tmp"); ok {
 		t.Error("mountOf found a mount for a path under none")
 	}
-	m, _ := mountOf(mounts, "/dev/shm")
-	if v, ok := m.opt("huge"); !ok || v != "advise" {
+	m, _ := shm.MountOf(mounts, "/dev/shm")
+	if v, ok := m.Option("huge"); !ok || v != "advise" {
 		t.Errorf(`opt("huge") = %q, %v; want "advise", true`, v, ok)
 	}
-	if _, ok := m.opt("mode"); ok {
+	if _, ok := m.Option("mode"); ok {
 		t.Error(`opt("mode") found an absent option`)
 	}
 }
@@ -130,15 +132,15 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("parseMeminfo invented key %q", k)
 			}
 		}
-		for _, m := range parseMounts(s) {
-			if !strings.Contains(s, m.fsType) || !strings.Contains(s, m.opts) || m.fsType == "" || m.opts == "" {
+		for _, m := range shm.ParseMounts(s) {
+			if !strings.Contains(s, m.FSType) || !strings.Contains(s, m.Options) || m.FSType == "" || m.Options == "" {
 				t.Errorf("parseMounts invented %+v", m)
 			}
-			if _, ok := mountOf([]mount{m}, m.point); !ok {
-				t.Errorf("mountOf misses its own mount point %q", m.point)
+			if _, ok := shm.MountOf([]shm.Mount{m}, m.Point); !ok {
+				t.Errorf("mountOf misses its own mount point %q", m.Point)
 			}
-			if utf8.ValidString(m.point) && len(m.point) > len(s) {
-				t.Errorf("mount point %q longer than its input", m.point)
+			if utf8.ValidString(m.Point) && len(m.Point) > len(s) {
+				t.Errorf("mount point %q longer than its input", m.Point)
 			}
 		}
 		if v := selected(s); strings.ContainsAny(v, "[]") || !strings.Contains(s, "["+v+"]") && v != "" {
