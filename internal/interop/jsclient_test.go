@@ -87,7 +87,14 @@ func kind(k string, kv ...string) func(cli.Event) bool {
 // test ends and returns its port.
 func startGoServer(t *testing.T, rec *recorder, mtu int) int {
 	t.Helper()
-	ln, err := rsocket.ListenTCP("127.0.0.1:0", cli.ServerConfig(&cli.Echo{Observe: rec.add}, mtu, nil))
+	return serveTCP(t, cli.ServerConfig(&cli.Echo{Observe: rec.add}, mtu, nil))
+}
+
+// serveTCP serves RSocket over TCP with cfg on a free loopback port until
+// the test ends and returns the port.
+func serveTCP(t *testing.T, cfg rsocket.ServerConfig) int {
+	t.Helper()
+	ln, err := rsocket.ListenTCP("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

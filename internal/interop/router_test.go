@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -57,22 +56,7 @@ func startGoRouter(t *testing.T, fnf chan<- string) int {
 		return nil
 	})
 	r.OnFireAndForget("log", func(_ context.Context, p rsocket.Payload) { fnf <- string(p.Data) })
-	ln, err := rsocket.ListenTCP("127.0.0.1:0", rsocket.ServerConfig{Acceptor: r.Acceptor()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { // owned by the test: ends when ctx is cancelled in Cleanup
-		defer close(done)
-		ln.Serve(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		ln.Close()
-		<-done
-	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return serveTCP(t, rsocket.ServerConfig{Acceptor: r.Acceptor()})
 }
 
 func TestJSClientGoRouter(t *testing.T) {
