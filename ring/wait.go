@@ -187,34 +187,55 @@ func (s Block) Idle(work int) {
 // itself is FUTEX_WAIT(parked, 1), which returns at once if the word is
 // already 0, so the wake cannot fall between the check and the sleep.
 func (b *Buffer) WaitData(timeout time.Duration) bool {
-	if b.hasData() {
+	return b.park(false, 0, timeout)
+}
+
+// ready reports whether a waiter can stop: the consumer (space false) when
+// hasData, the producer (space true) when the claim ending at end fits.
+func (b *Buffer) ready(space bool, end uint64) bool {
+	if space {
+		return b.hasSpace(end)
+	}
+	return b.hasData()
+}
+
+// park is WaitData (space false) and WaitSpace (space true): the Dekker
+// protocol described on WaitData, on the side's parked word, until ready,
+// a wake-up (returning ready's verdict: a peer's publish or WakeConsumer),
+// or the timeout.
+func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
+	if b.ready(space, end) {
 		return true
+	}
+	word, st := b.dataParked, &b.cStats
+	if space {
+		word, st = b.spaceParked, &b.pStats
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		b.dataParked.Store(1)
-		if b.hasData() {
-			b.dataParked.Store(0)
+		word.Store(1)
+		if b.ready(space, end) {
+			word.Store(0)
 			return true
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			b.dataParked.Store(0)
+			word.Store(0)
 			return false
 		}
-		b.cStats.Parks++
-		timedOut := futexWait(b.dataParked, 1, left)
-		b.dataParked.Store(0)
-		ok := b.hasData()
+		st.Parks++
+		timedOut := futexWait(word, 1, left)
+		word.Store(0)
+		ok := b.ready(space, end)
 		if timedOut {
-			b.cStats.Timeouts++
+			st.Timeouts++
 			if ok {
-				b.cStats.Late++
+				st.Late++
 			}
 		}
 		if ok || !timedOut {
-			// Data, or a wake without data (WakeConsumer): return, the
-			// caller polls and decides.
+			// Ready, or woken without being ready (WakeConsumer, a
+			// spurious wake): return, the caller polls and decides.
 			return ok
 		}
 	}
@@ -264,35 +285,7 @@ func (b *Buffer) waitSpace(end uint64, timeout time.Duration) bool {
 	if end <= b.pPos {
 		end = b.pPos + RecordHeaderSize
 	}
-	if b.hasSpace(end) {
-		return true
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		b.spaceParked.Store(1)
-		if b.hasSpace(end) {
-			b.spaceParked.Store(0)
-			return true
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			b.spaceParked.Store(0)
-			return false
-		}
-		b.pStats.Parks++
-		timedOut := futexWait(b.spaceParked, 1, left)
-		b.spaceParked.Store(0)
-		ok := b.hasSpace(end)
-		if timedOut {
-			b.pStats.Timeouts++
-			if ok {
-				b.pStats.Late++
-			}
-		}
-		if ok {
-			return true
-		}
-	}
+	return b.park(true, end, timeout)
 }
 
 func (b *Buffer) hasSpace(end uint64) bool {
