@@ -1,4 +1,4 @@
-// Shared helpers for the rsocket-js 0.0.27 interop peers (server.js, client.js).
+// Shared helpers for the rsocket-js 0.0.27 interop peers (server.js, client.js, lease_server.js, metadata_server.js).
 //
 // Everything the peers print on stdout is one JSON object per line, so the Go
 // tests in internal/interop can parse it; diagnostics go to stderr.
@@ -180,4 +180,41 @@ function wrapConnection(conn, {mtu, fixMetadata, fixMetadataPush}) {
   return conn;
 }
 
-module.exports = {emit, describe, sha, pattern, parseArgs, fragment, wrapConnection};
+// listenTCP returns an rsocket-js TCP server transport on 127.0.0.1:port
+// that prints "LISTENING <port>" once it listens (port 0: a free one).
+function listenTCP(port) {
+  const net = require('net');
+  const {BufferEncoders} = require('rsocket-core');
+  const RSocketTCPServer = require('rsocket-tcp-server').default;
+  return new RSocketTCPServer(
+    {
+      host: '127.0.0.1',
+      port,
+      serverFactory: onConnect => {
+        const srv = net.createServer(onConnect);
+        srv.on('listening', () => process.stdout.write('LISTENING ' + srv.address().port + '\n'));
+        return srv;
+      },
+    },
+    BufferEncoders,
+  );
+}
+
+// serveUntilStopped starts server and stops it (and the process) on SIGTERM,
+// SIGINT, or, with --watch-stdin, when stdin closes: the Go tests hold our
+// stdin open, so a server never outlives the test process that started it.
+function serveUntilStopped(server, opts) {
+  server.start();
+  const shutdown = () => {
+    server.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  if (opts['watch-stdin']) {
+    process.stdin.on('end', shutdown);
+    process.stdin.resume();
+  }
+}
+
+module.exports = {emit, describe, sha, pattern, parseArgs, fragment, wrapConnection, listenTCP, serveUntilStopped};

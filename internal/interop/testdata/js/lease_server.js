@@ -11,11 +11,9 @@
 // Prints "LISTENING <port>" when ready, then one JSON event per line.
 'use strict';
 
-const net = require('net');
-const {RSocketServer, BufferEncoders, Lease, Leases} = require('rsocket-core');
-const RSocketTCPServer = require('rsocket-tcp-server').default;
+const {RSocketServer, Lease, Leases} = require('rsocket-core');
 const {Flowable, Single} = require('rsocket-flowable');
-const {emit, parseArgs} = require('./common');
+const {emit, parseArgs, listenTCP, serveUntilStopped} = require('./common');
 
 const {pos, opts} = parseArgs(process.argv.slice(2));
 const port = Number(pos[0] || 0);
@@ -70,20 +68,7 @@ const responder = {
   },
 };
 
-const tcp = new RSocketTCPServer(
-  {
-    host: '127.0.0.1',
-    port,
-    serverFactory: onConnect => {
-      const srv = net.createServer(onConnect);
-      srv.on('listening', () => {
-        process.stdout.write('LISTENING ' + srv.address().port + '\n');
-      });
-      return srv;
-    },
-  },
-  BufferEncoders,
-);
+const tcp = listenTCP(port);
 
 const server = new RSocketServer({
   getRequestHandler: socket => {
@@ -95,15 +80,4 @@ const server = new RSocketServer({
   leases,
   errorHandler: e => emit('connectionError', {message: e.message}),
 });
-server.start();
-
-function shutdown() {
-  server.stop();
-  process.exit(0);
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-if (opts['watch-stdin']) {
-  process.stdin.on('end', shutdown);
-  process.stdin.resume();
-}
+serveUntilStopped(server, opts);

@@ -10,10 +10,8 @@
 // produce what rsocket-js reads.
 'use strict';
 
-const net = require('net');
 const {
   RSocketServer,
-  BufferEncoders,
   decodeCompositeMetadata,
   decodeRoutes,
   decodeAuthMetadata,
@@ -21,9 +19,8 @@ const {
   MESSAGE_RSOCKET_ROUTING,
   MESSAGE_RSOCKET_AUTHENTICATION,
 } = require('rsocket-core');
-const RSocketTCPServer = require('rsocket-tcp-server').default;
 const {Single} = require('rsocket-flowable');
-const {emit, parseArgs} = require('./common');
+const {emit, parseArgs, listenTCP, serveUntilStopped} = require('./common');
 
 const {pos, opts} = parseArgs(process.argv.slice(2));
 const port = Number(pos[0] || 0);
@@ -70,29 +67,7 @@ const server = new RSocketServer({
     emit('setup', {metadataMimeType: setup.metadataMimeType, dataMimeType: setup.dataMimeType});
     return responder;
   },
-  transport: new RSocketTCPServer(
-    {
-      host: '127.0.0.1',
-      port,
-      serverFactory: onConnect => {
-        const srv = net.createServer(onConnect);
-        srv.on('listening', () => process.stdout.write('LISTENING ' + srv.address().port + '\n'));
-        return srv;
-      },
-    },
-    BufferEncoders,
-  ),
+  transport: listenTCP(port),
   errorHandler: e => emit('connectionError', {message: e.message}),
 });
-server.start();
-
-function shutdown() {
-  server.stop();
-  process.exit(0);
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-if (opts['watch-stdin']) {
-  process.stdin.on('end', shutdown);
-  process.stdin.resume();
-}
+serveUntilStopped(server, opts);

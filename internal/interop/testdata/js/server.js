@@ -18,11 +18,9 @@
 // --watch-stdin    exit when stdin reaches EOF (the parent went away).
 'use strict';
 
-const net = require('net');
-const {RSocketServer, BufferEncoders} = require('rsocket-core');
-const RSocketTCPServer = require('rsocket-tcp-server').default;
+const {RSocketServer} = require('rsocket-core');
 const {Flowable, Single} = require('rsocket-flowable');
-const {emit, describe, parseArgs, wrapConnection} = require('./common');
+const {emit, describe, parseArgs, wrapConnection, listenTCP, serveUntilStopped} = require('./common');
 
 const ERROR_MESSAGE = 'requested error';
 const DEFAULT_COUNT = 10;
@@ -160,20 +158,7 @@ const responder = {
   },
 };
 
-const tcp = new RSocketTCPServer(
-  {
-    host: '127.0.0.1',
-    port,
-    serverFactory: onConnect => {
-      const srv = net.createServer(onConnect);
-      srv.on('listening', () => {
-        process.stdout.write('LISTENING ' + srv.address().port + '\n');
-      });
-      return srv;
-    },
-  },
-  BufferEncoders,
-);
+const tcp = listenTCP(port);
 
 // Decorate every accepted connection (fragmentation, metadata fix).
 const transport = {
@@ -200,17 +185,4 @@ const server = new RSocketServer({
   transport,
   errorHandler: e => emit('connectionError', {message: e.message}),
 });
-server.start();
-
-function shutdown() {
-  server.stop();
-  process.exit(0);
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-if (opts['watch-stdin']) {
-  // The Go tests pass --watch-stdin and hold our stdin open: when the test
-  // process dies, stdin closes and this server exits instead of lingering.
-  process.stdin.on('end', shutdown);
-  process.stdin.resume();
-}
+serveUntilStopped(server, opts);
