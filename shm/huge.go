@@ -1,13 +1,12 @@
 package shm
 
 import (
-	"path/filepath"
 	"strings"
 )
 
 // hugeAllowed decides from the text of /proc/mounts and of
 // /sys/kernel/mm/transparent_hugepage/shmem_enabled whether files under dir
-// (absolute, symlinks resolved) can be backed by transparent huge pages.
+// can be backed by transparent huge pages.
 // The kernel's shmem_enabled "deny" and "force" override every tmpfs mount;
 // otherwise the tmpfs option huge=advise, within_size or always allows it
 // and huge=never, or no huge= option at all, does not.
@@ -18,7 +17,7 @@ func hugeAllowed(mounts, shmemEnabled, dir string) HugeStatus {
 	case "force":
 		return HugeStatus{Enabled: true, Reason: "shmem_enabled is force"}
 	}
-	m, ok := MountOf(ParseMounts(mounts), dir)
+	m, ok := DirMount(ParseMounts(mounts), dir)
 	if !ok {
 		return HugeStatus{Reason: "no mount found for " + dir}
 	}
@@ -44,15 +43,4 @@ func selected(s string) string {
 		return ""
 	}
 	return s[i+1 : j]
-}
-
-// absDir makes dir absolute with symlinks resolved, as far as it can.
-func absDir(dir string) string {
-	if d, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = d
-	}
-	if d, err := filepath.Abs(dir); err == nil {
-		dir = d
-	}
-	return dir
 }

@@ -68,7 +68,7 @@ func adviseHuge(mem []byte, dir string) HugeStatus {
 		return HugeStatus{Reason: "cannot read /proc/mounts: " + err.Error()}
 	}
 	shmem, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/shmem_enabled")
-	st := hugeAllowed(string(mounts), string(shmem), absDir(dir))
+	st := hugeAllowed(string(mounts), string(shmem), dir)
 	if !st.Enabled {
 		return st
 	}

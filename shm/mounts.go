@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -50,6 +51,12 @@ func MountOf(mounts []Mount, path string) (Mount, bool) {
 	return best, found
 }
 
+// DirMount returns the mount holding directory dir, which may be relative
+// or reached through symlinks: MountOf of dir resolved as far as it can be.
+func DirMount(mounts []Mount, dir string) (Mount, bool) {
+	return MountOf(mounts, absDir(dir))
+}
+
 // within reports whether path is mount point mp or below it.
 func within(path, mp string) bool {
 	if mp == "/" || path == mp {
@@ -75,4 +82,15 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// absDir makes dir absolute with symlinks resolved, as far as it can.
+func absDir(dir string) string {
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	if d, err := filepath.Abs(dir); err == nil {
+		dir = d
+	}
+	return dir
 }

@@ -85,7 +85,7 @@ func (f *fake) mounts(opts string) {
 	if opts != "" {
 		o += "," + opts
 	}
-	f.procFile("mounts", "/dev/sda1 / ext4 rw,relatime 0 0\ntmpfs "+absDir(f.shm)+" tmpfs "+o+" 0 0\n")
+	f.procFile("mounts", "/dev/sda1 / ext4 rw,relatime 0 0\ntmpfs "+resolved(f.shm)+" tmpfs "+o+" 0 0\n")
 }
 
 func (f *fake) run() *Report {
@@ -315,4 +315,13 @@ func TestRunMissingRoot(t *testing.T) {
 	if _, err := Run(Config{ProcRoot: missing}); err == nil {
 		t.Error("Run with a missing ProcRoot succeeded")
 	}
+}
+
+// resolved is f.shm as the kernel lists it in /proc/mounts: symlinks
+// resolved (t.TempDir may sit under a symlink).
+func resolved(dir string) string {
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		return d
+	}
+	return dir
 }

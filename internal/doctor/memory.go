@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -32,7 +31,7 @@ const capIPCLock = 14
 func (e *env) memorySection() Section {
 	s := Section{Name: SectionMemory}
 	mounts := shm.ParseMounts(e.readProc("mounts"))
-	mnt, found := shm.MountOf(mounts, absDir(e.shmDir))
+	mnt, found := shm.DirMount(mounts, e.shmDir)
 	s.Items = append(s.Items,
 		e.shmMountItem(mnt, found),
 		e.shmSpaceItem(),
@@ -41,17 +40,6 @@ func (e *env) memorySection() Section {
 		e.hugetlbItem(),
 		e.memlockItem())
 	return s
-}
-
-// absDir makes dir absolute with symlinks resolved, as far as it can.
-func absDir(dir string) string {
-	if d, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = d
-	}
-	if d, err := filepath.Abs(dir); err == nil {
-		dir = d
-	}
-	return dir
 }
 
 // selected returns the bracketed word of a sysfs choice list such as
