@@ -21,6 +21,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rshm/rshm/handshake"
@@ -159,11 +160,18 @@ func resolve(s string, cfg *Config) (string, Transport, error) {
 // Conn is an RSocket connection and the transport it runs on.
 type Conn struct {
 	*rsocket.Conn
-	kind Kind
+	kind atomic.Uint32 // a Kind; a resumed session may change it
 }
 
-// Kind reports whether the connection runs over shared memory or TCP.
-func (c *Conn) Kind() Kind { return c.kind }
+func newConn(c *rsocket.Conn, k Kind) *Conn {
+	conn := &Conn{Conn: c}
+	conn.kind.Store(uint32(k))
+	return conn
+}
+
+// Kind reports whether the connection runs over shared memory or TCP (for
+// a resumable client session: the transport it last resumed on).
+func (c *Conn) Kind() Kind { return Kind(c.kind.Load()) }
 
 // Dial connects to addr (host:port, shm://host:port or tcp://host:port),
 // negotiates the transport and runs the RSocket client over it.
@@ -172,15 +180,34 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, k, err := handshake.Dial(ctx, a, cfg.handshake(mode))
+	hcfg := cfg.handshake(mode)
+	t, k, err := handshake.Dial(ctx, a, hcfg)
 	if err != nil {
 		return nil, err
+	}
+	conn := newConn(nil, k)
+	if r := cfg.Client.Resume; r != nil && r.Redial == nil {
+		// A resumable session redials the same address with the same
+		// transport choice: shared memory again when it can, else TCP.
+		cfg.Client.Resume = &rsocket.ResumeConfig{
+			Token:          r.Token,
+			SessionTimeout: r.SessionTimeout,
+			StoreSize:      r.StoreSize,
+			Redial: func(ctx context.Context) (rsocket.Transport, error) {
+				t, k, err := handshake.Dial(ctx, a, hcfg)
+				if err == nil {
+					conn.kind.Store(uint32(k))
+				}
+				return t, err
+			},
+		}
 	}
 	c, err := rsocket.Client(ctx, t, cfg.Client)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{Conn: c, kind: k}, nil
+	conn.Conn = c
+	return conn, nil
 }
 
 // Listener accepts rshm and plain RSocket-over-TCP clients on one port.
@@ -249,6 +276,13 @@ func (l *Listener) setup(a handshake.Accepted) {
 	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.timeout())
 	c, err := rsocket.Server(ctx, a.Transport, l.cfg.Server)
 	cancel()
+	if errors.Is(err, rsocket.ErrResumed) {
+		// The transport now carries a session accepted earlier.
+		if l.cfg.Logger != nil {
+			l.cfg.Logger.Debug("rshm: session resumed", "remote", a.Remote, "kind", a.Kind)
+		}
+		return
+	}
 	if err != nil {
 		_ = a.Transport.Close()
 		if l.cfg.Logger != nil {
@@ -257,7 +291,7 @@ func (l *Listener) setup(a handshake.Accepted) {
 		return
 	}
 	select {
-	case l.ready <- &Conn{Conn: c, kind: a.Kind}:
+	case l.ready <- newConn(c, a.Kind):
 	case <-l.ctx.Done():
 		_ = c.Close()
 	}

@@ -55,6 +55,11 @@ type ClientConfig struct {
 	// leases by Lease.Strategy (see LeaseConfig). Nil: no leasing. A server
 	// without lease support refuses the SETUP (UNSUPPORTED_SETUP).
 	Lease *LeaseConfig
+	// Resume, if not nil, makes the session resumable: SETUP carries R and
+	// the token, and when the transport breaks the connection redials
+	// (Resume.Redial) and resumes instead of failing. A server without
+	// resumption refuses the SETUP (REJECTED_SETUP).
+	Resume *ResumeConfig
 }
 
 // SetupInfo is what a client announced in its SETUP frame. Its slices are
@@ -90,6 +95,13 @@ type ServerConfig struct {
 	// (see LeaseConfig); nil refuses such a SETUP with UNSUPPORTED_SETUP. A
 	// client without L gets no leasing either way.
 	Lease *LeaseConfig
+	// Resume, if not nil, serves resumable sessions: a client whose SETUP
+	// has R gets a session kept for Resume.SessionTimeout after its
+	// transport breaks, and a connection that starts with RESUME joins its
+	// session (Server then returns ErrResumed). Pass the same *ResumeConfig
+	// to every Server call of one server: it holds the sessions. Nil
+	// refuses R with REJECTED_SETUP and RESUME with REJECTED_RESUME.
+	Resume *ResumeConfig
 }
 
 // settings is the resolved, per-connection form of either config.

@@ -24,6 +24,7 @@ import (
 // fail every open stream with the cause (Err).
 type Conn struct {
 	t      Transport
+	recvT  Transport                // what the receive goroutine pumps (t, or a resumable session's first transport)
 	driver Driver                   // t, when its receive side can be driven by a waiting requester
 	onRecv func(frame []byte) error // c.onFrame, bound once
 	server bool
@@ -55,6 +56,15 @@ type Conn struct {
 	// inlineMark is the table entry of an inline request-response.
 	inlineMark stream
 
+	// Resumption: res is the session (nil without resumption); frames
+	// this connection's receive goroutine reads belong to its transport
+	// generation resGen. A server connection whose first frame was RESUME
+	// only pumps its transport for another connection's session.
+	res       *resumeLink
+	resGen    uint64
+	resumeCfg *ResumeConfig // server: sessions, if resumption is served
+	resumed   chan struct{} // server: closed when the transport joined a session
+
 	recvCount atomic.Uint64 // frames received, watched by keepalive
 
 	// Receive goroutine only.
@@ -66,6 +76,7 @@ func newConn(t Transport, server bool, set settings) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
 		t:       t,
+		recvT:   t,
 		server:  server,
 		set:     set,
 		ctx:     ctx,
@@ -73,6 +84,7 @@ func newConn(t Transport, server bool, set settings) *Conn {
 		streams: make(map[uint32]*stream),
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}),
+		resumed: make(chan struct{}),
 		nextID:  1,
 	}
 	if server {
@@ -99,12 +111,34 @@ func (c *Conn) setHandler(h Handler) {
 // at once (RSocket has no setup acknowledgement; a rejection arrives later
 // as the connection's error). ctx bounds only the sending of SETUP.
 func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
+	var link *resumeLink
+	first := t
+	if r := cfg.Resume; r != nil {
+		if r.Redial == nil {
+			_ = t.Close()
+			return nil, errors.New("rsocket: ClientConfig.Resume needs Redial")
+		}
+		token := r.Token
+		if token == nil {
+			token = newToken()
+		}
+		if len(token) == 0 || len(token) > 0xFFFF {
+			_ = t.Close()
+			return nil, errors.New("rsocket: resume token must be 1 to 65535 bytes")
+		}
+		link = newResumeLink(r, false, token, t)
+		t = link
+	}
 	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize())
 	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
 	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
 	set.handler = cfg.Handler
 	c := newConn(t, false, set)
 	close(c.ready)
+	if link != nil {
+		c.recvT, c.res, c.resGen = first, link, 1
+		link.start(c)
+	}
 	if cfg.Lease != nil {
 		c.lease = newLeaseState(cfg.Lease)
 	}
@@ -127,6 +161,10 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	}
 	if c.lease != nil {
 		f.Flags |= wire.FlagLease
+	}
+	if link != nil {
+		f.Flags |= wire.FlagResume
+		f.ResumeToken = link.token
 	}
 	if len(f.MetadataMIME) > 255 || len(f.DataMIME) > 255 {
 		_ = t.Close()
@@ -160,10 +198,13 @@ func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease
+	c.resumeCfg = cfg.Resume
 	go c.receiveLoop()
 	select {
 	case <-c.ready:
 		return c, nil
+	case <-c.resumed:
+		return nil, ErrResumed
 	case <-c.done:
 		if c.setupErr != nil {
 			return nil, c.setupErr
@@ -188,8 +229,16 @@ func (c *Conn) Err() error {
 }
 
 // Close closes the connection at once: the transport is closed and every
-// open stream fails with ErrClosed. It is safe to call more than once.
+// open stream fails with ErrClosed. A resumable session first tells the
+// peer (ERROR[CONNECTION_CLOSE]), which would otherwise keep the session
+// for resumption. It is safe to call more than once.
 func (c *Conn) Close() error {
+	if c.res != nil && c.res.c == c && c.res.connected() {
+		c.res.closing.Store(true)
+		ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+		_ = c.sendError(ctx, 0, CodeConnectionClose, "closed")
+		cancel()
+	}
 	c.fail(ErrClosed)
 	return nil
 }
@@ -259,7 +308,19 @@ func (c *Conn) connError(code ErrorCode, msg string) {
 }
 
 func (c *Conn) receiveLoop() {
-	err := c.t.Receive(c.onRecv)
+	rt := c.recvT
+	err := rt.Receive(c.onRecv)
+	if r := c.res; r != nil {
+		// A resumable session's transport: its break is not the end.
+		lives := r.pumpEnded(rt, err)
+		if r.c != c {
+			c.fail(ErrResumed) // this connection only carried the transport
+			return
+		}
+		if lives {
+			return
+		}
+	}
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}

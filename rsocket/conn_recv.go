@@ -22,6 +22,15 @@ import (
 // (ERROR[CONNECTION_ERROR] on stream 0, then close).
 
 func (c *Conn) onFrame(frame []byte) error {
+	if r := c.res; r != nil {
+		return r.deliver(c.resGen, frame)
+	}
+	return c.handleFrame(frame)
+}
+
+// handleFrame parses and dispatches one frame (through the resumable
+// session's deliver, if there is one).
+func (c *Conn) handleFrame(frame []byte) error {
 	c.recvCount.Add(1)
 	f := &c.rf
 	if err := wire.Parse(frame, f); err != nil {
@@ -101,7 +110,7 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 	case wire.TypeLease:
 		c.onLease(f) // ignored unless lease was negotiated
 	case wire.TypeResume, wire.TypeResumeOK:
-		c.connError(CodeConnectionError, "resumption is not supported")
+		c.connError(CodeConnectionError, f.Type.String()+" on an established connection")
 		return errStop
 	case wire.TypeExt:
 		if f.Flags&wire.FlagIgnore == 0 {

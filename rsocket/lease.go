@@ -165,6 +165,7 @@ type leaseState struct {
 	left    int64
 	expiry  time.Time
 	arrived chan struct{} // closed and replaced when a LEASE arrives
+	renew   chan struct{} // the session resumed: grant a new lease now
 	// Responder: the lease this side granted last.
 	granted        bool
 	grantLeft      int64
@@ -173,7 +174,7 @@ type leaseState struct {
 }
 
 func newLeaseState(cfg *LeaseConfig) *leaseState {
-	l := &leaseState{wait: cfg.WaitForLease, strategy: cfg.Strategy, arrived: make(chan struct{})}
+	l := &leaseState{wait: cfg.WaitForLease, strategy: cfg.Strategy, arrived: make(chan struct{}), renew: make(chan struct{}, 1)}
 	if l.strategy == nil {
 		l.strategy = FixedLease{}
 	}
@@ -321,6 +322,8 @@ func (c *Conn) leaseLoop() {
 		case <-c.done:
 			return
 		case <-t.C:
+		case <-c.lease.renew:
+			t.Stop()
 		}
 		g, wait := c.lease.strategy.Next(c.leaseStats())
 		if err := c.sendLease(c.ctx, g); err != nil {
@@ -333,5 +336,23 @@ func (c *Conn) leaseLoop() {
 			return
 		}
 		t.Reset(wait)
+	}
+}
+
+// onResumed runs when a resumable session moved to a new transport. Leases
+// do not survive a resume (spec): the peer's lease is void until its next
+// LEASE, and this side grants a new one at once.
+func (c *Conn) onResumed() {
+	l := c.lease
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.left = 0
+	l.granted = false
+	l.mu.Unlock()
+	select {
+	case l.renew <- struct{}{}:
+	default:
 	}
 }

@@ -109,6 +109,11 @@ func (p *pipeEnd) Claim(ctx context.Context, n int) ([]byte, error) {
 		return nil, errFrameTooLarge
 	}
 	select {
+	case <-p.shared.done:
+		return nil, errPipeClosed
+	default:
+	}
+	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -12,18 +12,20 @@ import (
 // Establishment"): it must be SETUP. A refused SETUP is answered with an
 // ERROR on stream 0 and the connection is closed:
 //
-//   - RESUME as first frame: REJECTED_RESUME (resumption is not supported);
+//   - RESUME as first frame: the transport joins that session (onResume), or
+//     REJECTED_RESUME (resumption not served, unknown token, positions
+//     that cannot be served);
 //   - another frame type, or SETUP values that fail validation:
 //     INVALID_SETUP; a major version other than 1: UNSUPPORTED_SETUP;
 //   - the L (lease) flag when ServerConfig.Lease is nil: UNSUPPORTED_SETUP;
-//   - the R (resume) flag: REJECTED_SETUP (resumption is not supported);
+//   - the R (resume) flag when ServerConfig.Resume is nil, or a token in
+//     use: REJECTED_SETUP;
 //   - the Acceptor's error: REJECTED_SETUP with its message (an *Error keeps
 //     its code).
 func (c *Conn) onSetup(f *wire.Frame) error {
 	switch {
 	case f.Type == wire.TypeResume:
-		c.rejectSetup(CodeRejectedResume, "resumption is not supported")
-		return errStop
+		return c.onResume(f)
 	case f.Type != wire.TypeSetup:
 		c.rejectSetup(CodeInvalidSetup, "first frame must be SETUP, got "+f.Type.String())
 		return errStop
@@ -43,8 +45,10 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 		c.lease = newLeaseState(c.leaseCfg)
 	}
 	if f.Flags&wire.FlagResume != 0 || f.ResumeToken != nil {
-		c.rejectSetup(CodeRejectedSetup, "resumption is not supported")
-		return errStop
+		if code, msg := c.onSetupResume(f); code != 0 {
+			c.rejectSetup(code, msg)
+			return errStop
+		}
 	}
 	info := SetupInfo{
 		MajorVersion:      f.MajorVersion,
@@ -113,7 +117,16 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 		case now := <-t.C:
 			if n := c.recvCount.Load(); n != last {
 				last, lastChange = n, now
+			} else if c.res != nil && !c.res.connected() {
+				lastChange = now // the session's timeout applies instead
 			} else if now.Sub(lastChange) > lifetime {
+				if c.res != nil {
+					// A silent transport of a resumable session is
+					// treated as broken: resume on a new one.
+					c.res.breakCurrent(ErrKeepaliveTimeout)
+					lastChange = now
+					continue
+				}
 				c.fail(ErrKeepaliveTimeout)
 				return
 			}

@@ -1,0 +1,115 @@
+package rsocket
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+func storeFrames(t *testing.T, s *frameStore, from uint64) [][]byte {
+	t.Helper()
+	var out [][]byte
+	if !s.canResumeFrom(from) {
+		t.Fatalf("canResumeFrom(%d) false (first %d end %d)", from, s.first, s.end)
+	}
+	if from == s.end {
+		return nil
+	}
+	off := s.seek(from)
+	for p := from; p < s.end; {
+		var f []byte
+		f, off = s.frameAt(off, nil)
+		out = append(out, f)
+		p += uint64(len(f))
+	}
+	return out
+}
+
+// TestFrameStore: positions, trimming, wrap-around, growth and the bound.
+func TestFrameStore(t *testing.T) {
+	s := frameStore{limit: 8192}
+	var sent [][]byte
+	var pos []uint64 // pos[i]: position of sent[i]
+	var end uint64
+	trimmed := 0
+	for i := range 2000 {
+		f := bytes.Repeat([]byte{byte(i)}, 10+i%97)
+		for !s.append(f) {
+			// Full: the peer acknowledges half of what is stored.
+			if trimmed == len(sent) {
+				t.Fatalf("append of %d bytes fails on an empty store", len(f))
+			}
+			k := trimmed + (len(sent)-trimmed+1)/2
+			s.trim(pos[k-1] + uint64(len(sent[k-1])))
+			trimmed = k
+			if s.first != pos[k-1]+uint64(len(sent[k-1])) {
+				t.Fatalf("first %d after trim, want %d", s.first, pos[k-1]+uint64(len(sent[k-1])))
+			}
+		}
+		sent = append(sent, f)
+		pos = append(pos, end)
+		end += uint64(len(f))
+		if s.end != end {
+			t.Fatalf("end %d, want %d", s.end, end)
+		}
+		if i%211 == 0 {
+			// Every frame from any stored boundary comes back in order.
+			for _, k := range []int{trimmed, (trimmed + len(sent)) / 2, len(sent) - 1} {
+				got := storeFrames(t, &s, pos[k])
+				if len(got) != len(sent)-k {
+					t.Fatalf("from frame %d: %d frames, want %d", k, len(got), len(sent)-k)
+				}
+				for j, g := range got {
+					if !bytes.Equal(g, sent[k+j]) {
+						t.Fatalf("frame %d differs", k+j)
+					}
+				}
+			}
+		}
+	}
+	if len(s.buf) > s.limit {
+		t.Fatalf("buffer grew to %d, limit %d", len(s.buf), s.limit)
+	}
+	// A position inside a frame or outside the store cannot be resumed from.
+	k := len(sent) - 1
+	for _, p := range []uint64{pos[k] + 1, s.end + 1, s.first - 1} {
+		if s.canResumeFrom(p) {
+			t.Errorf("canResumeFrom(%d) true (first %d end %d)", p, s.first, s.end)
+		}
+	}
+	if !s.canResumeFrom(s.end) {
+		t.Error("cannot resume from the end (nothing to retransmit)")
+	}
+	// A trim inside a frame keeps it.
+	s.trim(pos[k] + 1)
+	if s.first != pos[k] {
+		t.Errorf("trim inside the last frame: first %d, want %d", s.first, pos[k])
+	}
+	// A frame larger than the bound never fits.
+	if s.append(make([]byte, s.limit)) {
+		t.Error("append of a frame as large as the limit succeeded")
+	}
+}
+
+// TestFrameStoreRelaid: growth moves records; a reader's offsets are
+// found again by relaid.
+func TestFrameStoreRelaid(t *testing.T) {
+	s := frameStore{limit: 1 << 20}
+	for i := range 10 {
+		s.append([]byte(fmt.Sprint("frame-", i)))
+	}
+	r := s.relaid
+	if f, _ := s.frameAt(s.seek(0), nil); string(f) != "frame-0" {
+		t.Fatalf("first frame %q", f)
+	}
+	for i := range 1000 {
+		s.append(bytes.Repeat([]byte{'x'}, 100+i))
+	}
+	if s.relaid == r {
+		t.Fatal("no re-layout after growing")
+	}
+	f, _ := s.frameAt(s.seek(uint64(len("frame-0"))), nil)
+	if string(f) != "frame-1" {
+		t.Fatalf("after re-layout: %q", f)
+	}
+}
