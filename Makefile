@@ -13,8 +13,25 @@ PKGS        := ./...
 
 all: build
 
-build:
+build: grpc-bench
 	$(GO) build -o bin/rshm ./cmd/rshm
+
+.PHONY: grpc-bench grpc-check
+
+# rshm-grpc, the gRPC-go baseline rshm bench runs (it looks for it next to
+# bin/rshm), built from its own module so that gRPC is no dependency of the
+# library.
+grpc-bench:
+	cd bench/grpcbench && $(GO) build -o ../../bin/rshm-grpc .
+
+# The nested module bench/grpcbench, which the ./... of the other targets
+# does not reach: vet, gofmt, staticcheck and its tests.
+grpc-check:
+	cd bench/grpcbench && $(GO) vet ./...
+	@out=$$(cd bench/grpcbench && gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needs to be run on (bench/grpcbench):"; echo "$$out"; exit 1; fi
+	cd bench/grpcbench && $(GO) run $(STATICCHECK) ./...
+	cd bench/grpcbench && $(GO) test -count=1 ./...
 
 # The README's first command: RSocket over shared memory and over TCP side by
 # side on this machine, against raw TCP and Unix sockets (under a minute).
@@ -26,7 +43,7 @@ demo: build
 bench-table:
 	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
 
-test: fmt-check vet staticcheck interop-deps race unit fuzz
+test: fmt-check vet staticcheck interop-deps race unit fuzz grpc-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^$$') 2>&1); \

@@ -11,22 +11,31 @@ import (
 	"github.com/rshm/rshm/affinity"
 )
 
-// GRPCNote is printed with every run: the gRPC-go baseline is not built in
-// because it would make gRPC a dependency of the module.
-const GRPCNote = "grpc: not built in (gRPC-go would become a dependency of the rshm module)"
-
 // Run measures the matrix of cfg: it prints the machine and the plan to
 // out, starts the server process, runs every measurement (a progress line
-// on cfg.Progress, a JSON line each on cfg.JSON), prints the table to out,
-// writes the plots, and returns the rows. A measurement that fails is a
-// row with Err set, not an error of Run; Run fails when the server cannot
-// be started or ctx ends.
+// on cfg.Progress, a JSON line each on cfg.JSON), the gRPC ones last in
+// the rshm-grpc binary (see grpc.go), prints the table to out, writes the
+// plots, and returns the rows. A measurement that fails is a row with Err
+// set, not an error of Run; Run fails when the server cannot be started or
+// ctx ends. Without an rshm-grpc binary the gRPC cases are skipped: Run
+// prints GRPCMissing and returns no row for them.
 func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	began := time.Now()
-	cases := Matrix(&cfg)
+	cases, external := splitExternal(Matrix(&cfg))
+	grpcLine := ""
+	grpcBin, ok := grpcBinary(&cfg)
+	switch {
+	case len(external) == 0:
+	case ok:
+		grpcLine = fmt.Sprintf("%s, %d measurements after the others", grpcBin, len(external))
+	default:
+		grpcLine = fmt.Sprintf("%s (none at %s): grpc rows skipped", GRPCMissing, grpcBin)
+		external = nil
+	}
+	all := len(cases) + len(external)
 	m := probeMachine()
 	pin := !cfg.NoPin && m.ClientCPU >= 0
 	switch {
@@ -61,17 +70,26 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
 	}
 	m.print(out)
 	fmt.Fprintf(out, "server:   pid %d, GOMAXPROCS %d\n", hello.PID, hello.GOMAXPROCS)
-	fmt.Fprintln(out, GRPCNote)
-	est := Estimate(&cfg, len(cases))
+	if grpcLine != "" {
+		fmt.Fprintf(out, "grpc:     %s\n", grpcLine)
+	}
+	est := Estimate(&cfg, all)
 	fmt.Fprintf(out, "plan:     %s suite, %d measurements of %v (+%v warm-up) each, about %v\n\n",
-		cfg.suite(), len(cases), cfg.duration(), cfg.warmup(), est.Round(time.Second))
+		cfg.suite(), all, cfg.duration(), cfg.warmup(), est.Round(time.Second))
 
 	var enc *json.Encoder
 	if cfg.JSON != nil {
 		enc = json.NewEncoder(cfg.JSON)
 	}
-	prog := &progress{w: cfg.Progress, total: len(cases), start: began}
-	rows := make([]Row, 0, len(cases))
+	prog := &progress{w: cfg.Progress, total: all, start: began}
+	rows := make([]Row, 0, all)
+	emit := func(row Row) error {
+		rows = append(rows, row)
+		if enc != nil {
+			return enc.Encode(row)
+		}
+		return nil
+	}
 	var tg *target
 	var listenErr error
 	defer func() { tg.close() }()
@@ -79,7 +97,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		prog.update(i, c, Estimate(&cfg, len(cases)-i))
+		prog.update(i, c, Estimate(&cfg, all-i))
 		if tg == nil || tg.t != c.Transport {
 			tg.close()
 			tg = &target{t: c.Transport}
@@ -101,24 +119,39 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
 				row.Err = err.Error()
 			}
 		}
-		rows = append(rows, row)
-		if enc != nil {
-			if err := enc.Encode(row); err != nil {
-				return rows, err
-			}
+		if err := emit(row); err != nil {
+			return rows, err
 		}
 	}
 	tg.close()
 	tg = nil
-	prog.end()
 	if err := ctx.Err(); err != nil {
+		prog.end()
 		return rows, err
 	}
 	if _, err := ch.call(request{Op: "stop"}); err != nil {
+		prog.end()
 		return rows, err
 	}
+	if len(external) > 0 {
+		var cpus []int
+		if pin {
+			cpus = []int{m.ClientCPU, m.ServerCPU}
+		}
+		next := func(i int) {
+			prog.update(len(cases)+i, external[i], Estimate(&cfg, len(external)-i))
+		}
+		if grpcLine, err = runExternal(ctx, &cfg, grpcBin, external, cpus, next, emit); err != nil {
+			prog.end()
+			return rows, err
+		}
+	}
+	prog.end()
 	if err := WriteTable(out, rows); err != nil {
 		return rows, err
+	}
+	if len(external) > 0 && grpcLine != "" {
+		fmt.Fprintf(out, "\ngrpc: %s\n", grpcLine)
 	}
 	if cfg.PlotDir != "" {
 		paths, err := WritePlots(cfg.PlotDir, rows)

@@ -13,10 +13,12 @@ import (
 )
 
 // TestRunQuickJSON runs the quick matrix end to end, server process and
-// all, with a short window, and checks that every case of the matrix has a
-// JSON row that measured something.
+// all, with a short window and no rshm-grpc binary, and checks that every
+// case of the matrix but the gRPC ones has a JSON row that measured
+// something, and that the gRPC ones were skipped with GRPCMissing.
 func TestRunQuickJSON(t *testing.T) {
-	cfg := Config{Quick: true, Duration: 30 * time.Millisecond, Warmup: 5 * time.Millisecond, PlotDir: t.TempDir()}
+	cfg := Config{Quick: true, Duration: 30 * time.Millisecond, Warmup: 5 * time.Millisecond, PlotDir: t.TempDir(),
+		GRPCBinary: filepath.Join(t.TempDir(), "rshm-grpc")}
 	if testing.Short() {
 		cfg.Sizes = []int{64}
 	}
@@ -28,7 +30,10 @@ func TestRunQuickJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	cases := Matrix(&cfg)
+	cases, external := splitExternal(Matrix(&cfg))
+	if len(external) == 0 {
+		t.Fatal("the quick matrix has no gRPC case")
+	}
 	var parsed []Row
 	sc := bufio.NewScanner(&js)
 	for sc.Scan() {
@@ -59,12 +64,15 @@ func TestRunQuickJSON(t *testing.T) {
 		msgs[r.Transport] += r.Msgs
 	}
 	for _, tr := range Transports() {
+		if tr.External() {
+			continue
+		}
 		if msgs[tr.String()] == 0 {
 			t.Errorf("no message measured over %v", tr)
 		}
 	}
 	text := out.String()
-	for _, want := range []string{"cpu:", "pinning:", "kernel:", "go:", GRPCNote, "×rshm-tcp", "wall time:"} {
+	for _, want := range []string{"cpu:", "pinning:", "kernel:", "go:", "grpc:     " + GRPCMissing, "×rshm-tcp", "wall time:"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

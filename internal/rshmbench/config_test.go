@@ -55,6 +55,10 @@ func TestParseTransports(t *testing.T) {
 	if _, err := ParseTransports("grpc"); !errors.Is(err, ErrConfig) {
 		t.Errorf("grpc: got %v; want ErrConfig", err)
 	}
+	got, err = ParseTransports("grpc-tcp,grpc-unix")
+	if err != nil || !slices.Equal(got, []Transport{GRPCTCP, GRPCUnix}) {
+		t.Errorf("grpc-tcp,grpc-unix: got %v, %v", got, err)
+	}
 	for _, tr := range Transports() {
 		if back, err := ParseTransport(tr.String()); err != nil || back != tr {
 			t.Errorf("%v does not round-trip: %v, %v", tr, back, err)
@@ -66,20 +70,20 @@ func TestMatrix(t *testing.T) {
 	quick := &Config{Quick: true}
 	cases := Matrix(quick)
 	// rshm: 4 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
-	// raw: 2 × (2 models × 2 sizes + rr at c=64 × 2 sizes).
-	if got, want := len(cases), 4*(8+2)+2*(4+2); got != want {
+	// raw and grpc: 2+2 × (2 models × 2 sizes + rr at c=64 × 2 sizes).
+	if got, want := len(cases), 4*(8+2)+4*(4+2); got != want {
 		t.Errorf("quick matrix: %d cases; want %d", got, want)
 	}
 	for _, c := range cases {
 		if c.Concurrency != 1 && c.Model != RR {
 			t.Errorf("quick matrix has %v", c)
 		}
-		if c.Transport.raw() && (c.Model == FNF || c.Model == Channel) {
-			t.Errorf("raw baseline with %v", c)
+		if (c.Transport.raw() || c.Transport.External()) && (c.Model == FNF || c.Model == Channel) {
+			t.Errorf("raw or grpc baseline with %v", c)
 		}
 	}
 	full := Matrix(&Config{})
-	if got, want := len(full), 4*4*5*2+2*2*5*2; got != want {
+	if got, want := len(full), 4*4*5*2+4*2*5*2; got != want {
 		t.Errorf("full matrix: %d cases; want %d", got, want)
 	}
 	if d := quick.duration() + quick.warmup(); d != 500*time.Millisecond {

@@ -144,12 +144,17 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// suffix is the server's stderr, for an error message.
-func (t *tailBuffer) suffix() string {
+// String is what was kept, trimmed of surrounding space.
+func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.b) == 0 {
-		return ""
+	return string(bytes.TrimSpace(t.b))
+}
+
+// suffix is the server's stderr, for an error message.
+func (t *tailBuffer) suffix() string {
+	if s := t.String(); s != "" {
+		return "; server stderr: " + s
 	}
-	return "; server stderr: " + string(bytes.TrimSpace(t.b))
+	return ""
 }

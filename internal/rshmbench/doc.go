@@ -1,8 +1,16 @@
 // Package rshmbench is `rshm bench`: the comparison a user runs before
 // choosing a transport. It measures rshm over shared memory (one row per
 // wait strategy), rshm's RSocket over TCP, and the baselines a user would
-// otherwise write, a length-prefixed echo over raw TCP and over a Unix
-// socket, on the same machine, in the same run, on the same two CPUs.
+// otherwise write or pick, a length-prefixed echo over raw TCP and over a
+// Unix socket and gRPC-go over TCP and over a Unix socket, on the same
+// machine, in the same run, on the same two CPUs.
+//
+// The gRPC rows come from another binary, rshm-grpc (module
+// github.com/rshm/rshm/bench/grpcbench, built by make grpc-bench), so that
+// gRPC-go is no dependency of the rshm module: Run runs it for them after
+// the other transports and merges the rows it writes, which it measures
+// with Measure (see grpc.go and external.go). Without the binary, Run says
+// so and skips them.
 //
 // # Processes
 //
@@ -37,7 +45,8 @@
 //
 // bytes/s counts each message's payload once. Concurrency n runs n
 // goroutines: on one rshm connection for rshm transports, on n connections
-// for the raw baselines (a raw socket has no multiplexing). CPU time per
+// for the raw baselines (a raw socket has no multiplexing), on one gRPC
+// ClientConn (HTTP/2 streams) for gRPC. CPU time per
 // message is each process's getrusage delta over the window divided by the
 // messages of the window; cpu_ns_per_msg in the JSON is their sum.
 package rshmbench

@@ -16,12 +16,15 @@ const (
 	RSocketTCP                  // rshm's RSocket over TCP (rshm.TCPOnly)
 	RawTCP                      // length-prefixed echo over a TCP socket
 	RawUnix                     // length-prefixed echo over a Unix socket
+	GRPCTCP                     // gRPC-go over TCP (the rshm-grpc binary)
+	GRPCUnix                    // gRPC-go over a Unix socket (the rshm-grpc binary)
 	numTransports
 )
 
 var transportNames = [numTransports]string{
 	SHMSpin: "rshm-shm-spin", SHMBackoff: "rshm-shm-backoff", SHMBlock: "rshm-shm-block",
 	RSocketTCP: "rshm-tcp", RawTCP: "raw-tcp", RawUnix: "raw-unix",
+	GRPCTCP: "grpc-tcp", GRPCUnix: "grpc-unix",
 }
 
 func (t Transport) String() string {
@@ -33,6 +36,11 @@ func (t Transport) String() string {
 
 // raw reports whether t is a baseline that speaks no RSocket.
 func (t Transport) raw() bool { return t == RawTCP || t == RawUnix }
+
+// External reports whether t is measured by another binary (rshm-grpc,
+// see grpc.go) rather than in this process: gRPC-go must not become a
+// dependency of the rshm module.
+func (t Transport) External() bool { return t == GRPCTCP || t == GRPCUnix }
 
 // Transports lists every transport in table order.
 func Transports() []Transport {
@@ -74,9 +82,10 @@ func (m Model) String() string {
 }
 
 // models lists the models a transport can run: the raw baselines have
-// only a ping-pong and a one-way stream.
+// only a ping-pong and a one-way stream, the gRPC service a unary Echo and
+// a server-streaming Stream.
 func (t Transport) models() []Model {
-	if t.raw() {
+	if t.raw() || t.External() {
 		return []Model{RR, Stream}
 	}
 	return []Model{RR, FNF, Stream, Channel}

@@ -185,7 +185,7 @@ func rsFNF(ctx context.Context, conn *rshm.Conn, c Case, p *phase, t *tally) {
 }
 
 func rsStream(ctx context.Context, conn *rshm.Conn, c Case, p *phase, t *tally) {
-	s, err := conn.RequestStream(ctx, rsocket.Payload{Data: streamRequest(c.Size)})
+	s, err := conn.RequestStream(ctx, rsocket.Payload{Data: StreamRequest(c.Size)})
 	if err != nil {
 		t.fail(p, err)
 		return
@@ -248,6 +248,27 @@ func measure(ctx context.Context, tg *target, ch *child, c Case, warm, dur time.
 	if err := tg.dial(ctx); err != nil {
 		return nil, err
 	}
+	var fnf []uint64 // the server's fnf count at each snapshot
+	snap := func() (client, server usage, err error) {
+		client, server, err = snapshot(ch)
+		fnf = append(fnf, ch.lastFNF)
+		return client, server, err
+	}
+	w, err := collect(ctx, c, warm, dur, func(wctx context.Context, p *phase, t *tally) { tg.work(wctx, c, p, t) }, snap)
+	if w != nil && c.Model == FNF && len(fnf) == 2 {
+		// What the server's handler received, not what was queued.
+		w.msgs = fnf[1] - fnf[0]
+	}
+	return w, err
+}
+
+// collect runs c.Concurrency goroutines of work, each with its own tally:
+// they warm up for warm, are recorded for dur between two calls of snap
+// (the CPU time of both processes), then are told to stop; a worker still
+// busy stopGrace later has its context cancelled. It returns the merged
+// window and the workers' errors.
+func collect(ctx context.Context, c Case, warm, dur time.Duration,
+	work func(context.Context, *phase, *tally), snap func() (client, server usage, err error)) (*window, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &phase{}
@@ -259,7 +280,7 @@ func measure(ctx context.Context, tg *target, ch *child, c Case, warm, dur time.
 		wg.Add(1)
 		go func() { // ends when p.stop is set, or at once if wctx is cancelled
 			defer wg.Done()
-			tg.work(wctx, c, p, t)
+			work(wctx, p, t)
 		}()
 	}
 	finish := func() {
@@ -276,11 +297,10 @@ func measure(ctx context.Context, tg *target, ch *child, c Case, warm, dur time.
 	sleep(ctx, warm)
 	w := &window{nsPerUnit: 1}
 	var err error
-	if w.client[0], w.server[0], err = snapshot(ch); err != nil {
+	if w.client[0], w.server[0], err = snap(); err != nil {
 		finish()
 		return nil, err
 	}
-	fnf0 := ch.lastFNF
 	clock := tsc.Start()
 	start := time.Now()
 	p.rec.Store(true)
@@ -288,8 +308,7 @@ func measure(ctx context.Context, tg *target, ch *child, c Case, warm, dur time.
 	p.rec.Store(false)
 	w.elapsed = time.Since(start)
 	clock.Stop()
-	w.client[1], w.server[1], err = snapshot(ch)
-	fnf1 := ch.lastFNF
+	w.client[1], w.server[1], err = snap()
 	finish()
 	if err != nil {
 		return nil, err
@@ -305,10 +324,6 @@ func measure(ctx context.Context, tg *target, ch *child, c Case, warm, dur time.
 		if t.err != nil {
 			errs = append(errs, t.err)
 		}
-	}
-	if c.Model == FNF {
-		// What the server's handler received, not what was queued.
-		w.msgs = fnf1 - fnf0
 	}
 	if ctx.Err() != nil {
 		return w, ctx.Err()

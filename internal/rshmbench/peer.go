@@ -2,8 +2,6 @@ package rshmbench
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/rshm/rshm/rsocket"
@@ -28,13 +26,9 @@ func (e *echo) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) { _
 
 func (e *echo) FireAndForget(context.Context, rsocket.Payload) { e.fnf.Add(1) }
 
-// streamRequest is the data of the client's REQUEST_STREAM.
-func streamRequest(size int) []byte { return []byte("size:" + strconv.Itoa(size)) }
-
 func (e *echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
-	s, ok := strings.CutPrefix(string(p.Data), "size:")
-	size, err := strconv.Atoi(s)
-	if !ok || err != nil || size < 0 || size > MaxSize {
+	size, err := ParseStreamRequest(p.Data)
+	if err != nil {
 		return &rsocket.Error{Code: rsocket.CodeInvalid, Message: "want size:N"}
 	}
 	out := rsocket.Payload{Data: make([]byte, size)}

@@ -1,0 +1,198 @@
+package rshmbench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGRPCBinary(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "rshm-grpc")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(GRPCBinEnv, "")
+	for _, c := range []struct {
+		cfg, env string
+		want     string
+		ok       bool
+	}{
+		{cfg: exe, want: exe, ok: true},
+		{cfg: exe, env: plain, want: exe, ok: true}, // the Config field wins
+		{env: exe, want: exe, ok: true},
+		{env: plain, want: plain},                                           // not executable
+		{cfg: dir, want: dir},                                               // a directory
+		{cfg: filepath.Join(dir, "none"), want: filepath.Join(dir, "none")}, // missing
+	} {
+		t.Setenv(GRPCBinEnv, c.env)
+		got, ok := grpcBinary(&Config{GRPCBinary: c.cfg})
+		if got != c.want || ok != c.ok {
+			t.Errorf("cfg %q env %q: got %q, %v; want %q, %v", c.cfg, c.env, got, ok, c.want, c.ok)
+		}
+	}
+	t.Setenv(GRPCBinEnv, "")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := grpcBinary(&Config{}); got != filepath.Join(filepath.Dir(self), "rshm-grpc") || ok {
+		t.Errorf("default: got %q, %v; want rshm-grpc beside %s, missing", got, ok, self)
+	}
+}
+
+func TestGRPCArgs(t *testing.T) {
+	cfg := &Config{Quick: true, Warmup: -1}
+	cases := []Case{{GRPCTCP, RR, 64, 1}, {GRPCUnix, Stream, 16, 1}}
+	got := strings.Join(grpcArgs(cfg, cases, []int{0, 1}), " ")
+	want := "run --suite quick --duration 400ms --warmup 0s --cases grpc-tcp/rr/64/1,grpc-unix/stream/16/1 --client-cpu 0 --server-cpu 1"
+	if got != want {
+		t.Errorf("pinned: %q; want %q", got, want)
+	}
+	cfg = &Config{Duration: time.Second}
+	got = strings.Join(grpcArgs(cfg, cases[:1], nil), " ")
+	if want := "run --suite full --duration 1s --warmup 250ms --cases grpc-tcp/rr/64/1 --nopin"; got != want {
+		t.Errorf("unpinned: %q; want %q", got, want)
+	}
+}
+
+// fakeBinary writes a shell script standing in for rshm-grpc.
+func fakeBinary(t *testing.T, script string) string {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	p := filepath.Join(t.TempDir(), "rshm-grpc")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunExternalFailures: every case gets a row, in order, whatever the
+// binary does; the ones it did not measure carry why.
+func TestRunExternalFailures(t *testing.T) {
+	cases := []Case{{GRPCTCP, RR, 64, 1}, {GRPCUnix, RR, 64, 1}}
+	good := `{"suite":"quick","transport":"grpc-tcp","model":"rr","size":64,"concurrency":1,"msgs":10,"seconds":0.1,"msgs_per_s":100}`
+	both := fmt.Sprintf("echo '%s'\necho '%s'\n", good, strings.ReplaceAll(good, "grpc-tcp", "grpc-unix"))
+	for _, c := range []struct {
+		name, script string
+		errs         []string // want in each row's Err; "" for none
+		note         string   // want in the returned note
+	}{
+		{"ok", both + "echo 'rshm-grpc: gRPC-go 1.2.3' >&2\n", []string{"", ""}, "rshm-grpc: gRPC-go 1.2.3"},
+		{"garbage", "echo hello\n", []string{"corrupt frame", "corrupt frame"}, "corrupt frame"},
+		{"wrong case", fmt.Sprintf("echo '%s'\n", strings.ReplaceAll(good, "grpc-tcp", "grpc-unix")), []string{"want grpc-tcp rr", "want grpc-tcp rr"}, "want grpc-tcp"},
+		{"dies", fmt.Sprintf("echo '%s'\necho 'it broke' >&2\nexit 3\n", good), []string{"", "exit status 3; its stderr: it broke"}, "exit status 3"},
+		{"dies late", both + "exit 4\n", []string{"", ""}, "exit status 4"},
+		{"quiet", "exit 0\n", []string{"exited early", "exited early"}, "exited early"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := &Config{Quick: true, Duration: time.Millisecond, GRPCBinary: fakeBinary(t, c.script)}
+			var rows []Row
+			var nexts []int
+			note, err := runExternal(context.Background(), cfg, cfg.GRPCBinary, cases, nil,
+				func(i int) { nexts = append(nexts, i) }, func(r Row) error { rows = append(rows, r); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(note, c.note) {
+				t.Errorf("note %q; want %q in it", note, c.note)
+			}
+			if len(rows) != len(cases) {
+				t.Fatalf("%d rows; want %d", len(rows), len(cases))
+			}
+			for i, r := range rows {
+				if r.Transport != cases[i].Transport.String() || r.Model != "rr" || r.Size != 64 {
+					t.Errorf("row %d is for %s %s %d; want %v", i, r.Transport, r.Model, r.Size, cases[i])
+				}
+				if w := c.errs[i]; (w == "") != (r.Err == "") || !strings.Contains(r.Err, w) {
+					t.Errorf("row %d: Err %q; want %q", i, r.Err, w)
+				}
+			}
+			if c.name == "ok" && !slices.Equal(nexts, []int{0, 1}) {
+				t.Errorf("next called with %v; want [0 1]", nexts)
+			}
+		})
+	}
+}
+
+// buildGRPC builds rshm-grpc from the nested module into a temporary
+// directory, skipping the test where the build cannot fetch its modules.
+func buildGRPC(t *testing.T) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("..", "..", "bench", "grpcbench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "rshm-grpc")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = src
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		for _, offline := range []string{"dial tcp", "lookup ", "i/o timeout", "GOPROXY", "GOFLAGS=-mod=mod", "connection refused", "network is unreachable"} {
+			if bytes.Contains(out, []byte(offline)) {
+				t.Skipf("cannot build rshm-grpc (no network for its modules?): %s", out)
+			}
+		}
+		t.Fatalf("go build rshm-grpc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestRunGRPC runs rshm bench with the gRPC transports, rshm-grpc built
+// from the nested module: they have measured rows, in -json and in the
+// table with their ratio to raw-tcp.
+func TestRunGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds rshm-grpc (gRPC-go): not in -short")
+	}
+	bin := buildGRPC(t)
+	var js, out bytes.Buffer
+	cfg := Config{Quick: true, Duration: 40 * time.Millisecond, Warmup: 10 * time.Millisecond, Sizes: []int{64},
+		Transports: []Transport{RawTCP, GRPCTCP, GRPCUnix}, GRPCBinary: bin, JSON: &js}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rows, err := Run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	cases := Matrix(&cfg)
+	if len(rows) != len(cases) || strings.Count(js.String(), "\n") != len(cases) {
+		t.Fatalf("%d rows, %d JSON lines; want %d\n%s", len(rows), strings.Count(js.String(), "\n"), len(cases), out.String())
+	}
+	for i, r := range rows {
+		c := cases[i]
+		if r.Transport != c.Transport.String() || r.Model != c.Model.String() || r.Concurrency != c.Concurrency {
+			t.Errorf("row %d is %s %s c=%d; want %v", i, r.Transport, r.Model, r.Concurrency, c)
+		}
+		if r.Err != "" || r.Msgs == 0 || r.Suite != "quick" || r.P50 <= 0 || r.P50 > r.Max {
+			t.Errorf("row %d (%v): %+v", i, c, r)
+		}
+		if c.Transport.External() && (r.ServerCPUPerMsg <= 0 || r.ClientCPUPerMsg <= 0) {
+			t.Errorf("row %d (%v): no CPU per message: %+v", i, c, r)
+		}
+	}
+	text := out.String()
+	for _, want := range []string{"grpc:     " + bin, "grpc: rshm-grpc: gRPC-go "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[3], "grpc-") && f[len(f)-1] == "-" {
+			t.Errorf("no ratio to raw-tcp: %q", l)
+		}
+	}
+}
