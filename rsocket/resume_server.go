@@ -135,13 +135,13 @@ func (l *resumeLink) resumeServer(t Transport, clientRecv, clientFirst uint64) (
 	if closed {
 		return 0, fmt.Errorf("session closed")
 	}
-	l.broken(old, errSuperseded)
 	l.storeMu.Lock()
 	ok, first, end := l.store.canResumeFrom(clientRecv), l.store.first, l.store.end
 	l.storeMu.Unlock()
 	if !ok {
 		return 0, fmt.Errorf("client received position %d, server can retransmit %d..%d", clientRecv, first, end)
 	}
+	l.broken(old, errSuperseded)
 	gen := l.newGen()
 	pos := l.switchRecv(gen)
 	if clientFirst > pos {
