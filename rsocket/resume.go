@@ -23,9 +23,9 @@ import (
 // REQUEST_N, CANCEL, PAYLOAD and ERROR on a stream), as encoded after
 // fragmentation and without a length prefix. Each side keeps the frames it
 // sent in a bounded retransmit store until the peer's KEEPALIVE reports
-// their position received; a side that has received ResumeConfig.StoreSize/4
-// bytes since it last said so sends a KEEPALIVE (without R) itself, so the
-// peer's store drains at any rate.
+// their position received; a side that has received 256 KiB (or
+// ResumeConfig.StoreSize/4) since it last said so sends a KEEPALIVE
+// (without R) itself, so the peer's store drains at any rate.
 //
 // The engine sits on a resumeLink, a Transport that forwards to the current
 // transport of the session: Claim and Commit store resumable frames and
@@ -70,6 +70,11 @@ const (
 	ResumeMaxFrameSize = 64 << 10
 	// resumeWait bounds the wait for RESUME_OK and the sending of RESUME.
 	resumeWait = 5 * time.Second
+	// resumeAckEvery is how many received bytes make a side report its
+	// position unasked (or StoreSize/4 if smaller): frequent enough that
+	// the peer's store stays small and in cache, rare enough to cost
+	// nothing (one KEEPALIVE per ~3,700 64-byte payloads).
+	resumeAckEvery = 256 << 10
 )
 
 // Resumption errors.
@@ -155,7 +160,7 @@ func newResumeLink(cfg *ResumeConfig, server bool, token []byte, t Transport) *r
 		token:    token,
 		frameMax: min(t.MaxFrameSize(), ResumeMaxFrameSize),
 		timeout:  cfg.timeout(),
-		ackEvery: uint64(max(size/4, 1)),
+		ackEvery: uint64(max(min(size/4, resumeAckEvery), 1)),
 		ackCh:    make(chan struct{}, 1),
 		cur:      t,
 		gen:      1,

@@ -38,11 +38,16 @@ func (s *frameStore) append(frame []byte) bool {
 	if s.used+need > len(s.buf) {
 		s.grow(s.used + need)
 	}
-	var hdr [recordHeader]byte
-	binary.BigEndian.PutUint32(hdr[:], uint32(len(frame)))
-	tail := s.head + s.used
-	tail = s.put(tail, hdr[:])
-	s.put(tail, frame)
+	tail := (s.head + s.used) % len(s.buf)
+	if tail+need <= len(s.buf) {
+		// Contiguous: one header store and one copy.
+		binary.BigEndian.PutUint32(s.buf[tail:], uint32(len(frame)))
+		copy(s.buf[tail+recordHeader:], frame)
+	} else {
+		var hdr [recordHeader]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(frame)))
+		s.put(s.put(tail, hdr[:]), frame)
+	}
 	s.used += need
 	s.end += uint64(len(frame))
 	return true
