@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/rshm/rshm/rsocket"
 )
@@ -37,6 +38,56 @@ func BenchmarkRequestResponse(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := r.client.RequestResponse(ctx, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDial measures connection setup: one full Dial and Close of the
+// client's transport per op, against a listener in the same process whose
+// accept loop closes what it accepts. "shm" negotiates shared memory with
+// the default configuration (regions in /dev/shm, default ring size,
+// prefaulted); "fallback" runs the hello and reply against a TCP-only
+// server (no region); "tcp" is a client that skips the handshake (the TCP
+// connect alone), the baseline measured in the same run.
+func BenchmarkDial(b *testing.B) {
+	cases := []struct {
+		name         string
+		client, serv Mode
+		want         Kind
+	}{
+		{"shm", Auto, Auto, KindSHM},
+		{"fallback", Auto, TCPOnly, KindTCP},
+		{"tcp", TCPOnly, Auto, KindTCP},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			scfg := Config{Mode: tc.serv, Timeout: 2 * time.Second}
+			l := listen(b, scfg)
+			ctx := ctxT(b)
+			go func() {
+				for {
+					a, err := l.Accept(ctx)
+					if err != nil {
+						return
+					}
+					_ = a.Transport.Close()
+				}
+			}()
+			ccfg := Config{Mode: tc.client, Timeout: 2 * time.Second}
+			b.Logf("GOMAXPROCS %d, %d CPUs", runtime.GOMAXPROCS(0), runtime.NumCPU())
+			b.ReportAllocs()
+			for b.Loop() {
+				t, k, err := Dial(ctx, l.Addr().String(), ccfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if k != tc.want {
+					b.Fatalf("got %v; want %v", k, tc.want)
+				}
+				if err := t.Close(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -28,6 +28,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childClient())
 	case "server":
 		os.Exit(childServer())
+	case "hold":
+		os.Exit(childHold()) // diag_linux_test.go
 	default:
 		os.Exit(2)
 	}

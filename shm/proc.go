@@ -3,7 +3,9 @@ package shm
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strconv"
+	"sync/atomic"
 )
 
 var errStat = errors.New("shm: cannot parse /proc/PID/stat")
@@ -27,3 +29,21 @@ func parseStartTime(stat []byte) (uint64, error) {
 	}
 	return v, nil
 }
+
+// selfStart returns procStart of this process, read from /proc once: a
+// process's start time never changes. Failures are not remembered.
+func selfStart() (uint64, error) {
+	if v := selfStartCache.Load(); v != 0 {
+		return v, nil
+	}
+	v, err := procStart(os.Getpid())
+	if err != nil {
+		return 0, err
+	}
+	selfStartCache.Store(v)
+	return v, nil
+}
+
+// selfStartCache holds selfStart's answer; 0 until read (a process that
+// started in the first clock tick after boot reads /proc every time).
+var selfStartCache atomic.Uint64

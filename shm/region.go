@@ -93,7 +93,7 @@ func create(cfg Config, size int, ringCap uint64) (r *Region, err error) {
 	r = &Region{name: NamePrefix + hex.EncodeToString(id[:])}
 	r.path = filepath.Join(cfg.dir(), r.name)
 
-	start, err := procStart(os.Getpid())
+	start, err := selfStart()
 	if err != nil {
 		return r, err
 	}
