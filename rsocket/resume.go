@@ -266,7 +266,7 @@ func (l *resumeLink) Commit(n int) error {
 				t.Abort()
 			}
 			l.sendMu.Unlock()
-			l.c.fail(ErrResumeStoreFull)
+			l.end(ErrResumeStoreFull)
 			return ErrResumeStoreFull
 		}
 	} else if typ, _ := frameKind(b); typ == wire.TypeKeepalive && n >= keepalivePosEnd {
@@ -429,6 +429,19 @@ func (l *resumeLink) breakCurrent(cause error) {
 	t := l.cur
 	l.mu.Unlock()
 	l.broken(t, cause)
+}
+
+// end ends the session with err, telling the peer (ERROR[CONNECTION_ERROR]
+// on stream 0) if there is a transport, so that it does not take the
+// closed transport for a break and try to resume.
+func (l *resumeLink) end(err error) {
+	l.closing.Store(true)
+	if l.connected() {
+		ctx, cancel := context.WithTimeout(l.c.ctx, 100*time.Millisecond)
+		_ = l.c.sendError(ctx, 0, CodeConnectionError, err.Error())
+		cancel()
+	}
+	l.c.fail(err)
 }
 
 func (l *resumeLink) expire(gen uint64) {

@@ -196,8 +196,16 @@ func isEvent(name string, kv ...string) func(event) bool {
 // err is non-nil when it exits non-zero.
 func runJSClient(ctx context.Context, t *testing.T, port int, scenario string, args ...string) ([]event, error) {
 	t.Helper()
+	return runJSScript(ctx, t, "client.js", port, scenario, args...)
+}
+
+// runJSScript runs one of the JS clients of testdata/js as `node SCRIPT
+// PORT SCENARIO ARGS...` and returns the events it printed; err is non-nil
+// when it exits non-zero.
+func runJSScript(ctx context.Context, t *testing.T, script string, port int, scenario string, args ...string) ([]event, error) {
+	t.Helper()
 	node := needNode(t)
-	cmd := exec.CommandContext(ctx, node, append([]string{"client.js", strconv.Itoa(port), scenario}, args...)...)
+	cmd := exec.CommandContext(ctx, node, append([]string{script, strconv.Itoa(port), scenario}, args...)...)
 	cmd.Dir = jsDir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -208,14 +216,14 @@ func runJSClient(ctx context.Context, t *testing.T, port int, scenario string, a
 		if json.Unmarshal([]byte(line), &e) == nil {
 			events = append(events, e)
 		} else if line != "" {
-			t.Logf("client.js: %s", line)
+			t.Logf("%s: %s", script, line)
 		}
 	}
 	if err != nil {
-		return events, fmt.Errorf("client.js %s: %v; events %v; stderr %s", scenario, err, events, stderr.String())
+		return events, fmt.Errorf("%s %s: %v; events %v; stderr %s", script, scenario, err, events, stderr.String())
 	}
 	if stderr.Len() > 0 {
-		t.Logf("client.js %s stderr: %s", scenario, stderr.String())
+		t.Logf("%s %s stderr: %s", script, scenario, stderr.String())
 	}
 	return events, nil
 }

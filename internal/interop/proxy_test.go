@@ -11,13 +11,24 @@ import (
 
 // frameTap is a TCP proxy between an RSocket client and server that parses
 // the length-prefixed frames going each way, so a test can see on the wire
-// what the two sides did (fragment sizes, F flags).
+// what the two sides did (fragment sizes, F flags, every frame in order),
+// and can cut the connections it carries (cut) to make a client resume.
 type frameTap struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	stats [2]tapStats // [0] client to server, [1] server to client
+	mu     sync.Mutex
+	stats  [2]tapStats // [0] client to server, [1] server to client
+	log    []tapFrame  // every frame read, in order (one read just before a cut may not have reached the other side)
+	live   []net.Conn  // both ends of the connections not yet cut
+	nconns int         // connections accepted so far
+}
+
+// tapFrame is one frame the tap read.
+type tapFrame struct {
+	Dir  int    // toServer or toClient
+	Conn int    // which proxied connection: 0 for the first accepted
+	Raw  []byte // the frame without its length prefix
 }
 
 // tapStats describes the frames seen in one direction.
@@ -45,8 +56,6 @@ func startTap(t *testing.T, target string) *frameTap {
 	}
 	p := &frameTap{ln: ln, target: target}
 	var wg sync.WaitGroup
-	var connsMu sync.Mutex
-	var conns []net.Conn
 	wg.Add(1)
 	go func() { // owned by the test: ends when ln closes in Cleanup
 		defer wg.Done()
@@ -60,21 +69,19 @@ func startTap(t *testing.T, target string) *frameTap {
 				c.Close()
 				continue
 			}
-			connsMu.Lock()
-			conns = append(conns, c, s)
-			connsMu.Unlock()
+			p.mu.Lock()
+			p.live = append(p.live, c, s)
+			n := p.nconns
+			p.nconns++
+			p.mu.Unlock()
 			wg.Add(2)
-			go func() { defer wg.Done(); p.pump(toServer, s, c) }()
-			go func() { defer wg.Done(); p.pump(toClient, c, s) }()
+			go func() { defer wg.Done(); p.pump(toServer, n, s, c) }()
+			go func() { defer wg.Done(); p.pump(toClient, n, c, s) }()
 		}
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		connsMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connsMu.Unlock()
+		p.cut()
 		wg.Wait()
 	})
 	return p
@@ -82,8 +89,11 @@ func startTap(t *testing.T, target string) *frameTap {
 
 func (p *frameTap) addr() string { return p.ln.Addr().String() }
 
-// pump copies frames from src to dst, recording each.
-func (p *frameTap) pump(dir int, dst, src net.Conn) {
+func (p *frameTap) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// pump copies frames from src to dst, recording each; conn is the index
+// of the proxied connection.
+func (p *frameTap) pump(dir, conn int, dst, src net.Conn) {
 	defer dst.Close()
 	r := bufio.NewReader(src)
 	var hdr [3]byte
@@ -107,6 +117,7 @@ func (p *frameTap) pump(dir int, dst, src net.Conn) {
 		} else if binary.BigEndian.Uint16(buf[3+4:])&flagFollows != 0 {
 			st.Follows++
 		}
+		p.log = append(p.log, tapFrame{Dir: dir, Conn: conn, Raw: append([]byte(nil), buf[3:]...)})
 		p.mu.Unlock()
 		if _, err := dst.Write(buf); err != nil {
 			return
@@ -121,4 +132,24 @@ func (p *frameTap) snapshot() [2]tapStats {
 	s := p.stats
 	p.stats = [2]tapStats{}
 	return s
+}
+
+// cut closes both ends of every connection the tap carries now, as a
+// network failure would: frames in flight are lost. The tap keeps
+// listening, so the client can reconnect through it.
+func (p *frameTap) cut() {
+	p.mu.Lock()
+	live := p.live
+	p.live = nil
+	p.mu.Unlock()
+	for _, c := range live {
+		c.Close()
+	}
+}
+
+// frames returns the frames read so far, in order.
+func (p *frameTap) frames() []tapFrame {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]tapFrame(nil), p.log...)
 }

@@ -25,25 +25,28 @@ import (
 // routerTimeout bounds each of these tests.
 const routerTimeout = 5 * time.Second
 
+// checkAuth accepts the bearer token "token-1" or simple user/pass.
+func checkAuth(_ context.Context, _ []byte, a metadata.Auth, ok bool) error {
+	if !ok {
+		return errors.New("authentication required")
+	}
+	if tok, isBearer := a.Bearer(); isBearer {
+		if string(tok) == "token-1" {
+			return nil
+		}
+		return errors.New("bad token")
+	}
+	if u, p, err := a.Simple(); err == nil && string(u) == "user" && string(p) == "pass" {
+		return nil
+	}
+	return errors.New("bad credentials")
+}
+
 // startGoRouter serves a router with an authentication check on a free
 // loopback port until the test ends; fnf receives fire-and-forget data.
 func startGoRouter(t *testing.T, fnf chan<- string) int {
 	t.Helper()
-	r := router.New(router.Config{Authenticate: func(_ context.Context, _ []byte, a metadata.Auth, ok bool) error {
-		if !ok {
-			return errors.New("authentication required")
-		}
-		if tok, isBearer := a.Bearer(); isBearer {
-			if string(tok) == "token-1" {
-				return nil
-			}
-			return errors.New("bad token")
-		}
-		if u, p, err := a.Simple(); err == nil && string(u) == "user" && string(p) == "pass" {
-			return nil
-		}
-		return errors.New("bad credentials")
-	}})
+	r := router.New(router.Config{Authenticate: checkAuth})
 	r.OnRequestResponse("echo", func(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
 		return rsocket.Payload{Data: p.Data}, nil
 	})
@@ -167,5 +170,31 @@ func TestGoClientJSMetadataServer(t *testing.T) {
 				t.Errorf("%s: answer %s = %s; want %s", tt.name, k, a, w)
 			}
 		}
+	}
+}
+
+// TestJSServerGoClientRouter: the requests the other way round. An rshm
+// client whose Handler is a router (composite metadata, checkAuth) is
+// called by testdata/js/metadata_server.js --call-client with routing and
+// authentication encoded by rsocket-core: the bearer-token call is routed
+// and answered, the wrong password gets REJECTED "bad credentials".
+func TestJSServerGoClientRouter(t *testing.T) {
+	s := startJSScript(t, "metadata_server.js", "--call-client")
+	ctx, cancel := context.WithTimeout(context.Background(), routerTimeout)
+	defer cancel()
+	r := router.New(router.Config{Authenticate: checkAuth})
+	r.OnRequestResponse("client.echo", func(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+		return rsocket.Payload{Data: append([]byte("client:"), p.Data...)}, nil
+	})
+	dial(ctx, t, s.addr(), rsocket.ClientConfig{MetadataMIME: metadata.MIMEComposite, Handler: r})
+	if e := s.waitEvent(ctx, t, 0, "clientRR 0", isEvent("clientRR", "index", "0")); e.str("data") != "client:to-client" {
+		t.Errorf("bearer call: %v; want data client:to-client", e)
+	}
+	e := s.waitEvent(ctx, t, 0, "clientRRError 1", isEvent("clientRRError", "index", "1"))
+	if e.num("code") != int(rsocket.CodeRejected) || e.str("message") != "bad credentials" {
+		t.Errorf("wrong password: %v; want REJECTED \"bad credentials\"", e)
+	}
+	if e := findEvent(s.eventsSince(0), isEvent("clientRR", "index", "1")); e != nil {
+		t.Errorf("wrong password was answered: %v", e)
 	}
 }

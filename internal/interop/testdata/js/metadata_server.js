@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// metadata_server.js PORT_OR_0 [--watch-stdin]
+// metadata_server.js PORT_OR_0 [--watch-stdin] [--call-client]
 //
 // An rsocket-js 0.0.27 TCP server on 127.0.0.1 that decodes the composite
 // metadata of every request-response with rsocket-core's own decoders
@@ -7,11 +7,20 @@
 // decodeSimpleAuthPayload), prints what it found as a "decoded" event and
 // answers with the same JSON as data. Prints "LISTENING <port>" when ready.
 // Used by internal/interop router_test.go to check that rshm's encoders
-// produce what rsocket-js reads.
+// produce what rsocket-js reads. With --call-client it also calls the
+// client, the other way round, with composite metadata encoded by
+// rsocket-core (for an rshm client whose handler is a router): once
+// connected, request-response "client.echo" with bearer token "token-1"
+// (event "clientRR" {data} or "clientRRError" {code, message}), then
+// "client.echo" with simple auth user/wrong (the same events, index 1).
 'use strict';
 
 const {
   RSocketServer,
+  encodeCompositeMetadata,
+  encodeRoutes,
+  encodeBearerAuthMetadata,
+  encodeSimpleAuthMetadata,
   decodeCompositeMetadata,
   decodeRoutes,
   decodeAuthMetadata,
@@ -48,6 +57,36 @@ function decode(metadata) {
   return out;
 }
 
+function callClient(socket) {
+  const calls = [
+    [Buffer.from('to-client'), encodeBearerAuthMetadata('token-1')],
+    [Buffer.from('to-client-bad'), encodeSimpleAuthMetadata('user', 'wrong')],
+  ];
+  const next = index => {
+    if (index >= calls.length) {
+      return;
+    }
+    const [data, auth] = calls[index];
+    const metadata = encodeCompositeMetadata([
+      [MESSAGE_RSOCKET_ROUTING, encodeRoutes('client.echo')],
+      [MESSAGE_RSOCKET_AUTHENTICATION, auth],
+    ]);
+    socket.requestResponse({data, metadata}).subscribe({
+      onComplete: p => {
+        emit('clientRR', {index, data: p.data == null ? '' : p.data.toString('utf8')});
+        next(index + 1);
+      },
+      onError: e => {
+        const src = e.source || {};
+        emit('clientRRError', {index, code: src.code, message: src.message});
+        next(index + 1);
+      },
+    });
+  };
+  // After the SETUP has been handled.
+  setImmediate(() => next(0));
+}
+
 const responder = {
   requestResponse(p) {
     let d;
@@ -65,6 +104,9 @@ const responder = {
 const server = new RSocketServer({
   getRequestHandler: (socket, setup) => {
     emit('setup', {metadataMimeType: setup.metadataMimeType, dataMimeType: setup.dataMimeType});
+    if (opts['call-client']) {
+      callClient(socket);
+    }
     return responder;
   },
   transport: listenTCP(port),
