@@ -339,20 +339,26 @@ func (c *Conn) leaseLoop() {
 	}
 }
 
-// onResumed runs when a resumable session moved to a new transport. Leases
-// do not survive a resume (spec): the peer's lease is void until its next
-// LEASE, and this side grants a new one at once.
-func (c *Conn) onResumed() {
-	l := c.lease
-	if l == nil {
-		return
+// voidPeerLease runs when a resumable session switches its receive side
+// to a new transport: leases do not survive a resume (spec), so the peer's
+// lease is void until its next LEASE, which can only arrive on the new
+// transport, after this.
+func (c *Conn) voidPeerLease() {
+	if l := c.lease; l != nil {
+		l.mu.Lock()
+		l.left = 0
+		l.mu.Unlock()
 	}
-	l.mu.Lock()
-	l.left = 0
-	l.granted = false
-	l.mu.Unlock()
-	select {
-	case l.renew <- struct{}{}:
-	default:
+}
+
+// onResumed runs when a resumable session's new transport is current:
+// this side grants a new lease at once (it replaces the one granted on the
+// old transport, against which requests still in flight are judged).
+func (c *Conn) onResumed() {
+	if l := c.lease; l != nil {
+		select {
+		case l.renew <- struct{}{}:
+		default:
+		}
 	}
 }

@@ -384,6 +384,7 @@ func (l *resumeLink) switchRecv(gen uint64) uint64 {
 	defer l.recvMu.Unlock()
 	l.recvGen = gen
 	l.ackedAt = l.implied.Load()
+	l.c.voidPeerLease()
 	return l.ackedAt
 }
 

@@ -12,7 +12,7 @@ import (
 
 // rawResumeClient is a resumable client Conn whose server is hand-driven:
 // every transport the client dials is handed to the test as a raw peer.
-func rawResumeClient(t *testing.T, cfg rsocket.ResumeConfig) (*rsocket.Conn, *raw, chan *raw) {
+func rawResumeClient(t *testing.T, cfg *rsocket.ResumeConfig) (*rsocket.Conn, *raw, chan *raw) {
 	t.Helper()
 	peers := make(chan *raw, 4)
 	cfg.Redial = func(context.Context) (rsocket.Transport, error) {
@@ -22,7 +22,7 @@ func rawResumeClient(t *testing.T, cfg rsocket.ResumeConfig) (*rsocket.Conn, *ra
 	}
 	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
 	srv := newRaw(t, st)
-	c, err := rsocket.Client(context.Background(), ct, rsocket.ClientConfig{Resume: &cfg, KeepaliveInterval: time.Hour})
+	c, err := rsocket.Client(context.Background(), ct, rsocket.ClientConfig{Resume: cfg, KeepaliveInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func payloadFrame(id uint32, data string) []byte {
 // frames received; the client sends nothing but RESUME on a new transport
 // until RESUME_OK, whose position is where its retransmission starts.
 func TestResumeWire(t *testing.T) {
-	c, srv, peers := rawResumeClient(t, rsocket.ResumeConfig{Token: []byte("token-1")})
+	c, srv, peers := rawResumeClient(t, &rsocket.ResumeConfig{Token: []byte("token-1")})
 	setup := srv.next(wire.TypeSetup)
 	if setup.Flags&wire.FlagResume == 0 || string(setup.ResumeToken) != "token-1" {
 		t.Fatalf("SETUP flags %v token %q", setup.Flags, setup.ResumeToken)
@@ -111,7 +111,7 @@ func TestResumeWire(t *testing.T) {
 // TestResumeOKBadPosition: a RESUME_OK whose position the client cannot
 // serve (beyond what it sent) ends the session with CONNECTION_ERROR.
 func TestResumeOKBadPosition(t *testing.T) {
-	c, srv, peers := rawResumeClient(t, rsocket.ResumeConfig{})
+	c, srv, peers := rawResumeClient(t, &rsocket.ResumeConfig{})
 	srv.next(wire.TypeSetup)
 	srv.tr.Close()
 	peer := <-peers
