@@ -326,6 +326,8 @@ func (l *resumeLink) Close() error {
 	return nil
 }
 
+var _ Driver = (*resumeLink)(nil)
+
 // Drive implements Driver by driving the current transport, if it can be.
 func (l *resumeLink) Drive(_ func(frame []byte) error, done chan struct{}, cancel <-chan struct{}) {
 	l.mu.Lock()
