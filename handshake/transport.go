@@ -20,7 +20,7 @@ import (
 // liveness channel.
 //
 // Sending: Claim claims a record in the outgoing ring (one claim at a time;
-// concurrent callers queue on a semaphore), waiting with the configured
+// concurrent callers wait their turn: lockClaim), waiting with the configured
 // strategy while the ring is full; Commit publishes it, which wakes the
 // peer's receive loop if it is parked. Frames are never dropped or
 // reordered. MaxFrameSize is the ring's MaxRecord; the engine fragments
@@ -47,7 +47,7 @@ type Transport struct {
 	park     time.Duration
 	pin      func() (unpin func(), err error)
 
-	sem chan struct{} // held from Claim to Commit or Abort
+	turn chan struct{} // wakes a Claim waiting for the claim (see lockClaim)
 
 	// The receive side is polled by Receive or by a requester in Drive,
 	// whoever holds tok; driving is set while a requester is in Drive, and
@@ -64,16 +64,14 @@ type Transport struct {
 	handle         func(rec []byte) bool
 	peerClosedRing bool
 	closed         chan struct{}
-	// state counts the users of the mapping (Receive, open claims) in its
-	// low bits; closedBit is set once by Close.
+	// state holds the users of the mapping, the claim and its waiters, and
+	// whether Close was called: see transport_state.go.
 	state     atomic.Int64
 	recvState atomic.Int32 // recvIdle, recvRunning or recvReleased
 	closeOnce sync.Once
 	err       error // why it closed; written once before closed is closed
 	release   sync.Once
 }
-
-const closedBit = 1 << 62
 
 var errFrameTooLarge = errors.New("handshake: frame larger than the ring's MaxRecord")
 
@@ -90,7 +88,7 @@ func newTransport(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness *buf
 		wait:     wait,
 		park:     cfg.parkTimeout(),
 		pin:      pinner(cfg),
-		sem:      make(chan struct{}, 1),
+		turn:     make(chan struct{}, 1),
 		closed:   make(chan struct{}),
 	}
 	t.handle = t.handleRecord
@@ -119,22 +117,6 @@ func (t *Transport) RingSize() int { return t.out.Capacity() }
 // MaxFrameSize returns the outgoing ring's MaxRecord.
 func (t *Transport) MaxFrameSize() int { return t.maxFrame }
 
-// enter registers a user of the mapping; it fails once Close was called.
-func (t *Transport) enter() bool {
-	if t.state.Add(1)&closedBit != 0 {
-		t.exit()
-		return false
-	}
-	return true
-}
-
-// exit unregisters a user; the last one out after Close unmaps.
-func (t *Transport) exit() {
-	if t.state.Add(-1) == closedBit {
-		t.unmap()
-	}
-}
-
 func (t *Transport) unmap() {
 	t.release.Do(func() {
 		// Nobody on this side touches the rings any more: tell the peer's
@@ -156,21 +138,8 @@ func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
 	if n < 0 || n > t.maxFrame {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", errFrameTooLarge, n, t.maxFrame)
 	}
-	if !t.enter() {
-		return nil, t.closedErr()
-	}
-	select {
-	case t.sem <- struct{}{}:
-	default:
-		select {
-		case t.sem <- struct{}{}:
-		case <-ctx.Done():
-			t.exit()
-			return nil, ctx.Err()
-		case <-t.closed:
-			t.exit()
-			return nil, t.err
-		}
+	if err := t.lockClaim(ctx); err != nil {
+		return nil, err
 	}
 	w := waiter{kind: t.wait, park: t.park}
 	for {
@@ -179,18 +148,15 @@ func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
 			return b, nil
 		}
 		if err != ring.ErrFull {
-			<-t.sem
-			t.exit()
+			t.unlockClaim()
 			return nil, fmt.Errorf("handshake: send: %w", err)
 		}
 		select {
 		case <-ctx.Done():
-			<-t.sem
-			t.exit()
+			t.unlockClaim()
 			return nil, ctx.Err()
 		case <-t.closed:
-			<-t.sem
-			t.exit()
+			t.unlockClaim()
 			return nil, t.err
 		default:
 		}
@@ -201,16 +167,14 @@ func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
 // Commit publishes the first n bytes of the claimed frame.
 func (t *Transport) Commit(n int) error {
 	t.out.Commit(n)
-	<-t.sem
-	t.exit()
+	t.unlockClaim()
 	return nil
 }
 
 // Abort discards the claimed frame.
 func (t *Transport) Abort() {
 	t.out.Abort()
-	<-t.sem
-	t.exit()
+	t.unlockClaim()
 }
 
 // Receive hands each incoming frame to fn until the transport closes, the
@@ -443,7 +407,7 @@ func (t *Transport) shutdown(err error) {
 		t.err = err
 		close(t.closed)
 		_ = t.conn.Close()
-		if t.state.Or(closedBit) == 0 {
+		if t.state.Or(closedBit)&usersMask == 0 {
 			t.unmap()
 		}
 	})
