@@ -331,11 +331,21 @@ func (c *Conn) receiveLoop() {
 func (c *Conn) register(s *stream) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	id, err := c.newID()
+	if err == nil {
+		s.id = id
+		c.streams[id] = s
+	}
+	return err
+}
+
+// newID returns the next stream id not in the table (c.mu held).
+func (c *Conn) newID() (uint32, error) {
 	if c.closed {
-		return c.err
+		return 0, c.err
 	}
 	if c.closing {
-		return ErrClosing
+		return 0, ErrClosing
 	}
 	for {
 		id := c.nextID
@@ -344,21 +354,16 @@ func (c *Conn) register(s *stream) error {
 			c.nextID -= wire.MaxStreamID - 1 // wrap, keeping parity
 		}
 		if _, busy := c.streams[id]; !busy {
-			s.id = id
-			c.streams[id] = s
-			return nil
+			return id, nil
 		}
 	}
 }
 
 // nextFNF allocates an id for a fire-and-forget, which holds no table entry.
 func (c *Conn) nextFNF() (uint32, error) {
-	var s stream
-	if err := c.register(&s); err != nil {
-		return 0, err
-	}
-	c.unregister(s.id, &s)
-	return s.id, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.newID()
 }
 
 func (c *Conn) lookup(id uint32) *stream {

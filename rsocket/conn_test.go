@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +96,46 @@ func TestRequestResponseAllocs(t *testing.T) {
 	t.Logf("RequestResponse: %.2f allocs/op", allocs)
 	if allocs > 1 {
 		t.Errorf("RequestResponse: %.2f allocs per request, want <= 1", allocs)
+	}
+}
+
+// inlineCount counts fire-and-forget requests on the receive goroutine.
+type inlineCount struct {
+	rsocket.RejectAll
+	n atomic.Int64
+}
+
+func (h *inlineCount) FireAndForgetInline(rsocket.Payload) { h.n.Add(1) }
+
+// TestFireAndForgetAllocs: a fire-and-forget allocates nothing at steady
+// state, on either end when the responder handles it inline.
+func TestFireAndForgetAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	h := &inlineCount{}
+	p := pipePair(t, h)
+	ctx := context.Background()
+	req := rsocket.Payload{Data: []byte("hello")}
+	run := func() {
+		if err := p.Client.FireAndForget(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		run()
+	}
+	allocs := testing.AllocsPerRun(1000, run)
+	t.Logf("FireAndForget: %.2f allocs/op", allocs)
+	if allocs != 0 {
+		t.Errorf("FireAndForget: %.2f allocs per request, want 0", allocs)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.n.Load() < 1101 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := h.n.Load(); n != 1101 {
+		t.Errorf("%d requests arrived, want 1101", n)
 	}
 }
 
