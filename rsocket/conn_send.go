@@ -24,13 +24,23 @@ func (c *Conn) commit(b []byte, n int) error {
 	return c.t.Commit(n)
 }
 
+// sendRequestN sends REQUEST_N and, on a transport that batches, flushes it:
+// the peer's sender may be out of credits and waiting for it, and the
+// receiver still has half its window queued, which is the time this frame
+// has to arrive for the stream to keep flowing.
 func (c *Conn) sendRequestN(ctx context.Context, id uint32, n uint32) error {
 	const size = wire.HeaderSize + 4
 	b, err := c.t.Claim(ctx, size)
 	if err != nil {
 		return c.sendErr(err)
 	}
-	return c.commit(wire.AppendRequestN(b[:0], id, n), size)
+	if err := c.commit(wire.AppendRequestN(b[:0], id, n), size); err != nil {
+		return err
+	}
+	if f, ok := c.t.(flusher); ok {
+		f.Flush()
+	}
+	return nil
 }
 
 func (c *Conn) sendCancel(ctx context.Context, id uint32) error {

@@ -72,6 +72,7 @@ type tcpTransport struct {
 	spare      []byte
 	claimStart int // offset of the open claim's length prefix
 	claimOpen  bool
+	writing    bool // a drain is writing: the only one at a time
 	werr       error
 
 	closeOnce sync.Once
@@ -174,14 +175,17 @@ func (t *tcpTransport) writer() {
 
 // drain writes pending batches until none is left. A claim still being
 // encoded stops it (the bytes behind the committed frames are not ready);
-// that claim's Commit wakes the writer again.
+// that claim's Commit wakes the writer again. One drain writes at a time
+// (the writer's, or a Flush's): another caller returns at once, and the
+// one writing picks up what it committed.
 func (t *tcpTransport) drain() {
-	for {
-		t.mu.Lock()
-		if len(t.pending) == 0 || t.claimOpen || t.werr != nil {
-			t.mu.Unlock()
-			return
-		}
+	t.mu.Lock()
+	if t.writing {
+		t.mu.Unlock()
+		return
+	}
+	t.writing = true
+	for len(t.pending) > 0 && !t.claimOpen && t.werr == nil {
 		out := t.pending
 		t.pending = t.spare[:0]
 		t.mu.Unlock()
@@ -191,10 +195,16 @@ func (t *tcpTransport) drain() {
 		if err != nil && t.werr == nil {
 			t.werr = err
 		}
-		t.mu.Unlock()
 		signal(t.drained)
 	}
+	t.writing = false
+	t.mu.Unlock()
 }
+
+// Flush writes the committed frames now, from the calling goroutine, rather
+// than when the writer goroutine next runs (with one P: once the sender
+// blocks).
+func (t *tcpTransport) Flush() { t.drain() }
 
 func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 	var big []byte

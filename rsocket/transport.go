@@ -46,3 +46,11 @@ type Driver interface {
 	// returns that error). The caller waits on done as usual afterwards.
 	Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{})
 }
+
+// flusher is implemented by a Transport that holds committed frames back to
+// send them in batches (TCP's write-behind). Flush sends what has been
+// committed now, from the calling goroutine, unless a write is already
+// under way (which then sends it).
+type flusher interface {
+	Flush()
+}
