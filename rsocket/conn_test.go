@@ -143,7 +143,8 @@ func TestFireAndForgetAllocs(t *testing.T) {
 // view that the next Recv may overwrite; Clone keeps it.
 func TestRecvBufferReuse(t *testing.T) {
 	p := pipePair(t, &rsockettest.Echo{})
-	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte("1000"), Data: []byte("v")})
+	// Longer than the window, so that the queue wraps.
+	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(4 * rsocket.DefaultPrefetch)), Data: []byte("v")})
 	if err != nil {
 		t.Fatal(err)
 	}
