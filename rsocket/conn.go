@@ -53,8 +53,10 @@ type Conn struct {
 	// be made (Client; the server's onSetup before the Acceptor runs).
 	lease *leaseState
 
-	// inlineMark is the table entry of an inline request-response.
+	// inlineMark is the table entry of an inline request-response;
+	// inlineID the one in its handler call (serveInline).
 	inlineMark stream
+	inlineID   atomic.Uint32
 
 	// Resumption: res is the session (nil without resumption); frames
 	// this connection's receive goroutine reads belong to its transport

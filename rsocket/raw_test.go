@@ -238,3 +238,70 @@ func TestResponseWithoutComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// laterInline is an inline responder that answers "now" during the call
+// (twice: the second answer must be dropped) and hands every other request's
+// Responder to the test.
+type laterInline struct {
+	rsocket.RejectAll
+	rs chan rsocket.Responder
+}
+
+func (h *laterInline) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) {
+	if string(p.Data) == "now" {
+		r.Respond(rsocket.Payload{Data: []byte("now")})
+		r.Respond(rsocket.Payload{Data: []byte("again")})
+		return
+	}
+	h.rs <- r
+}
+
+// TestInlineRespondOnce: an inline request-response is answered exactly
+// once, whether the handler responds during its call or later from another
+// goroutine, and not at all after the requester cancelled it.
+func TestInlineRespondOnce(t *testing.T) {
+	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+	t.Cleanup(func() { ct.Close(); st.Close() })
+	r := newRaw(t, ct)
+	h := &laterInline{rs: make(chan rsocket.Responder, 8)}
+	go func() {
+		c, err := rsocket.Server(context.Background(), st, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return h, nil
+		}})
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	r.send(setupFrame(0, 1))
+	req := func(id uint32, data string) {
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, id, 0, 0, nil, []byte(data)))
+	}
+	req(1, "later")
+	req(3, "later")
+	req(5, "now")
+	if f := r.next(0); f.StreamID != 5 || string(f.Data) != "now" || f.Flags&wire.FlagComplete == 0 {
+		t.Fatalf("got stream %d %q flags %x, want stream 5 \"now\" complete", f.StreamID, f.Data, f.Flags)
+	}
+	r.send(wire.AppendCancel(nil, 3))
+	req(7, "later") // its Responder arriving means the CANCEL was processed
+	r1, r3, r7 := <-h.rs, <-h.rs, <-h.rs
+	if err := r3.Respond(rsocket.Payload{Data: []byte("cancelled")}); err != nil {
+		t.Errorf("Respond after CANCEL: %v", err)
+	}
+	r1.Respond(rsocket.Payload{Data: []byte("A")})
+	r1.Respond(rsocket.Payload{Data: []byte("A again")})
+	r7.Respond(rsocket.Payload{Data: []byte("C")})
+	for _, want := range []struct {
+		id   uint32
+		data string
+	}{{1, "A"}, {7, "C"}} {
+		if f := r.next(0); f.StreamID != want.id || string(f.Data) != want.data {
+			t.Fatalf("got stream %d %q, want stream %d %q", f.StreamID, f.Data, want.id, want.data)
+		}
+	}
+	select {
+	case b := <-r.frames:
+		t.Fatalf("extra frame: % x", b)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

@@ -30,11 +30,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 		return
 	case wire.TypeRequestResponse:
 		if c.inline != nil {
-			// Inline: the table holds a shared marker until Respond.
-			if !c.hold(id, s, &c.inlineMark) {
-				return
-			}
-			c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+			c.serveInline(s, id, p)
 			return
 		}
 	}
@@ -105,10 +101,41 @@ func (c *Conn) hold(id uint32, old, rec *stream) bool {
 	return true
 }
 
+// serveInline runs an inline request-response. s is the reassembly record
+// that held the id, or nil.
+//
+// The table holds a shared marker under the id from the end of the call
+// until Respond, so that CANCEL and the connection's close find it. A
+// handler that responds during the call (the usual inline handler) needs no
+// entry: nothing else can happen to the stream meanwhile, as this is the
+// goroutine that would process its CANCEL. c.inlineID says which request is
+// in the call; a Respond that swaps it to zero owns the answer, otherwise
+// the entry does (endResponder).
+func (c *Conn) serveInline(s *stream, id uint32, p Payload) {
+	if s != nil {
+		if !c.hold(id, s, &c.inlineMark) {
+			return
+		}
+		c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+		return
+	}
+	c.inlineID.Store(id)
+	c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+	if c.inlineID.Load() != id {
+		return // answered during the call
+	}
+	c.mu.Lock()
+	if c.inlineID.CompareAndSwap(id, 0) && !c.closed {
+		c.streams[id] = &c.inlineMark
+	}
+	c.mu.Unlock()
+}
+
 // endResponder ends an inline request-response; false means it was
-// cancelled or the connection closed, and nothing must be sent.
+// answered already, cancelled, or the connection closed, and nothing must
+// be sent.
 func (c *Conn) endResponder(id uint32) bool {
-	return c.unregister(id, &c.inlineMark)
+	return c.inlineID.CompareAndSwap(id, 0) || c.unregister(id, &c.inlineMark)
 }
 
 // finishResponder ends a stream or channel after its handler returned:
