@@ -76,7 +76,8 @@ func (it *item) payload() Payload {
 	return p
 }
 
-// itemQueue is a growable ring of items whose buffers are reused.
+// itemQueue is a growable ring of items whose buffers are reused. Its
+// length is zero or a power of two, so positions wrap with a mask.
 type itemQueue struct {
 	items   []item
 	head, n int
@@ -86,11 +87,11 @@ func (q *itemQueue) push(md, data []byte) {
 	if q.n == len(q.items) {
 		grown := make([]item, max(4, 2*len(q.items)))
 		for i := 0; i < q.n; i++ {
-			grown[i] = q.items[(q.head+i)%len(q.items)]
+			grown[i] = q.items[(q.head+i)&(len(q.items)-1)]
 		}
 		q.items, q.head = grown, 0
 	}
-	q.items[(q.head+q.n)%len(q.items)].set(md, data)
+	q.items[(q.head+q.n)&(len(q.items)-1)].set(md, data)
 	q.n++
 }
 
@@ -99,7 +100,7 @@ func (q *itemQueue) push(md, data []byte) {
 func (q *itemQueue) popInto(dst *item) {
 	slot := &q.items[q.head]
 	*dst, *slot = *slot, *dst
-	q.head = (q.head + 1) % len(q.items)
+	q.head = (q.head + 1) & (len(q.items) - 1)
 	q.n--
 }
 
