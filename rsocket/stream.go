@@ -39,6 +39,7 @@ type stream struct {
 	granted   int64 // credits granted and not yet used by the peer
 	consumed  int   // payloads received since the last REQUEST_N
 	requested bool  // channel responder: first REQUEST_N sent
+	waiting   bool  // the reader waits on inWake for push
 	inWake    chan struct{}
 	// Outbound half.
 	outOpen bool
@@ -245,6 +246,7 @@ func (s *stream) recv() (Payload, error) {
 			s.mu.Unlock()
 			return Payload{}, err
 		}
+		s.waiting = true
 		s.mu.Unlock()
 		if d := s.c.driver; d != nil {
 			d.Drive(s.c.onRecv, s.inWake, s.ctx.Done())
@@ -271,8 +273,12 @@ func (s *stream) push(md, data []byte) bool {
 	}
 	s.granted--
 	s.q.push(md, data)
+	wake := s.waiting // a reader that does not wait finds the item itself
+	s.waiting = false
 	s.mu.Unlock()
-	signal(s.inWake)
+	if wake {
+		signal(s.inWake)
+	}
 	return true
 }
 
