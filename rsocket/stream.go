@@ -35,7 +35,6 @@ type stream struct {
 	inOpen    bool
 	inErr     error // io.EOF on completion, else why it ended
 	q         itemQueue
-	held      item  // the payload last returned by Recv
 	granted   int64 // credits granted and not yet used by the peer
 	consumed  int   // payloads received since the last REQUEST_N
 	requested bool  // channel responder: first REQUEST_N sent
@@ -78,32 +77,44 @@ func (it *item) payload() Payload {
 }
 
 // itemQueue is a growable ring of items whose buffers are reused. Its
-// length is zero or a power of two, so positions wrap with a mask.
+// length is zero or a power of two, so positions wrap with a mask. The item
+// last popped keeps its slot until the next pop: the reader may still be
+// using the payload it returned.
 type itemQueue struct {
 	items   []item
-	head, n int
+	head, n int  // queued items are at head .. head+n-1
+	held    bool // the slot before head holds the item last popped
 }
 
 func (q *itemQueue) push(md, data []byte) {
-	if q.n == len(q.items) {
+	used := q.n
+	if q.held {
+		used++
+	}
+	if used == len(q.items) {
 		grown := make([]item, max(4, 2*len(q.items)))
-		for i := 0; i < q.n; i++ {
-			grown[i] = q.items[(q.head+i)&(len(q.items)-1)]
+		start := q.head - used + q.n // the held slot, if any, comes first
+		for i := 0; i < used; i++ {
+			grown[i] = q.items[(start+i)&(len(q.items)-1)]
 		}
-		q.items, q.head = grown, 0
+		q.items, q.head = grown, used-q.n
 	}
 	q.items[(q.head+q.n)&(len(q.items)-1)].set(md, data)
 	q.n++
 }
 
-// popInto moves the head item into dst, handing dst's old buffers back to
-// the ring for reuse.
-func (q *itemQueue) popInto(dst *item) {
-	slot := &q.items[q.head]
-	*dst, *slot = *slot, *dst
+// pop returns the head item, whose slot is not reused before the next pop
+// or reset. The queue must not be empty.
+func (q *itemQueue) pop() *item {
+	it := &q.items[q.head]
 	q.head = (q.head + 1) & (len(q.items) - 1)
 	q.n--
+	q.held = true
+	return it
 }
+
+// reset drops every item.
+func (q *itemQueue) reset() { q.head, q.n, q.held = 0, 0, false }
 
 func newStream(c *Conn, kind wire.FrameType) *stream {
 	return &stream{
@@ -224,7 +235,7 @@ func (s *stream) recv() (Payload, error) {
 			continue
 		}
 		if s.q.n > 0 {
-			s.q.popInto(&s.held)
+			it := s.q.pop()
 			s.consumed++
 			var n int
 			if s.inOpen && s.consumed >= max(prefetch/2, 1) {
@@ -232,7 +243,7 @@ func (s *stream) recv() (Payload, error) {
 				s.consumed = 0
 				s.granted += int64(n)
 			}
-			p := s.held.payload()
+			p := it.payload()
 			s.mu.Unlock()
 			if n > 0 {
 				if err := s.c.sendRequestN(s.ctx, s.id, uint32(n)); err != nil {
@@ -292,7 +303,7 @@ func (s *stream) cancelLocal(err error) {
 	}
 	s.mu.Lock()
 	peerSending, sending := s.inOpen, s.outOpen
-	s.q.head, s.q.n = 0, 0 // drop what was queued: the caller gave up
+	s.q.reset() // drop what was queued: the caller gave up
 	s.mu.Unlock()
 	s.terminate(err)
 	switch {
