@@ -1,0 +1,47 @@
+package rsocket
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestItemQueue pushes and pops in uneven runs, through wrap-around and
+// growth, against a FIFO model, and checks that the payload last popped is
+// left intact by every push until the next pop (the view Recv returned).
+func TestItemQueue(t *testing.T) {
+	var q itemQueue
+	var model []string
+	var held *item
+	heldWant := ""
+	next := 0
+	for round, run := range []struct{ push, pop int }{
+		{1, 1}, {3, 2}, {4, 4}, {7, 3}, {9, 12}, {2, 1}, {30, 5}, {1, 29}, {64, 64},
+	} {
+		for range run.push {
+			v := fmt.Sprint("v", next)
+			next++
+			q.push(nil, []byte(v))
+			model = append(model, v)
+			if held != nil && string(held.data) != heldWant {
+				t.Fatalf("round %d: push overwrote the held payload: %q, want %q", round, held.data, heldWant)
+			}
+		}
+		for range run.pop {
+			if q.n != len(model) {
+				t.Fatalf("round %d: %d queued, want %d", round, q.n, len(model))
+			}
+			it := q.pop()
+			if got := string(it.payload().Data); got != model[0] {
+				t.Fatalf("round %d: popped %q, want %q", round, got, model[0])
+			}
+			held, heldWant, model = it, model[0], model[1:]
+		}
+	}
+	if l := len(q.items); l&(l-1) != 0 {
+		t.Errorf("queue length %d is not a power of two", l)
+	}
+	q.reset()
+	if q.n != 0 || q.held {
+		t.Errorf("after reset: %d queued, held %v", q.n, q.held)
+	}
+}
