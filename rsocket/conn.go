@@ -69,9 +69,16 @@ type Conn struct {
 
 	recvCount atomic.Uint64 // frames received, watched by keepalive
 
-	// Receive goroutine only.
-	rf        wire.Frame
-	setupSeen bool
+	// tableGen counts removals and replacements in streams (made with c.mu
+	// held): the receive side reuses its last lookup while it is unchanged.
+	tableGen atomic.Uint64
+
+	// Receive goroutine only (or a driver: one at a time).
+	rf         wire.Frame
+	setupSeen  bool
+	lastID     uint32 // the last lookup: id, result and tableGen
+	lastStream *stream
+	lastGen    uint64
 }
 
 func newConn(t Transport, server bool, set settings) *Conn {
@@ -289,6 +296,7 @@ func (c *Conn) fail(err error) {
 	c.err = err
 	streams := c.streams
 	c.streams = make(map[uint32]*stream)
+	c.tableGen.Add(1)
 	c.mu.Unlock()
 	c.cancel()
 	_ = c.t.Close()
@@ -368,10 +376,19 @@ func (c *Conn) nextFNF() (uint32, error) {
 	return c.newID()
 }
 
+// lookup returns the stream with this id, or nil. Receive side only: a
+// stream's frames usually come in runs, so it keeps the last stream found
+// and returns it again without the lock while the table has had nothing
+// removed or replaced since.
 func (c *Conn) lookup(id uint32) *stream {
+	if id == c.lastID && c.lastStream != nil && c.tableGen.Load() == c.lastGen {
+		return c.lastStream
+	}
 	c.mu.Lock()
 	s := c.streams[id]
+	gen := c.tableGen.Load()
 	c.mu.Unlock()
+	c.lastID, c.lastStream, c.lastGen = id, s, gen
 	return s
 }
 
@@ -384,6 +401,7 @@ func (c *Conn) unregister(id uint32, s *stream) bool {
 		return false
 	}
 	delete(c.streams, id)
+	c.tableGen.Add(1)
 	if c.closing && len(c.streams) == 0 && c.idle != nil {
 		select {
 		case <-c.idle:

@@ -45,3 +45,37 @@ func TestItemQueue(t *testing.T) {
 		t.Errorf("after reset: %d queued, held %v", q.n, q.held)
 	}
 }
+
+// TestLookupAfterChange: the receive side's cached lookup never returns a
+// stream that was removed or replaced.
+func TestLookupAfterChange(t *testing.T) {
+	c := newConn(&sinkTransport{}, true, resolve(0, 0, 0, nil, MaxFrameLength))
+	a, b := newStream(c, 0), newStream(c, 0)
+	if err := c.register(a); err != nil {
+		t.Fatal(err)
+	}
+	id := a.id
+	if s := c.lookup(id); s != a {
+		t.Fatalf("lookup = %p, want the registered stream %p", s, a)
+	}
+	if !c.hold(id, a, b) {
+		t.Fatal("hold failed")
+	}
+	if s := c.lookup(id); s != b {
+		t.Fatalf("after replacement lookup = %p, want %p", s, b)
+	}
+	c.unregister(id, b)
+	if s := c.lookup(id); s != nil {
+		t.Fatalf("after unregister lookup = %p, want nil", s)
+	}
+	if err := c.register(a); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.lookup(a.id); s != a {
+		t.Fatalf("lookup = %p, want %p", s, a)
+	}
+	c.fail(ErrClosed)
+	if s := c.lookup(a.id); s != nil {
+		t.Fatalf("after close lookup = %p, want nil", s)
+	}
+}

@@ -97,6 +97,9 @@ func (c *Conn) hold(id uint32, old, rec *stream) bool {
 	if old != nil && c.streams[id] != old {
 		return false
 	}
+	if old != nil {
+		c.tableGen.Add(1) // a replacement: see lookup
+	}
 	c.streams[id] = rec
 	return true
 }
