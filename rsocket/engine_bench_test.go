@@ -75,3 +75,66 @@ func BenchmarkEngineStreamSend(b *testing.B) {
 		}
 	}
 }
+
+// echoTransport answers each REQUEST_RESPONSE committed to it with a
+// PAYLOAD of the request's data, delivered by Drive on the caller's
+// goroutine, as the shared-memory transport does for a waiting requester.
+type echoTransport struct {
+	sinkTransport
+	f    wire.Frame
+	resp []byte
+}
+
+func (t *echoTransport) Commit(n int) error {
+	f := &t.f
+	if err := wire.Parse(t.buf[:n], f); err == nil && f.Type == wire.TypeRequestResponse {
+		t.resp = wire.AppendPayload(t.resp[:0], f.StreamID, wire.FlagNext|wire.FlagComplete, nil, f.Data)
+	}
+	return nil
+}
+
+func (t *echoTransport) Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{}) {
+	if len(t.resp) > 0 {
+		_ = fn(t.resp)
+		t.resp = t.resp[:0]
+	}
+}
+
+// BenchmarkEngineRequestResponse: the requester's side of a blocking
+// 64-byte request-response, per op one round trip (the answer is delivered
+// by Drive at once).
+func BenchmarkEngineRequestResponse(b *testing.B) {
+	c := newConn(&echoTransport{}, false, resolve(0, 0, 0, nil, MaxFrameLength))
+	c.setupSeen = true
+	p := Payload{Data: make([]byte, 64)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := c.RequestResponse(ctx, p)
+		if err != nil || len(r.Data) != 64 {
+			b.Fatal(r, err)
+		}
+	}
+}
+
+type benchInline struct{ RejectAll }
+
+func (benchInline) RequestResponseInline(p Payload, r Responder) { _ = r.Respond(p) }
+
+// BenchmarkEngineInlineResponse: the responder's side of a 64-byte
+// request-response answered inline, per op one request frame received and
+// its answer sent.
+func BenchmarkEngineInlineResponse(b *testing.B) {
+	set := resolve(0, 0, 0, nil, MaxFrameLength)
+	set.handler = benchInline{}
+	c := newConn(&sinkTransport{}, true, set)
+	c.setupSeen = true
+	var frame []byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		frame = wire.AppendRequest(frame[:0], wire.TypeRequestResponse, uint32(2*i+1)&wire.MaxStreamID|1, 0, 0, nil, make([]byte, 64)[:64])
+		if err := c.onFrame(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
