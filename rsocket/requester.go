@@ -72,18 +72,31 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 		c.driver.Drive(c.onRecv, s.rrDone, ctx.Done())
 	}
 	select {
+	case <-s.rrDone: // usually there already: Drive delivered the answer
+	default:
+		if err := c.awaitRR(ctx, s); err != nil {
+			return Payload{}, err
+		}
+	}
+	res, err := s.rrResult, s.rrErr
+	putRR(s)
+	return res, err
+}
+
+// awaitRR waits for the answer to s, or for ctx: then it sends CANCEL,
+// releases s and returns ctx.Err(), unless the answer came concurrently.
+func (c *Conn) awaitRR(ctx context.Context, s *stream) error {
+	select {
 	case <-s.rrDone:
 	case <-ctx.Done():
 		if c.unregister(s.id, s) {
 			_ = c.sendCancel(c.ctx, s.id)
 			putRR(s)
-			return Payload{}, ctx.Err()
+			return ctx.Err()
 		}
 		<-s.rrDone // completed concurrently
 	}
-	res, err := s.rrResult, s.rrErr
-	putRR(s)
-	return res, err
+	return nil
 }
 
 // RequestResponseAsync sends p and returns; h.OnResponse is called once with
