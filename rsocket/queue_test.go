@@ -5,44 +5,62 @@ import (
 	"testing"
 )
 
-// TestItemQueue pushes and pops in uneven runs, through wrap-around and
-// growth, against a FIFO model, and checks that the payload last popped is
-// left intact by every push until the next pop (the view Recv returned).
+// TestItemQueue pushes and takes in uneven runs, through wrap-around and
+// growth, against a FIFO model, as recv does: the reader takes a batch,
+// reads it item by item, and before the next take gives back all but the
+// last item read. Pushes must leave the batch and that last item intact.
 func TestItemQueue(t *testing.T) {
 	var q itemQueue
 	var model []string
-	var held *item
-	heldWant := ""
+	var kept []*item // the reader's batch and the item it read last
+	var keptWant []string
 	next := 0
-	for round, run := range []struct{ push, pop int }{
-		{1, 1}, {3, 2}, {4, 4}, {7, 3}, {9, 12}, {2, 1}, {30, 5}, {1, 29}, {64, 64},
+	check := func(round int) {
+		for i, it := range kept {
+			if string(it.data) != keptWant[i] {
+				t.Fatalf("round %d: push overwrote a slot the reader uses: %q, want %q", round, it.data, keptWant[i])
+			}
+		}
+	}
+	for round, run := range []struct{ push, take, batch int }{
+		{1, 1, 32}, {3, 2, 1}, {4, 4, 3}, {7, 3, 32}, {9, 12, 5}, {2, 1, 32}, {30, 5, 2}, {1, 29, 32}, {64, 64, 7}, {100, 60, 32},
 	} {
 		for range run.push {
 			v := fmt.Sprint("v", next)
 			next++
 			q.push(nil, []byte(v))
 			model = append(model, v)
-			if held != nil && string(held.data) != heldWant {
-				t.Fatalf("round %d: push overwrote the held payload: %q, want %q", round, held.data, heldWant)
-			}
+			check(round)
 		}
-		for range run.pop {
+		for taken := 0; taken < run.take; {
 			if q.n != len(model) {
 				t.Fatalf("round %d: %d queued, want %d", round, q.n, len(model))
 			}
-			it := q.pop()
-			if got := string(it.payload().Data); got != model[0] {
-				t.Fatalf("round %d: popped %q, want %q", round, got, model[0])
+			q.keepLast()
+			items, start, k := q.take(run.batch)
+			kept, keptWant = kept[:0], keptWant[:0]
+			for i := range k {
+				it := &items[(start+i)&(len(items)-1)]
+				if got := string(it.payload().Data); got != model[0] {
+					t.Fatalf("round %d: read %q, want %q", round, got, model[0])
+				}
+				kept, keptWant, model = append(kept, it), append(keptWant, model[0]), model[1:]
 			}
-			held, heldWant, model = it, model[0], model[1:]
+			taken += k
+			// Pushes between reads of the batch.
+			v := fmt.Sprint("v", next)
+			next++
+			q.push(nil, []byte(v))
+			model = append(model, v)
+			check(round)
 		}
 	}
 	if l := len(q.items); l&(l-1) != 0 {
 		t.Errorf("queue length %d is not a power of two", l)
 	}
 	q.reset()
-	if q.n != 0 || q.held {
-		t.Errorf("after reset: %d queued, held %v", q.n, q.held)
+	if q.n != 0 || q.taken != 0 {
+		t.Errorf("after reset: %d queued, %d taken", q.n, q.taken)
 	}
 }
 

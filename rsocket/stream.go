@@ -2,8 +2,8 @@ package rsocket
 
 import (
 	"context"
-
 	"sync"
+	"sync/atomic"
 
 	"github.com/rshm/rshm/internal/wire"
 )
@@ -40,6 +40,13 @@ type stream struct {
 	requested bool  // channel responder: first REQUEST_N sent
 	waiting   bool  // the reader waits on inWake for push
 	inWake    chan struct{}
+	dropped   atomic.Bool // cancelLocal dropped the queue
+	// The reader's batch (reader only, no lock): items taken from the
+	// queue, at positions rNext .. rEnd-1 of rItems, and how many were
+	// returned since the reader last held the lock.
+	rItems      []item
+	rNext, rEnd int
+	rDelivered  int
 	// Outbound half.
 	outOpen bool
 	outErr  error
@@ -77,44 +84,51 @@ func (it *item) payload() Payload {
 }
 
 // itemQueue is a growable ring of items whose buffers are reused. Its
-// length is zero or a power of two, so positions wrap with a mask. The item
-// last popped keeps its slot until the next pop: the reader may still be
-// using the payload it returned.
+// length is zero or a power of two, so positions wrap with a mask. The
+// reader takes items in batches (take); the slots of a batch are not reused
+// until the reader has returned its items and the payload it returned last
+// is no longer in use (the next take, keepLast or reset).
 type itemQueue struct {
 	items   []item
-	head, n int  // queued items are at head .. head+n-1
-	held    bool // the slot before head holds the item last popped
+	head, n int // queued items are at head .. head+n-1
+	taken   int // the slots before head that the reader still uses
 }
 
 func (q *itemQueue) push(md, data []byte) {
-	used := q.n
-	if q.held {
-		used++
-	}
+	used := q.n + q.taken
 	if used == len(q.items) {
 		grown := make([]item, max(4, 2*len(q.items)))
-		start := q.head - used + q.n // the held slot, if any, comes first
+		start := q.head - q.taken // the reader's slots come first
 		for i := 0; i < used; i++ {
 			grown[i] = q.items[(start+i)&(len(q.items)-1)]
 		}
-		q.items, q.head = grown, used-q.n
+		q.items, q.head = grown, q.taken
 	}
 	q.items[(q.head+q.n)&(len(q.items)-1)].set(md, data)
 	q.n++
 }
 
-// pop returns the head item, whose slot is not reused before the next pop
-// or reset. The queue must not be empty.
-func (q *itemQueue) pop() *item {
-	it := &q.items[q.head]
-	q.head = (q.head + 1) & (len(q.items) - 1)
-	q.n--
-	q.held = true
-	return it
+// take hands the reader up to max items: they are at positions start ..
+// start+k-1 (masked) of items, whose slots stay the reader's until the
+// next take. The queue must not be empty.
+func (q *itemQueue) take(max int) (items []item, start, k int) {
+	k = min(q.n, max)
+	start = q.head
+	q.head = (q.head + k) & (len(q.items) - 1)
+	q.n -= k
+	q.taken = k
+	return q.items, start, k
 }
 
+// keepLast gives back the slots of the reader's batch but the last one,
+// whose payload the reader may still use.
+func (q *itemQueue) keepLast() { q.taken = min(q.taken, 1) }
+
 // reset drops every item.
-func (q *itemQueue) reset() { q.head, q.n, q.held = 0, 0, false }
+func (q *itemQueue) reset() { q.head, q.n, q.taken = 0, 0, 0 }
+
+// readerBatch is how many queued items the reader takes per lock.
+const readerBatch = 32
 
 func newStream(c *Conn, kind wire.FrameType) *stream {
 	return &stream{
@@ -219,7 +233,17 @@ func (s *stream) takeCredit(ctx context.Context) error {
 
 // recv returns the next inbound payload (a view valid until the next recv),
 // replenishing the peer's credits when half the window has been used.
+//
+// It takes up to readerBatch queued items (a quarter of the window at most)
+// per lock and returns the rest of the batch without the lock; they count
+// as consumed (for REQUEST_N) when it next takes the lock.
 func (s *stream) recv() (Payload, error) {
+	if s.rNext != s.rEnd && !s.dropped.Load() {
+		it := &s.rItems[s.rNext&(len(s.rItems)-1)]
+		s.rNext++
+		s.rDelivered++
+		return it.payload(), nil
+	}
 	prefetch := s.c.set.prefetch
 	for {
 		s.mu.Lock()
@@ -234,23 +258,34 @@ func (s *stream) recv() (Payload, error) {
 			}
 			continue
 		}
+		s.consumed += s.rDelivered
+		s.rDelivered = 0
+		s.rNext = s.rEnd
+		s.q.keepLast()
+		var first *item
 		if s.q.n > 0 {
-			it := s.q.pop()
+			items, start, k := s.q.take(min(readerBatch, max(prefetch/4, 1)))
+			s.rItems, s.rNext, s.rEnd = items, start+1, start+k
 			s.consumed++
-			var n int
-			if s.inOpen && s.consumed >= max(prefetch/2, 1) {
-				n = s.consumed
-				s.consumed = 0
-				s.granted += int64(n)
-			}
-			p := it.payload()
+			first = &items[start]
+		}
+		var n int
+		if s.inOpen && s.consumed >= max(prefetch/2, 1) {
+			n = s.consumed
+			s.consumed = 0
+			s.granted += int64(n)
+		}
+		if first != nil || n > 0 {
 			s.mu.Unlock()
 			if n > 0 {
 				if err := s.c.sendRequestN(s.ctx, s.id, uint32(n)); err != nil {
 					return Payload{}, err
 				}
 			}
-			return p, nil
+			if first == nil {
+				continue
+			}
+			return first.payload(), nil
 		}
 		if !s.inOpen {
 			err := s.inErr
@@ -304,6 +339,7 @@ func (s *stream) cancelLocal(err error) {
 	s.mu.Lock()
 	peerSending, sending := s.inOpen, s.outOpen
 	s.q.reset() // drop what was queued: the caller gave up
+	s.dropped.Store(true)
 	s.mu.Unlock()
 	s.terminate(err)
 	switch {
