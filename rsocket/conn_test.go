@@ -297,3 +297,24 @@ func TestTransportFrameLimit(t *testing.T) {
 		t.Fatalf("%d/%d bytes, %v", len(got.Metadata), len(got.Data), err)
 	}
 }
+
+// TestRecvAfterClose: once the reader closes its stream, Recv returns an
+// error at once, not the payloads it had already taken from the queue.
+func TestRecvAfterClose(t *testing.T) {
+	p := pipePair(t, &rsockettest.Echo{})
+	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(4 * rsocket.DefaultPrefetch)), Data: []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until many payloads are queued, so that Recv takes a batch.
+	time.Sleep(50 * time.Millisecond)
+	for range 3 {
+		if _, err := s.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if q, err := s.Recv(); err == nil {
+		t.Fatalf("Recv after Close returned %q, want an error", q.Data)
+	}
+}
