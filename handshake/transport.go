@@ -312,11 +312,11 @@ func (t *Transport) recvErr() error {
 // strategies trade latency for CPU, and a driver would spin).
 //
 // One goroutine drives at a time: a second caller returns at once and
-// waits on its channel, to be served by the driver (which delivers its
+// waits for its answer, to be served by the driver (which delivers its
 // frames too) or, once the driver leaves, by the receive loop, which the
 // leaving driver wakes when someone was turned away. So however many
 // requesters wait, the process has one polling thread.
-func (t *Transport) Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{}) {
+func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel <-chan struct{}) {
 	var budget time.Duration
 	switch t.wait {
 	case WaitSpin:
@@ -342,7 +342,7 @@ func (t *Transport) Drive(fn func(frame []byte) error, done chan struct{}, cance
 	}()
 	var start time.Time
 	for i := 0; ; i++ {
-		if len(done) > 0 {
+		if done() {
 			return
 		}
 		if t.tok.CompareAndSwap(false, true) {

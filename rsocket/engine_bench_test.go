@@ -93,7 +93,7 @@ func (t *echoTransport) Commit(n int) error {
 	return nil
 }
 
-func (t *echoTransport) Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{}) {
+func (t *echoTransport) Drive(fn func(frame []byte) error, done func() bool, cancel <-chan struct{}) {
 	if len(t.resp) > 0 {
 		_ = fn(t.resp)
 		t.resp = t.resp[:0]

@@ -16,8 +16,20 @@ import (
 // rrPool recycles request-response records, so a steady request rate does
 // not allocate them.
 var rrPool = sync.Pool{New: func() any {
-	return &stream{kind: wire.TypeRequestResponse, rrDone: make(chan struct{}, 1)}
+	s := &stream{kind: wire.TypeRequestResponse, rrDone: make(chan struct{}, 1)}
+	s.rrIsDone = func() bool { return s.rrState.Load() == rrAnswered }
+	return s
 }}
+
+// States of a blocking request-response (stream.rrState). The answer is
+// stored before rrAnswered; rrDone is signalled only when the requester
+// said it waits on it (rrWaiting), so a requester that drove the receive
+// side itself finds the answer with one load and no channel operation.
+const (
+	rrPending uint32 = iota
+	rrWaiting
+	rrAnswered
+)
 
 func (c *Conn) getRR() *stream {
 	s := rrPool.Get().(*stream)
@@ -27,6 +39,7 @@ func (c *Conn) getRR() *stream {
 
 func putRR(s *stream) {
 	s.c, s.id, s.rh, s.rrResult, s.rrErr = nil, 0, nil, Payload{}, nil
+	s.rrState.Store(rrPending)
 	rrPool.Put(s)
 }
 
@@ -43,7 +56,16 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 		s.rrResult = p.Clone()
 	}
 	s.rrErr = err
-	s.rrDone <- struct{}{}
+	if s.rrState.Swap(rrAnswered) == rrWaiting {
+		s.rrDone <- struct{}{}
+	}
+}
+
+// waitAnswered waits until completeRR has run for s.
+func waitAnswered(s *stream) {
+	if s.rrState.CompareAndSwap(rrPending, rrWaiting) {
+		<-s.rrDone
+	}
 }
 
 // RequestResponse sends p and waits for the single response. It returns the
@@ -64,16 +86,15 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 			putRR(s)
 			return Payload{}, err
 		}
-		<-s.rrDone
+		waitAnswered(s)
 		putRR(s)
 		return Payload{}, err
 	}
 	if c.driver != nil {
-		c.driver.Drive(c.onRecv, s.rrDone, ctx.Done())
+		c.driver.Drive(c.onRecv, s.rrIsDone, ctx.Done())
 	}
-	select {
-	case <-s.rrDone: // usually there already: Drive delivered the answer
-	default:
+	// Usually answered already: Drive delivered the answer.
+	if s.rrState.Load() != rrAnswered && s.rrState.CompareAndSwap(rrPending, rrWaiting) {
 		if err := c.awaitRR(ctx, s); err != nil {
 			return Payload{}, err
 		}
@@ -83,8 +104,9 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 	return res, err
 }
 
-// awaitRR waits for the answer to s, or for ctx: then it sends CANCEL,
-// releases s and returns ctx.Err(), unless the answer came concurrently.
+// awaitRR waits for the answer to s (in state rrWaiting), or for ctx: then
+// it sends CANCEL, releases s and returns ctx.Err(), unless the answer came
+// concurrently.
 func (c *Conn) awaitRR(ctx context.Context, s *stream) error {
 	select {
 	case <-s.rrDone:

@@ -329,7 +329,7 @@ func (l *resumeLink) Close() error {
 var _ Driver = (*resumeLink)(nil)
 
 // Drive implements Driver by driving the current transport, if it can be.
-func (l *resumeLink) Drive(_ func(frame []byte) error, done chan struct{}, cancel <-chan struct{}) {
+func (l *resumeLink) Drive(_ func(frame []byte) error, done func() bool, cancel <-chan struct{}) {
 	l.mu.Lock()
 	t, gen := l.cur, l.gen
 	l.mu.Unlock()

@@ -27,6 +27,8 @@ type stream struct {
 	// (async) is used; the result is stored before done is signalled.
 	rh       ResponseHandler
 	rrDone   chan struct{} // cap 1, reused with the pooled record
+	rrState  atomic.Uint32 // rrPending, rrWaiting or rrAnswered
+	rrIsDone func() bool   // rrState is rrAnswered (for Drive), bound once
 	rrResult Payload
 	rrErr    error
 
@@ -40,6 +42,7 @@ type stream struct {
 	requested bool  // channel responder: first REQUEST_N sent
 	waiting   bool  // the reader waits on inWake for push
 	inWake    chan struct{}
+	inReady   func() bool // len(inWake) > 0 (for Drive), bound once
 	dropped   atomic.Bool // cancelLocal dropped the queue
 	// The reader's batch (reader only, no lock): items taken from the
 	// queue, at positions rNext .. rEnd-1 of rItems, and how many were
@@ -131,12 +134,14 @@ func (q *itemQueue) reset() { q.head, q.n, q.taken = 0, 0, 0 }
 const readerBatch = 32
 
 func newStream(c *Conn, kind wire.FrameType) *stream {
-	return &stream{
+	s := &stream{
 		c:       c,
 		kind:    kind,
 		inWake:  make(chan struct{}, 1),
 		outWake: make(chan struct{}, 1),
 	}
+	s.inReady = func() bool { return len(s.inWake) > 0 }
+	return s
 }
 
 // terminate ends both halves with err (connection failure, peer ERROR,
@@ -295,7 +300,7 @@ func (s *stream) recv() (Payload, error) {
 		s.waiting = true
 		s.mu.Unlock()
 		if d := s.c.driver; d != nil {
-			d.Drive(s.c.onRecv, s.inWake, s.ctx.Done())
+			d.Drive(s.c.onRecv, s.inReady, s.ctx.Done())
 		}
 		select {
 		case <-s.inWake:

@@ -40,11 +40,12 @@ type Transport interface {
 type Driver interface {
 	// Drive delivers incoming frames to fn from the calling goroutine, as
 	// Receive would (never concurrently with Receive or another Drive
-	// delivering), until done holds a value (len(done) > 0; Drive does not
-	// take it), cancel is closed, the transport's wait strategy says to stop
-	// polling and park instead, or the receive side fails (Receive then
-	// returns that error). The caller waits on done as usual afterwards.
-	Drive(fn func(frame []byte) error, done chan struct{}, cancel <-chan struct{})
+	// delivering), until done returns true (Drive calls it between polls;
+	// it must be cheap and must not block), cancel is closed, the
+	// transport's wait strategy says to stop polling and park instead, or
+	// the receive side fails (Receive then returns that error). The caller
+	// checks for its answer and waits as usual afterwards.
+	Drive(fn func(frame []byte) error, done func() bool, cancel <-chan struct{})
 }
 
 // flusher is implemented by a Transport that holds committed frames back to
