@@ -49,6 +49,10 @@ type Transport struct {
 
 	turn chan struct{} // wakes a Claim waiting for the claim (see lockClaim)
 
+	// Claim holder only: the batching of CommitLater.
+	pending bool // records staged and not yet published
+	staged  int  // how many
+
 	// The receive side is polled by Receive or by a requester in Drive,
 	// whoever holds tok; driving is set while a requester is in Drive, and
 	// Receive steps aside while it is. The fields below tok are
@@ -164,12 +168,41 @@ func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
 	}
 }
 
-// Commit publishes the first n bytes of the claimed frame.
+// Commit publishes the first n bytes of the claimed frame, together with
+// any frame CommitLater left staged.
 func (t *Transport) Commit(n int) error {
-	t.out.Commit(n)
+	t.out.Stage(n)
+	t.pending = true
 	t.unlockClaim()
 	return nil
 }
+
+// CommitLater is Commit for a frame that may wait briefly to be published
+// with the next ones: the engine uses it for stream payloads and
+// fire-and-forget requests, which come in floods.
+//
+// Publishing stores the ring's producer counter with a locked instruction
+// that waits for the cache line the peer polls, the largest cost of a small
+// frame. So while the receive loop or a Drive of this side polls, a frame of
+// at most batchMaxFrame bytes is left staged, up to batchMax of them: the
+// next Commit, the batchMax-th frame, or the poller on its next turn (it
+// looks at every turn) publishes them all with one store. While nobody
+// polls (a parked receive loop, WaitBlock) it publishes at once. With one P
+// the poller runs when the sending goroutine blocks or yields, as it does to
+// read incoming frames.
+func (t *Transport) CommitLater(n int) error {
+	t.out.Stage(n)
+	t.pending = true
+	t.staged++
+	t.releaseClaim(n <= batchMaxFrame && t.staged < batchMax)
+	return nil
+}
+
+// Batching of CommitLater.
+const (
+	batchMax      = 16
+	batchMaxFrame = 2048
+)
 
 // Abort discards the claimed frame.
 func (t *Transport) Abort() {
@@ -203,18 +236,22 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 	w := waiter{kind: t.wait, park: t.park}
 	stepAside := time.NewTimer(time.Hour)
 	defer stepAside.Stop()
+	t.startPolling(recvPollBit)
+	defer t.stopPolling(recvPollBit)
 	for {
+		t.flushStaged()
 		if t.driving.Load() {
+			// The driver polls (and publishes) meanwhile.
+			t.stopPolling(recvPollBit)
 			stepAside.Reset(driverSleep)
 			select {
 			case <-t.closed:
 			case <-t.kick:
-				w.reset()
-				continue
 			case <-stepAside.C:
-				w.reset()
-				continue
 			}
+			t.startPolling(recvPollBit)
+			w.reset()
+			continue
 		} else if t.tok.CompareAndSwap(false, true) {
 			n := t.poll(fn)
 			t.tok.Store(false)
@@ -244,8 +281,13 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 		}
 		if !t.driving.Load() && t.tok.CompareAndSwap(false, true) {
 			// Parking reads consumer state: hold the token; a driver
-			// that wants it wakes us (WakeConsumer).
-			w.data(t.in)
+			// that wants it wakes us (WakeConsumer). A parked loop
+			// publishes nothing: it stops polling first.
+			if w.poll() {
+				t.stopPolling(recvPollBit)
+				t.in.WaitData(w.park)
+				t.startPolling(recvPollBit)
+			}
 			t.tok.Store(false)
 		}
 	}
@@ -333,7 +375,9 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 		t.driving.Store(false)
 		return
 	}
+	t.startPolling(drivePoll)
 	defer func() {
+		t.stopPolling(drivePoll)
 		t.exit()
 		t.driving.Store(false)
 		if t.turnedAway.Swap(false) {
@@ -345,6 +389,7 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 		if done() {
 			return
 		}
+		t.flushStaged()
 		if t.tok.CompareAndSwap(false, true) {
 			n := t.poll(fn)
 			t.tok.Store(false)
@@ -455,12 +500,6 @@ const defaultSpins = 100
 func (w *waiter) reset() {
 	w.idle = 0
 	w.backoff.Idle(1)
-}
-
-func (w *waiter) data(b *ring.Buffer) {
-	if w.poll() {
-		b.WaitData(w.park)
-	}
 }
 
 func (w *waiter) space(b *ring.Buffer, n int) {

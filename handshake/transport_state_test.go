@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -65,5 +66,93 @@ func TestClaimContention(t *testing.T) {
 	}
 	if s := r.ct.(*Transport).state.Load(); s&(claimBit|waiterMask) != 0 || s&usersMask == 0 {
 		t.Errorf("state word %#x after the senders finished: want no claim, no waiter, the receive side's user", s)
+	}
+}
+
+// holding sends three stream payloads and then blocks until release is
+// closed (outside the engine: nothing it does publishes what it sent), and
+// counts fire-and-forget requests on the receive goroutine.
+type holding struct {
+	rsocket.RejectAll
+	release chan struct{}
+	fnf     chan struct{}
+}
+
+func (h *holding) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsocket.StreamWriter) error {
+	for i := range 3 {
+		if err := w.Send(ctx, rsocket.Payload{Data: []byte{byte('a' + i)}}); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (h *holding) FireAndForgetInline(rsocket.Payload) { h.fnf <- struct{}{} }
+
+// TestLaterFramesLeave: frames committed with CommitLater (stream payloads,
+// fire-and-forget requests) reach the peer without another frame behind
+// them: the sender's burst ends and nothing else is sent, with one P and
+// with more, with the spinning strategy (the receive loop polls and
+// publishes them) and the blocking one (published at once).
+func TestLaterFramesLeave(t *testing.T) {
+	for _, procs := range []int{1, 0} {
+		for _, w := range []Wait{WaitSpin, WaitDefault, WaitBlock} {
+			t.Run(fmt.Sprintf("procs=%d/%v", procs, w), func(t *testing.T) {
+				if procs > 0 {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				}
+				h := &holding{release: make(chan struct{}), fnf: make(chan struct{}, 16)}
+				cfg := testConfig(t)
+				l := listen(t, cfg)
+				ccfg := cfg
+				ccfg.Wait = w
+				r := connect(t, l, ccfg, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+					return h, nil
+				}})
+				defer close(h.release)
+				ctx := ctxT(t)
+				st, err := r.client.RequestStream(ctx, rsocket.Payload{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := make(chan string, 1)
+				go func() {
+					var b []byte
+					for range 3 {
+						p, err := st.Recv()
+						if err != nil {
+							got <- err.Error()
+							return
+						}
+						b = append(b, p.Data...)
+					}
+					got <- string(b)
+				}()
+				select {
+				case s := <-got:
+					if s != "abc" {
+						t.Fatalf("stream: got %q; want abc", s)
+					}
+				case <-time.After(2 * time.Second):
+					t.Fatal("the stream's payloads did not arrive while its handler waited")
+				}
+				for range 5 {
+					if err := r.client.FireAndForget(ctx, rsocket.Payload{Data: []byte("x")}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := range 5 {
+					select {
+					case <-h.fnf:
+					case <-time.After(2 * time.Second):
+						t.Fatalf("%d of 5 fire-and-forget requests arrived", i)
+					}
+				}
+			})
+		}
 	}
 }

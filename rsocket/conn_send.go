@@ -24,6 +24,19 @@ func (c *Conn) commit(b []byte, n int) error {
 	return c.t.Commit(n)
 }
 
+// commitLater is commit for a frame that may be published with the next
+// ones (laterCommitter).
+func (c *Conn) commitLater(b []byte, n int) error {
+	if len(b) != n {
+		c.t.Abort()
+		return errShortEncode
+	}
+	if lc, ok := c.t.(laterCommitter); ok {
+		return lc.CommitLater(n)
+	}
+	return c.t.Commit(n)
+}
+
 // sendRequestN sends REQUEST_N and, on a transport that batches, flushes it:
 // the peer's sender may be out of credits and waiting for it, and the
 // receiver still has half its window queued, which is the time this frame
@@ -142,6 +155,20 @@ func (c *Conn) sendPayload(ctx context.Context, id uint32, flags wire.Flags, p P
 	return c.sendFragments(ctx, wire.TypePayload, id, flags, 0, p)
 }
 
+// sendItem sends a stream or channel payload (PAYLOAD with N), fragmented
+// if it exceeds the MTU; the transport may publish it with the next ones.
+func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) error {
+	size := wire.PayloadSize(p.Metadata, p.Data)
+	if size <= c.set.mtu {
+		b, err := c.t.Claim(ctx, size)
+		if err != nil {
+			return c.sendErr(err)
+		}
+		return c.commitLater(wire.AppendPayload(b[:0], id, wire.FlagNext, p.Metadata, p.Data), size)
+	}
+	return c.sendFragments(ctx, wire.TypePayload, id, wire.FlagNext, 0, p)
+}
+
 // sendRequest sends a REQUEST_* frame, fragmented if it exceeds the MTU.
 // flags may hold C (a REQUEST_CHANNEL whose requester has nothing more).
 func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) error {
@@ -151,7 +178,11 @@ func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, fla
 		if err != nil {
 			return c.requestSendErr(ctx, err)
 		}
-		return c.commit(wire.AppendRequest(b[:0], t, id, flags, initialN, p.Metadata, p.Data), size)
+		b = wire.AppendRequest(b[:0], t, id, flags, initialN, p.Metadata, p.Data)
+		if t == wire.TypeRequestFNF {
+			return c.commitLater(b, size) // they come in floods
+		}
+		return c.commit(b, size)
 	}
 	return c.sendFragments(ctx, t, id, flags, initialN, p)
 }

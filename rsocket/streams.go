@@ -39,7 +39,7 @@ func (ch *Channel) Send(ctx context.Context, p Payload) error {
 	if err := ch.s.takeCredit(ctx); err != nil {
 		return err
 	}
-	return ch.s.c.sendPayload(ctx, ch.s.id, wire.FlagNext, p)
+	return ch.s.c.sendItem(ctx, ch.s.id, p)
 }
 
 // CloseSend completes this side's outbound half (PAYLOAD with C).
@@ -101,5 +101,5 @@ func (w *StreamWriter) Send(ctx context.Context, p Payload) error {
 	if err := w.s.takeCredit(ctx); err != nil {
 		return err
 	}
-	return w.s.c.sendPayload(ctx, w.s.id, wire.FlagNext, p)
+	return w.s.c.sendItem(ctx, w.s.id, p)
 }
