@@ -22,9 +22,10 @@ import (
 // Sending: Claim claims a record in the outgoing ring (one claim at a time;
 // concurrent callers wait their turn: lockClaim), waiting with the configured
 // strategy while the ring is full; Commit publishes it, which wakes the
-// peer's receive loop if it is parked. Frames are never dropped or
-// reordered. MaxFrameSize is the ring's MaxRecord; the engine fragments
-// larger messages.
+// peer's receive loop if it is parked; CommitLater may leave a small frame
+// staged for a moment, to publish it with the next ones. Frames are never
+// dropped or reordered. MaxFrameSize is the ring's MaxRecord; the engine
+// fragments larger messages.
 //
 // Receiving: Receive polls the incoming ring and hands each record to fn in
 // place, waiting with the strategy when the ring is empty. The frame is a
