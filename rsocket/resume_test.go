@@ -191,7 +191,10 @@ func TestResumeExactlyOnce(t *testing.T) {
 	ch := &seqHandler{} // the client's handler, for the server's requests
 	rig := newResumeRig(t, h, &rsocket.ResumeConfig{})
 	rig.pipe = rsocket.PipeConfig{Bytes: 64 << 10, Frames: 64}
-	client, server := rig.connect(rsocket.ClientConfig{Handler: ch, MTU: 256})
+	rig.server.Prefetch = 64
+	// A small window: many REQUEST_N frames cross the cuts, and few
+	// payloads are in flight to resend after each.
+	client, server := rig.connect(rsocket.ClientConfig{Handler: ch, MTU: 256, Prefetch: 64})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
