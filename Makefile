@@ -41,7 +41,7 @@ demo: build
 # The benchmark suites of package bench with the ratios the targets are
 # stated in (each against a baseline measured in the same run).
 bench-table:
-	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
+	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket|Resume)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
 
 test: fmt-check vet staticcheck interop-deps race unit fuzz grpc-check
 

@@ -254,7 +254,23 @@ func (l *resumeLink) Claim(ctx context.Context, n int) ([]byte, error) {
 // sent; a KEEPALIVE gets the session's received position. A send that
 // fails because the transport broke is not an error: a stored frame is
 // retransmitted on resumption, others are lost as on any broken link.
-func (l *resumeLink) Commit(n int) error {
+func (l *resumeLink) Commit(n int) error { return l.commit(n, false) }
+
+// CommitLater implements laterCommitter: Commit, with the current
+// transport's licence to publish the frame with the next ones.
+func (l *resumeLink) CommitLater(n int) error { return l.commit(n, true) }
+
+// Flush implements flusher for a current transport that batches.
+func (l *resumeLink) Flush() {
+	l.mu.Lock()
+	t := l.cur
+	l.mu.Unlock()
+	if f, ok := t.(flusher); ok {
+		f.Flush()
+	}
+}
+
+func (l *resumeLink) commit(n int, later bool) error {
 	b, t := l.claimed[:n], l.sendT
 	l.claimed, l.sendT = nil, nil
 	if resumable(b) {
@@ -273,7 +289,9 @@ func (l *resumeLink) Commit(n int) error {
 		binary.BigEndian.PutUint64(b[wire.HeaderSize:], l.implied.Load()&wire.MaxPosition)
 	}
 	var err error
-	if t != nil {
+	if lc, ok := t.(laterCommitter); ok && later {
+		err = lc.CommitLater(n)
+	} else if t != nil {
 		err = t.Commit(n)
 	}
 	l.sendMu.Unlock()
@@ -326,7 +344,11 @@ func (l *resumeLink) Close() error {
 	return nil
 }
 
-var _ Driver = (*resumeLink)(nil)
+var (
+	_ Driver         = (*resumeLink)(nil)
+	_ laterCommitter = (*resumeLink)(nil)
+	_ flusher        = (*resumeLink)(nil)
+)
 
 // Drive implements Driver by driving the current transport, if it can be.
 func (l *resumeLink) Drive(_ func(frame []byte) error, done func() bool, cancel <-chan struct{}) {
@@ -360,9 +382,11 @@ func (l *resumeLink) deliver(gen uint64, frame []byte) error {
 		l.implied.Store(pos)
 		if pos-l.ackedAt >= l.ackEvery {
 			l.ackedAt = pos
-			select {
-			case l.ackCh <- struct{}{}:
-			default:
+			if !l.tryAck(pos) {
+				select {
+				case l.ackCh <- struct{}{}:
+				default:
+				}
 			}
 		}
 	} else if typ, _ := frameKind(frame); typ == wire.TypeKeepalive && len(frame) >= keepalivePosEnd {
@@ -377,6 +401,41 @@ func (l *resumeLink) deliver(gen uint64, frame []byte) error {
 		}
 	}
 	return l.c.handleFrame(frame)
+}
+
+// expired is a context that is already done: a Claim with it takes space
+// only if there is some now.
+var expired = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// tryAck sends KEEPALIVE(pos) from the receive path if that needs no wait
+// (no send in progress, room in the transport): the ack goroutine may not
+// get a thread soon while this one polls (one P, a driven receive loop),
+// and the peer's store fills at the rate frames arrive here. Otherwise the
+// ack goroutine sends it.
+func (l *resumeLink) tryAck(pos uint64) bool {
+	if !l.sendMu.TryLock() {
+		return false
+	}
+	defer l.sendMu.Unlock()
+	l.mu.Lock()
+	t := l.cur
+	l.mu.Unlock()
+	if t == nil {
+		return false
+	}
+	b, err := t.Claim(expired, keepalivePosEnd)
+	if err != nil {
+		return false
+	}
+	wire.AppendKeepalive(b[:0], false, pos, nil)
+	if err := t.Commit(keepalivePosEnd); err != nil {
+		return false
+	}
+	return true
 }
 
 // switchRecv makes gen the only generation whose frames are delivered and
