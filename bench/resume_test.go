@@ -111,24 +111,5 @@ func dialResumable(b *testing.B, resume bool) *resumableConn {
 func childRSHMResume(m *mapping) error {
 	cfg := serverConfig(&echoHandler{})
 	cfg.Resume = &rsocket.ResumeConfig{}
-	ln, err := rshm.Listen("127.0.0.1:0", rshm.Config{Wait: rshm.WaitSpin, Server: cfg})
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	return serveUntilStopped(m, ln.Addr().String(), func(ctx context.Context) error {
-		var conns []*rshm.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return nil
-			}
-			conns = append(conns, c)
-		}
-	})
+	return serveRSHM(m, cfg)
 }

@@ -53,11 +53,12 @@ func dialRSHM(b *testing.B, mode rshm.Transport, ringSize int) *rsocket.Conn {
 }
 
 // childRSHM serves rshm (shared memory and TCP on one port) with busy-spin.
-func childRSHM(m *mapping) error {
-	ln, err := rshm.Listen("127.0.0.1:0", rshm.Config{
-		Wait:   rshm.WaitSpin,
-		Server: serverConfig(&echoHandler{}),
-	})
+func childRSHM(m *mapping) error { return serveRSHM(m, serverConfig(&echoHandler{})) }
+
+// serveRSHM serves rshm with busy-spin and the given server config until
+// the parent stops the peer.
+func serveRSHM(m *mapping, cfg rsocket.ServerConfig) error {
+	ln, err := rshm.Listen("127.0.0.1:0", rshm.Config{Wait: rshm.WaitSpin, Server: cfg})
 	if err != nil {
 		return err
 	}
