@@ -18,10 +18,13 @@ import (
 // and dispatching every frame), one keepalive goroutine, one lease goroutine
 // when lease was negotiated (running the LeaseStrategy), and one goroutine
 // per running responder handler (and per received fire-and-forget or
-// metadata push). All of them end when the connection closes; requester
-// calls start none. Close, a fatal protocol error, a keepalive timeout, the
-// peer's ERROR on stream 0 or the transport failing close the connection and
-// fail every open stream with the cause (Err).
+// metadata push), and, after the peer's CONNECTION_CLOSE, one goroutine
+// that closes the connection once its stream table is empty. All of them
+// end when the connection closes; requester calls start none. Close, a fatal
+// protocol error, a keepalive timeout, the peer's ERROR on stream 0 (other
+// than CONNECTION_CLOSE, and the setup-class codes once established) or the
+// transport failing close the connection and fail every open stream with
+// the cause (Err).
 type Conn struct {
 	t      Transport
 	recvT  Transport                // what the receive goroutine pumps (t, or a resumable session's first transport)
@@ -38,6 +41,8 @@ type Conn struct {
 	nextID    uint32
 	closing   bool          // graceful close under way: no new requests
 	idle      chan struct{} // closed when the table empties while closing
+	closeSent bool          // this side sent CONNECTION_CLOSE: inbound requests are REJECTED
+	peerClose *Error        // the peer's CONNECTION_CLOSE: as closeSent, and Err once closed
 	closed    bool
 	err       error
 	done      chan struct{}
@@ -74,11 +79,12 @@ type Conn struct {
 	tableGen atomic.Uint64
 
 	// Receive goroutine only (or a driver: one at a time).
-	rf         wire.Frame
-	setupSeen  bool
-	lastID     uint32 // the last lookup: id, result and tableGen
-	lastStream *stream
-	lastGen    uint64
+	rf          wire.Frame
+	setupSeen   bool
+	established bool   // client: a frame other than ERROR came from the server
+	lastID      uint32 // the last lookup: id, result and tableGen
+	lastStream  *stream
+	lastGen     uint64
 }
 
 func newConn(t Transport, server bool, set settings) *Conn {
@@ -252,10 +258,14 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// CloseGracefully stops new requests from this side, waits until every open
-// stream (in both directions) has finished or ctx is done, then sends
-// ERROR[CONNECTION_CLOSE] and closes. If ctx ends first it closes at once
-// and returns ctx.Err().
+// CloseGracefully stops new requests from this side (they fail with
+// ErrClosing), waits until every open stream (in both directions) has
+// finished, then sends ERROR[CONNECTION_CLOSE]. From then on requests from
+// the peer are answered with ERROR[REJECTED], and it waits for the peer to
+// close the connection: a request the peer sent before it saw
+// CONNECTION_CLOSE still gets its answer, and the peer closes once its own
+// streams have finished. Err is then ErrClosed. If ctx ends first it closes
+// at once; it returns ctx.Err() if streams were still open, else nil.
 func (c *Conn) CloseGracefully(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
@@ -263,13 +273,7 @@ func (c *Conn) CloseGracefully(ctx context.Context) error {
 		return nil
 	}
 	c.closing = true
-	if c.idle == nil {
-		c.idle = make(chan struct{})
-		if len(c.streams) == 0 {
-			close(c.idle)
-		}
-	}
-	idle := c.idle
+	idle := c.idleLocked()
 	c.mu.Unlock()
 	select {
 	case <-idle:
@@ -279,9 +283,83 @@ func (c *Conn) CloseGracefully(ctx context.Context) error {
 		c.fail(ErrClosed)
 		return ctx.Err()
 	}
-	_ = c.sendError(ctx, 0, CodeConnectionClose, "graceful close")
-	c.fail(ErrClosed)
-	return nil
+	c.mu.Lock()
+	c.closeSent = true
+	c.mu.Unlock()
+	if c.res != nil {
+		c.res.closing.Store(true) // the peer's close is not a break to resume
+	}
+	if err := c.sendError(ctx, 0, CodeConnectionClose, "graceful close"); err != nil {
+		c.fail(ErrClosed)
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		open := len(c.streams)
+		c.mu.Unlock()
+		c.fail(ErrClosed)
+		if open > 0 {
+			return ctx.Err()
+		}
+		return nil
+	}
+}
+
+// idleLocked returns the channel closed when the stream table is empty
+// while closing, making it on first use (c.mu held).
+func (c *Conn) idleLocked() chan struct{} {
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+		if len(c.streams) == 0 {
+			close(c.idle)
+		}
+	}
+	return c.idle
+}
+
+// onConnectionClose handles the peer's ERROR[CONNECTION_CLOSE] (spec: the
+// receiver waits for outstanding streams to terminate before closing, and
+// may refuse new requests): requests from this side fail with ErrClosing,
+// requests from the peer are answered with ERROR[REJECTED], open streams in
+// both directions run to their end, and then the connection closes with
+// the peer's error as Err.
+func (c *Conn) onConnectionClose(e *Error) {
+	c.mu.Lock()
+	if c.closed || c.peerClose != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.peerClose = e
+	c.closing = true
+	idle := c.idleLocked()
+	c.mu.Unlock()
+	if c.res != nil {
+		c.res.closing.Store(true) // the peer is leaving: nothing to resume
+	}
+	go func() {
+		select {
+		case <-idle:
+			c.fail(e)
+		case <-c.done:
+		}
+	}()
+}
+
+// closeCause is the error a connection ends with when its transport ends
+// with err: after a CONNECTION_CLOSE (either way) that end is expected.
+func (c *Conn) closeCause(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.peerClose != nil:
+		return c.peerClose
+	case c.closeSent:
+		return ErrClosed
+	}
+	return err
 }
 
 // fail closes the connection with err, once: the transport is closed and
@@ -321,8 +399,17 @@ func (c *Conn) receiveLoop() {
 	rt := c.recvT
 	err := rt.Receive(c.onRecv)
 	if r := c.res; r != nil {
-		// A resumable session's transport: its break is not the end.
+		// A resumable session's transport: its break is not the end,
+		// unless the session is closing (CONNECTION_CLOSE sent or
+		// received), which is not resumed.
 		lives := r.pumpEnded(rt, err)
+		if lives && r.closing.Load() {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			r.c.fail(r.c.closeCause(err))
+			lives = false
+		}
 		if r.c != c {
 			c.fail(ErrResumed) // this connection only carried the transport
 			return
@@ -334,7 +421,7 @@ func (c *Conn) receiveLoop() {
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	c.fail(err)
+	c.fail(c.closeCause(err))
 }
 
 // register allocates a stream id and adds s to the table.
@@ -361,7 +448,9 @@ func (c *Conn) newID() (uint32, error) {
 		id := c.nextID
 		c.nextID += 2
 		if c.nextID > wire.MaxStreamID {
-			c.nextID -= wire.MaxStreamID - 1 // wrap, keeping parity
+			// Wrap to the side's first id (1 or 2), keeping parity; ids
+			// still in the table are skipped below, 0 is never reached.
+			c.nextID = 2 - c.nextID%2
 		}
 		if _, busy := c.streams[id]; !busy {
 			return id, nil

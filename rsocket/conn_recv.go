@@ -16,10 +16,13 @@ import (
 //
 // "Handling the Unexpected" (spec): frames for unknown or finished streams,
 // a request on a stream id in use, METADATA_PUSH on a stream other than 0,
-// PAYLOAD, CANCEL or REQUEST_N on stream 0, a second SETUP, and an unknown
-// frame type with I set are ignored. An unknown type without I, a malformed
-// frame, and a stream-0 frame on another stream are connection errors
-// (ERROR[CONNECTION_ERROR] on stream 0, then close).
+// PAYLOAD, CANCEL or REQUEST_N on stream 0, a second SETUP, an unknown
+// frame type with I set, a REQUEST_*, PAYLOAD or EXT frame whose metadata
+// length runs past its end, and an ERROR with a setup-class code on stream 0
+// at a server or at an established client are ignored. An unknown type
+// without I, another malformed frame, and a stream-0 frame on another
+// stream are connection errors (ERROR[CONNECTION_ERROR] on stream 0, then
+// close).
 
 func (c *Conn) onFrame(frame []byte) error {
 	if r := c.res; r != nil {
@@ -36,6 +39,9 @@ func (c *Conn) handleFrame(frame []byte) error {
 	if err := wire.Parse(frame, f); err != nil {
 		if errors.Is(err, wire.ErrUnknownType) && f.Flags&wire.FlagIgnore != 0 {
 			return nil
+		}
+		if c.setupSeen && errors.Is(err, wire.ErrShort) && metadataPastEnd(frame, f.Type, f.Flags) {
+			return nil // "the entire frame MUST be ignored"
 		}
 		if !c.setupSeen {
 			c.rejectSetup(CodeInvalidSetup, "first frame must be SETUP: "+err.Error())
@@ -54,6 +60,9 @@ func (c *Conn) handleFrame(frame []byte) error {
 		}
 		c.connError(CodeConnectionError, err.Error())
 		return errStop
+	}
+	if !c.established && f.Type != wire.TypeError {
+		c.established = true // a server that rejects a SETUP sends ERROR first
 	}
 	if !c.setupSeen {
 		return c.onSetup(f)
@@ -88,6 +97,36 @@ func (c *Conn) handleFrame(frame []byte) error {
 // errStop ends the receive loop after the connection was closed by it.
 var errStop = errors.New("rsocket: receive stopped")
 
+// metadataPastEnd reports whether frame, which wire.Parse refused with
+// ErrShort, is a REQUEST_*, PAYLOAD or EXT frame with M whose fields up to
+// the 24-bit metadata length are complete and whose metadata length is
+// greater than the rest of the frame. The spec says such a frame is ignored;
+// every other short frame stays a connection error.
+func metadataPastEnd(frame []byte, t wire.FrameType, flags wire.Flags) bool {
+	if flags&wire.FlagMetadata == 0 {
+		return false
+	}
+	off := wire.HeaderSize
+	switch t {
+	case wire.TypeRequestResponse, wire.TypeRequestFNF, wire.TypePayload:
+	case wire.TypeRequestStream, wire.TypeRequestChannel, wire.TypeExt:
+		off += 4 // initial request n, or extended type
+	default:
+		return false
+	}
+	if len(frame) < off+3 {
+		return false
+	}
+	n := int(frame[off])<<16 | int(frame[off+1])<<8 | int(frame[off+2])
+	return n > len(frame)-off-3
+}
+
+// setupClass reports whether code is one of the setup-class error codes
+// (INVALID_SETUP, UNSUPPORTED_SETUP, REJECTED_SETUP, REJECTED_RESUME).
+func setupClass(code ErrorCode) bool {
+	return code >= CodeInvalidSetup && code <= CodeRejectedResume
+}
+
 // onConnFrame handles frames on stream 0 after SETUP.
 func (c *Conn) onConnFrame(f *wire.Frame) error {
 	switch f.Type {
@@ -98,6 +137,16 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 			}
 		}
 	case wire.TypeError:
+		switch {
+		case setupClass(f.ErrorCode) && (c.server || c.established):
+			// "Handling the Unexpected": a server ignores a setup-class
+			// ERROR, a client ignores it after establishment (before,
+			// it is the rejection of its SETUP).
+			return nil
+		case f.ErrorCode == CodeConnectionClose:
+			c.onConnectionClose(&Error{Code: f.ErrorCode, Message: string(f.Data)})
+			return nil
+		}
 		c.fail(&Error{Code: f.ErrorCode, Message: string(f.Data)})
 		return errStop
 	case wire.TypeMetadataPush:
@@ -133,6 +182,12 @@ func (c *Conn) onRequest(f *wire.Frame) {
 	if c.closed || busy {
 		c.mu.Unlock()
 		return // a request on an id in use is ignored
+	}
+	if c.closeSent || c.peerClose != nil {
+		// After CONNECTION_CLOSE (either way) new requests are refused.
+		c.mu.Unlock()
+		_ = c.sendError(c.ctx, id, CodeRejected, "connection closing")
+		return
 	}
 	if c.lease != nil && !c.admitRequest() {
 		// Outside this side's lease (a fragmented request is judged by its

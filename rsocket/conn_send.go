@@ -3,7 +3,9 @@ package rsocket
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rshm/rshm/internal/wire"
 )
@@ -66,16 +68,29 @@ func (c *Conn) sendCancel(ctx context.Context, id uint32) error {
 }
 
 func (c *Conn) sendError(ctx context.Context, id uint32, code ErrorCode, msg string) error {
-	// Keep the frame within the MTU; an ERROR cannot be fragmented.
-	if max := c.set.mtu - wire.HeaderSize - 4; len(msg) > max {
-		msg = msg[:max]
-	}
+	msg = errorData(msg, c.set.mtu-wire.HeaderSize-4)
+
 	size := wire.HeaderSize + 4 + len(msg)
 	b, err := c.t.Claim(ctx, size)
 	if err != nil {
 		return c.sendErr(err)
 	}
 	return c.commit(wire.AppendError(b[:0], id, code, msg), size)
+}
+
+// errorData makes msg fit an ERROR frame's Error Data (UTF-8, spec):
+// invalid UTF-8 is replaced with U+FFFD, and a message longer than max bytes
+// (an ERROR cannot be fragmented, so it must fit the MTU) is cut at the last
+// rune boundary at or before max. Received Error Data is not checked.
+func errorData(msg string, max int) string {
+	msg = strings.ToValidUTF8(msg, "\uFFFD")
+	if len(msg) > max {
+		for max > 0 && !utf8.RuneStart(msg[max]) {
+			max--
+		}
+		msg = msg[:max]
+	}
+	return msg
 }
 
 func (c *Conn) sendKeepalive(ctx context.Context, respond bool, data []byte) error {

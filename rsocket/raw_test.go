@@ -110,6 +110,7 @@ func TestSetupErrors(t *testing.T) {
 		{"resume token", setupFrame(wire.FlagResume, 1), wire.ErrRejectedSetup},
 		{"resume", wire.AppendResume(nil, 1, 0, []byte("tok"), 0, 0), wire.ErrRejectedResume},
 		{"zero keepalive", wire.Append(nil, &wire.Frame{Type: wire.TypeSetup, MajorVersion: 1, MaxLifetime: 1}), wire.ErrInvalidSetup},
+		{"metadata past end", setupMetaPastEnd(), wire.ErrInvalidSetup},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,6 +127,15 @@ func TestSetupErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setupMetaPastEnd is a SETUP whose metadata length (4) runs 2 bytes past
+// the end of the frame: unlike other frames, it is refused, not ignored.
+func setupMetaPastEnd() []byte {
+	f := wire.Frame{Type: wire.TypeSetup, Flags: wire.FlagMetadata, MajorVersion: 1, KeepaliveInterval: 60000, MaxLifetime: 120000,
+		MetadataMIME: []byte("a/b"), DataMIME: []byte("c/d"), Metadata: []byte("abcd")}
+	b := wire.Append(nil, &f)
+	return b[:len(b)-2]
 }
 
 // TestUnexpectedFrames checks the reactions "Handling the Unexpected" asks
@@ -149,6 +159,14 @@ func TestUnexpectedFrames(t *testing.T) {
 		{"second setup", setupFrame(0, 1), false},
 		{"payload on stream 0", wire.AppendPayload(nil, 0, wire.FlagNext, nil, []byte("x")), false},
 		{"cancel on stream 0", wire.AppendCancel(nil, 0), false},
+		{"request_n on stream 0", wire.AppendRequestN(nil, 0, 5), false},
+		{"invalid_setup on stream 0", wire.AppendError(nil, 0, wire.ErrInvalidSetup, "x"), false},
+		{"unsupported_setup on stream 0", wire.AppendError(nil, 0, wire.ErrUnsupportedSetup, "x"), false},
+		{"rejected_setup on stream 0", wire.AppendError(nil, 0, wire.ErrRejectedSetup, "x"), false},
+		{"rejected_resume on stream 0", wire.AppendError(nil, 0, wire.ErrRejectedResume, "x"), false},
+		{"metadata length past end", append(wire.AppendHeader(nil, 1, wire.TypeRequestResponse, wire.FlagMetadata), 0, 0, 9, 'x'), false},
+		{"metadata length cut", append(wire.AppendHeader(nil, 1, wire.TypeRequestResponse, wire.FlagMetadata), 0, 0), true},
+		{"request_stream n cut, M set", append(wire.AppendHeader(nil, 1, wire.TypeRequestStream, wire.FlagMetadata), 0, 0), true},
 		{"request on stream 0", wire.AppendRequest(nil, wire.TypeRequestResponse, 0, 0, 0, nil, nil), true},
 		{"keepalive on stream 1", append(wire.AppendHeader(nil, 1, wire.TypeKeepalive, 0), make([]byte, 8)...), true},
 		{"truncated frame", []byte{0, 0, 0, 1, 0x10}, true},

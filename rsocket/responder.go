@@ -52,6 +52,10 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 		s.inOpen = !complete
 		if complete {
 			s.inErr = io.EOF
+		} else {
+			// The window the first REQUEST_N (sent as the handler
+			// starts) grants; the first payload came with the request.
+			s.granted = int64(c.set.prefetch)
 		}
 	}
 	if !c.hold(id, nil, s) {
@@ -80,6 +84,13 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 		}()
 	case wire.TypeRequestChannel:
 		go func() {
+			if !complete {
+				// "A Responder MUST respond to an initial REQUEST_CHANNEL
+				// frame with a REQUEST_N frame": sent before the handler
+				// runs, so the requester's payloads flow (up to the
+				// window) whether or not the handler reads.
+				_ = c.sendRequestN(ctx, id, uint32(c.set.prefetch))
+			}
 			err := h.RequestChannel(ctx, q, &Channel{s: s})
 			c.finishResponder(s, err)
 		}()

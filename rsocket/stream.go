@@ -34,16 +34,15 @@ type stream struct {
 
 	mu sync.Mutex
 	// Inbound half.
-	inOpen    bool
-	inErr     error // io.EOF on completion, else why it ended
-	q         itemQueue
-	granted   int64 // credits granted and not yet used by the peer
-	consumed  int   // payloads received since the last REQUEST_N
-	requested bool  // channel responder: first REQUEST_N sent
-	waiting   bool  // the reader waits on inWake for push
-	inWake    chan struct{}
-	inReady   func() bool // len(inWake) > 0 (for Drive), bound once
-	dropped   atomic.Bool // cancelLocal dropped the queue
+	inOpen   bool
+	inErr    error // io.EOF on completion, else why it ended
+	q        itemQueue
+	granted  int64 // credits granted and not yet used by the peer
+	consumed int   // payloads received since the last REQUEST_N
+	waiting  bool  // the reader waits on inWake for push
+	inWake   chan struct{}
+	inReady  func() bool // len(inWake) > 0 (for Drive), bound once
+	dropped  atomic.Bool // cancelLocal dropped the queue
 	// The reader's batch (reader only, no lock): items taken from the
 	// queue, at positions rNext .. rEnd-1 of rItems, and how many were
 	// returned since the reader last held the lock.
@@ -252,17 +251,6 @@ func (s *stream) recv() (Payload, error) {
 	prefetch := s.c.set.prefetch
 	for {
 		s.mu.Lock()
-		if s.kind == wire.TypeRequestChannel && s.responder && !s.requested && s.inOpen {
-			// The channel responder's first REQUEST_N: the first payload
-			// came with the request, the rest only when the handler reads.
-			s.requested = true
-			s.granted += int64(prefetch)
-			s.mu.Unlock()
-			if err := s.c.sendRequestN(s.ctx, s.id, uint32(prefetch)); err != nil {
-				return Payload{}, err
-			}
-			continue
-		}
 		s.consumed += s.rDelivered
 		s.rDelivered = 0
 		s.rNext = s.rEnd

@@ -1,0 +1,57 @@
+package rsocket
+
+import (
+	"testing"
+
+	"github.com/rshm/rshm/internal/wire"
+)
+
+// TestStreamIDWrap starts the id counter just below MaxStreamID and checks
+// the ids handed out across the wrap: they keep the side's parity, are
+// never 0, and skip ids still in the table (spec: a stream id MUST NOT be
+// re-used; rsocket-java also wraps and skips live ids).
+func TestStreamIDWrap(t *testing.T) {
+	const top = wire.MaxStreamID // odd
+	tests := []struct {
+		name   string
+		server bool
+		start  uint32
+		live   []uint32
+		want   []uint32
+	}{
+		{"client", false, top - 2, nil, []uint32{top - 2, top, 1, 3, 5}},
+		{"client skips live", false, top - 4, []uint32{top - 2, 1, 5}, []uint32{top - 4, top, 3, 7, 9}},
+		{"server", true, top - 3, nil, []uint32{top - 3, top - 1, 2, 4}},
+		{"server skips live", true, top - 1, []uint32{2, 4, 8}, []uint32{top - 1, 6, 10}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConn(&sinkTransport{}, tc.server, resolve(0, 0, 0, nil, MaxFrameLength))
+			for _, id := range tc.live {
+				c.streams[id] = newStream(c, wire.TypeRequestStream)
+			}
+			c.nextID = tc.start
+			parity := uint32(1)
+			if tc.server {
+				parity = 0
+			}
+			for i, want := range tc.want {
+				s := newStream(c, wire.TypeRequestStream)
+				if err := c.register(s); err != nil {
+					t.Fatal(err)
+				}
+				if s.id != want {
+					t.Errorf("id %d: got %d, want %d", i, s.id, want)
+				}
+				if s.id == 0 || s.id > top || s.id%2 != parity {
+					t.Errorf("id %d: %d is 0, too large or of the wrong parity", i, s.id)
+				}
+				for _, l := range tc.live {
+					if s.id == l {
+						t.Errorf("id %d: %d is still in use", i, s.id)
+					}
+				}
+			}
+		})
+	}
+}
