@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childServer())
 	case "hold":
 		os.Exit(childHold()) // diag_linux_test.go
+	case "relay":
+		os.Exit(childRelay()) // xproc_test.go
 	default:
 		os.Exit(2)
 	}
