@@ -146,6 +146,16 @@ func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
 	if err := t.lockClaim(ctx); err != nil {
 		return nil, err
 	}
+	if b, err := t.out.Claim(n); err == nil {
+		return b, nil
+	}
+	return t.claimSlow(ctx, n)
+}
+
+// claimSlow waits for room in the outgoing ring (claim held). It is apart
+// from Claim so the fast path does not build the waiter: zeroing it cost
+// more than the claim itself.
+func (t *Transport) claimSlow(ctx context.Context, n int) ([]byte, error) {
 	w := waiter{kind: t.wait, park: t.park}
 	for {
 		b, err := t.out.Claim(n)
@@ -386,6 +396,7 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 		}
 	}()
 	var start time.Time
+	delivered := false // frames were handed on since the last yield
 	for i := 0; ; i++ {
 		if done() {
 			return
@@ -398,10 +409,21 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 				return
 			}
 			if n > 0 {
+				delivered = true
 				continue
 			}
 		} else {
 			t.in.WakeConsumer() // the receive loop may be parked holding it
+		}
+		if delivered {
+			// The ring is drained and the frames went to others (this
+			// driver's answer is not among them): let the goroutines
+			// they made runnable run now, so they send their next
+			// requests while the peer is idle, instead of after up to
+			// 63 empty polls.
+			delivered = false
+			runtime.Gosched()
+			continue
 		}
 		if i&63 == 63 {
 			// Let the goroutines this driver made runnable (other
