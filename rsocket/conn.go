@@ -29,6 +29,7 @@ type Conn struct {
 	t      Transport
 	recvT  Transport                // what the receive goroutine pumps (t, or a resumable session's first transport)
 	driver Driver                   // t, when its receive side can be driven by a waiting requester
+	later  laterCommitter           // t, when it can hold a commit for the next ones (set with t)
 	onRecv func(frame []byte) error // c.onFrame, bound once
 	server bool
 	set    settings
@@ -39,6 +40,7 @@ type Conn struct {
 	mu        sync.Mutex
 	streams   map[uint32]*stream
 	nextID    uint32
+	wrapped   bool          // nextID went past MaxStreamID once: ids may be in use
 	closing   bool          // graceful close under way: no new requests
 	idle      chan struct{} // closed when the table empties while closing
 	closeSent bool          // this side sent CONNECTION_CLOSE: inbound requests are REJECTED
@@ -72,7 +74,7 @@ type Conn struct {
 	resumeCfg *ResumeConfig // server: sessions, if resumption is served
 	resumed   chan struct{} // server: closed when the transport joined a session
 
-	recvCount atomic.Uint64 // frames received, watched by keepalive
+	recvSeen atomic.Bool // a frame arrived since the keepalive loop last looked
 
 	// tableGen counts removals and replacements in streams (made with c.mu
 	// held): the receive side reuses its last lookup while it is unchanged.
@@ -106,6 +108,7 @@ func newConn(t Transport, server bool, set settings) *Conn {
 		c.nextID = 2
 	}
 	c.driver, _ = t.(Driver)
+	c.later, _ = t.(laterCommitter)
 	c.onRecv = c.onFrame
 	c.inlineMark.responder = true
 	c.inlineMark.kind = wire.TypeRequestResponse
@@ -451,6 +454,10 @@ func (c *Conn) newID() (uint32, error) {
 			// Wrap to the side's first id (1 or 2), keeping parity; ids
 			// still in the table are skipped below, 0 is never reached.
 			c.nextID = 2 - c.nextID%2
+			c.wrapped = true
+		}
+		if !c.wrapped {
+			return id, nil // never handed out before: cannot be in the table
 		}
 		if _, busy := c.streams[id]; !busy {
 			return id, nil

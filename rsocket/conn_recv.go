@@ -34,7 +34,9 @@ func (c *Conn) onFrame(frame []byte) error {
 // handleFrame parses and dispatches one frame (through the resumable
 // session's deliver, if there is one).
 func (c *Conn) handleFrame(frame []byte) error {
-	c.recvCount.Add(1)
+	if !c.recvSeen.Load() {
+		c.recvSeen.Store(true) // a plain load per frame; a store per tick
+	}
 	f := &c.rf
 	if err := wire.Parse(frame, f); err != nil {
 		if errors.Is(err, wire.ErrUnknownType) && f.Flags&wire.FlagIgnore != 0 {

@@ -33,8 +33,8 @@ func (c *Conn) commitLater(b []byte, n int) error {
 		c.t.Abort()
 		return errShortEncode
 	}
-	if lc, ok := c.t.(laterCommitter); ok {
-		return lc.CommitLater(n)
+	if c.later != nil {
+		return c.later.CommitLater(n)
 	}
 	return c.t.Commit(n)
 }

@@ -17,8 +17,8 @@ func TestItemQueue(t *testing.T) {
 	next := 0
 	check := func(round int) {
 		for i, it := range kept {
-			if string(it.data) != keptWant[i] {
-				t.Fatalf("round %d: push overwrote a slot the reader uses: %q, want %q", round, it.data, keptWant[i])
+			if string(it.p.Data) != keptWant[i] {
+				t.Fatalf("round %d: push overwrote a slot the reader uses: %q, want %q", round, it.p.Data, keptWant[i])
 			}
 		}
 	}
@@ -41,7 +41,7 @@ func TestItemQueue(t *testing.T) {
 			kept, keptWant = kept[:0], keptWant[:0]
 			for i := range k {
 				it := &items[(start+i)&(len(items)-1)]
-				if got := string(it.payload().Data); got != model[0] {
+				if got := string(it.p.Data); got != model[0] {
 					t.Fatalf("round %d: read %q, want %q", round, got, model[0])
 				}
 				kept, keptWant, model = append(kept, it), append(keptWant, model[0]), model[1:]

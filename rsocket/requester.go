@@ -108,9 +108,14 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 // it sends CANCEL, releases s and returns ctx.Err(), unless the answer came
 // concurrently.
 func (c *Conn) awaitRR(ctx context.Context, s *stream) error {
+	done := ctx.Done()
+	if done == nil {
+		<-s.rrDone // a context that never ends: no select
+		return nil
+	}
 	select {
 	case <-s.rrDone:
-	case <-ctx.Done():
+	case <-done:
 		if c.unregister(s.id, s) {
 			_ = c.sendCancel(c.ctx, s.id)
 			putRR(s)

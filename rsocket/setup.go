@@ -98,8 +98,9 @@ func (c *Conn) rejectSetup(code ErrorCode, msg string) {
 // connection closes. The client (send) sends KEEPALIVE with R every
 // interval; both sides close the connection with ErrKeepaliveTimeout when
 // nothing was received for longer than lifetime. Silence is measured by a
-// frame counter, so the receive path pays one atomic add per frame and no
-// clock read.
+// flag the receive path sets (a load per frame, a store the first time
+// after each tick; no locked instruction, no clock read) and this loop
+// clears.
 func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 	tick := min(interval, lifetime/4)
 	if tick < time.Millisecond {
@@ -107,7 +108,7 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	last := c.recvCount.Load()
+	c.recvSeen.Store(false)
 	lastChange := time.Now()
 	lastSent := lastChange
 	for {
@@ -115,8 +116,9 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 		case <-c.done:
 			return
 		case now := <-t.C:
-			if n := c.recvCount.Load(); n != last {
-				last, lastChange = n, now
+			if c.recvSeen.Load() {
+				c.recvSeen.Store(false)
+				lastChange = now
 			} else if c.res != nil && !c.res.connected() {
 				lastChange = now // the session's timeout applies instead
 			} else if now.Sub(lastChange) > lifetime {

@@ -9,20 +9,23 @@ import (
 // TestStreamIDWrap starts the id counter just below MaxStreamID and checks
 // the ids handed out across the wrap: they keep the side's parity, are
 // never 0, and skip ids still in the table (spec: a stream id MUST NOT be
-// re-used; rsocket-java also wraps and skips live ids).
+// re-used; rsocket-java also wraps and skips live ids). Before the first
+// wrap the table is not consulted (every id is new); the lap2 cases model
+// a counter on a later lap, with ids from the previous lap still live.
 func TestStreamIDWrap(t *testing.T) {
 	const top = wire.MaxStreamID // odd
 	tests := []struct {
 		name   string
 		server bool
 		start  uint32
+		lap2   bool // the counter wrapped before: ids ahead of it may be live
 		live   []uint32
 		want   []uint32
 	}{
-		{"client", false, top - 2, nil, []uint32{top - 2, top, 1, 3, 5}},
-		{"client skips live", false, top - 4, []uint32{top - 2, 1, 5}, []uint32{top - 4, top, 3, 7, 9}},
-		{"server", true, top - 3, nil, []uint32{top - 3, top - 1, 2, 4}},
-		{"server skips live", true, top - 1, []uint32{2, 4, 8}, []uint32{top - 1, 6, 10}},
+		{"client", false, top - 2, false, nil, []uint32{top - 2, top, 1, 3, 5}},
+		{"client skips live", false, top - 4, true, []uint32{top - 2, 1, 5}, []uint32{top - 4, top, 3, 7, 9}},
+		{"server", true, top - 3, false, nil, []uint32{top - 3, top - 1, 2, 4}},
+		{"server skips live", true, top - 1, false, []uint32{2, 4, 8}, []uint32{top - 1, 6, 10}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,7 +33,7 @@ func TestStreamIDWrap(t *testing.T) {
 			for _, id := range tc.live {
 				c.streams[id] = newStream(c, wire.TypeRequestStream)
 			}
-			c.nextID = tc.start
+			c.nextID, c.wrapped = tc.start, tc.lap2
 			parity := uint32(1)
 			if tc.server {
 				parity = 0
