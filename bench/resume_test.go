@@ -103,7 +103,7 @@ func dialResumable(b *testing.B, resume bool) *resumableConn {
 		b.Fatal(err)
 	}
 	rc.Conn = c
-	b.Cleanup(func() { c.Close() })
+	keepOnly(b, c)
 	return rc
 }
 

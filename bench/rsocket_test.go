@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/rshm/rshm"
@@ -56,8 +57,30 @@ func dialRSHM(b *testing.B, mode rshm.Transport, ringSize int) *rsocket.Conn {
 	if want := map[rshm.Transport]rshm.Kind{rshm.SHMOnly: rshm.KindSHM, rshm.TCPOnly: rshm.KindTCP}[mode]; conn.Kind() != want {
 		b.Fatalf("connected over %v, want %v", conn.Kind(), want)
 	}
-	b.Cleanup(func() { conn.Close() })
+	keepOnly(b, conn)
 	return conn.Conn
+}
+
+// lastConn is the connection the running benchmark function dialed last.
+var lastConn io.Closer
+
+// keepOnly closes the connection dialed before c and has b close c at the
+// end. b.Run calls a benchmark function several times (N=1, then growing
+// N) and b.Cleanup runs only after the last call, so the connections of
+// the calibration calls used to stay open during the measured one, each
+// with a busy-spinning receive loop on both sides, on the same CPUs as the
+// measured connection. Now only the measured connection's loops poll.
+func keepOnly(b *testing.B, c io.Closer) {
+	if lastConn != nil {
+		lastConn.Close()
+	}
+	lastConn = c
+	b.Cleanup(func() {
+		c.Close()
+		if lastConn == c {
+			lastConn = nil
+		}
+	})
 }
 
 // childRSHM serves rshm (shared memory and TCP on one port) with busy-spin.

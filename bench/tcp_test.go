@@ -120,6 +120,6 @@ func dialTCP(b *testing.B) *rsocket.Conn {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { conn.Close() })
+	keepOnly(b, conn)
 	return conn
 }
