@@ -42,7 +42,7 @@ func (c *Conn) handleFrame(frame []byte) error {
 		if errors.Is(err, wire.ErrUnknownType) && f.Flags&wire.FlagIgnore != 0 {
 			return nil
 		}
-		if c.setupSeen && errors.Is(err, wire.ErrShort) && metadataPastEnd(frame, f.Type, f.Flags) {
+		if c.setupSeen && errors.Is(err, wire.ErrMetadataPastEnd) {
 			return nil // "the entire frame MUST be ignored"
 		}
 		if !c.setupSeen {
@@ -98,30 +98,6 @@ func (c *Conn) handleFrame(frame []byte) error {
 
 // errStop ends the receive loop after the connection was closed by it.
 var errStop = errors.New("rsocket: receive stopped")
-
-// metadataPastEnd reports whether frame, which wire.Parse refused with
-// ErrShort, is a REQUEST_*, PAYLOAD or EXT frame with M whose fields up to
-// the 24-bit metadata length are complete and whose metadata length is
-// greater than the rest of the frame. The spec says such a frame is ignored;
-// every other short frame stays a connection error.
-func metadataPastEnd(frame []byte, t wire.FrameType, flags wire.Flags) bool {
-	if flags&wire.FlagMetadata == 0 {
-		return false
-	}
-	off := wire.HeaderSize
-	switch t {
-	case wire.TypeRequestResponse, wire.TypeRequestFNF, wire.TypePayload:
-	case wire.TypeRequestStream, wire.TypeRequestChannel, wire.TypeExt:
-		off += 4 // initial request n, or extended type
-	default:
-		return false
-	}
-	if len(frame) < off+3 {
-		return false
-	}
-	n := int(frame[off])<<16 | int(frame[off+1])<<8 | int(frame[off+2])
-	return n > len(frame)-off-3
-}
 
 // setupClass reports whether code is one of the setup-class error codes
 // (INVALID_SETUP, UNSUPPORTED_SETUP, REJECTED_SETUP, REJECTED_RESUME).

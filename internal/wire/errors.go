@@ -1,14 +1,21 @@
 package wire
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Parse, CheckStream and ValidateSetup return a *ParseError
 // wrapping exactly one of them, so errors.Is(err, wire.ErrShort) works.
 var (
 	// ErrShort: the frame ends before a field it must contain, or a length
-	// field (metadata, MIME, token) points past its end. For a metadata
-	// length past the end the spec says the entire frame MUST be ignored.
+	// field (metadata, MIME, token) points past its end.
 	ErrShort = errors.New("wire: frame too short")
+	// ErrMetadataPastEnd is the ErrShort case the spec singles out: the
+	// 24-bit metadata length of a SETUP, REQUEST_*, PAYLOAD or EXT frame is
+	// complete and points past the frame's end, and "the entire frame MUST
+	// be ignored". errors.Is(err, ErrShort) holds for it too.
+	ErrMetadataPastEnd = fmt.Errorf("%w: metadata length past its end", ErrShort)
 	// ErrMalformed: a field holds a value the spec forbids (a reserved bit
 	// set, request n of 0, METADATA_PUSH without M, bytes after the last
 	// field of REQUEST_N, CANCEL, RESUME or RESUME_OK, SETUP values
@@ -27,7 +34,7 @@ var (
 type ParseError struct {
 	Type   FrameType // the frame's type, when the header could be read
 	Reason string    // what is wrong, in words
-	Err    error     // ErrShort, ErrMalformed, ErrUnknownType or ErrWrongStream
+	Err    error     // ErrShort (or ErrMetadataPastEnd), ErrMalformed, ErrUnknownType or ErrWrongStream
 }
 
 func (e *ParseError) Error() string {

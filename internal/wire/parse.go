@@ -78,7 +78,7 @@ func Parse(b []byte, f *Frame) error {
 // The Metadata Length is present only when M is set. Spec: "Metadata Length
 // MUST be less than or equal to the Frame Length minus the length of the
 // Frame Header. If Metadata Length is greater than this value, the entire
-// frame MUST be ignored." That case is ErrShort.
+// frame MUST be ignored." That case is ErrMetadataPastEnd (an ErrShort).
 func metadataAndData(b []byte, f *Frame) error {
 	if f.Flags&FlagMetadata == 0 {
 		f.Data = b
@@ -90,7 +90,7 @@ func metadataAndData(b []byte, f *Frame) error {
 	n := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
 	b = b[metaLenSize:]
 	if n > len(b) {
-		return errShort(f.Type, "metadata length past end of frame")
+		return &ParseError{Type: f.Type, Reason: "metadata length past end of frame", Err: ErrMetadataPastEnd}
 	}
 	f.Metadata = b[:n:n]
 	f.Data = b[n:]

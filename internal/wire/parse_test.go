@@ -239,8 +239,8 @@ func TestParseMalformed(t *testing.T) {
 		{"empty", "", ErrShort},
 		{"short header", "00000001 24", ErrShort},
 		{"metadata length cut", "00000001 1100 0000", ErrShort},
-		{"metadata length past end", "00000001 1100 000005 6162", ErrShort},
-		{"payload metadata length past end", "00000001 2920 000001", ErrShort},
+		{"metadata length past end", "00000001 1100 000005 6162", ErrMetadataPastEnd},
+		{"payload metadata length past end", "00000001 2920 000001", ErrMetadataPastEnd},
 		{"SETUP fixed part cut", "00000000 0400 0001 0000", ErrShort},
 		{"SETUP keepalive reserved bit", "00000000 0400 0001 0000 80007530 00015f90 00 00", ErrMalformed},
 		{"SETUP lifetime reserved bit", "00000000 0400 0001 0000 00007530 80015f90 00 00", ErrMalformed},
@@ -250,7 +250,7 @@ func TestParseMalformed(t *testing.T) {
 		{"SETUP metadata MIME past end", "00000000 0400 0001 0000 00007530 00015f90 05 6162", ErrShort},
 		{"SETUP data MIME missing", "00000000 0400 0001 0000 00007530 00015f90 02 6162", ErrShort},
 		{"SETUP data MIME past end", "00000000 0400 0001 0000 00007530 00015f90 02 6162 03 63", ErrShort},
-		{"SETUP metadata past end", "00000000 0500 0001 0000 00007530 00015f90 00 00 000009 00", ErrShort},
+		{"SETUP metadata past end", "00000000 0500 0001 0000 00007530 00015f90 00 00 000009 00", ErrMetadataPastEnd},
 		{"LEASE cut", "00000000 0800 000003e8 0000", ErrShort},
 		{"LEASE TTL reserved bit", "00000000 0800 800003e8 0000000a", ErrMalformed},
 		{"LEASE n reserved bit", "00000000 0800 000003e8 8000000a", ErrMalformed},
@@ -259,7 +259,7 @@ func TestParseMalformed(t *testing.T) {
 		{"REQUEST_STREAM n cut", "00000001 1800 0000", ErrShort},
 		{"REQUEST_STREAM n is 0", "00000001 1800 00000000", ErrMalformed},
 		{"REQUEST_STREAM n reserved bit", "00000001 1800 80000001", ErrMalformed},
-		{"REQUEST_STREAM metadata past end", "00000001 1900 00000001 000004 00", ErrShort},
+		{"REQUEST_STREAM metadata past end", "00000001 1900 00000001 000004 00", ErrMetadataPastEnd},
 		{"REQUEST_CHANNEL n is 0", "00000001 1c00 00000000 61", ErrMalformed},
 		{"REQUEST_N cut", "00000001 2000 000001", ErrShort},
 		{"REQUEST_N is 0", "00000001 2000 00000000", ErrMalformed},
@@ -278,7 +278,7 @@ func TestParseMalformed(t *testing.T) {
 		{"RESUME_OK reserved bit", "00000000 3800 8000000000000200", ErrMalformed},
 		{"EXT cut", "00000000 fc00 000000", ErrShort},
 		{"EXT type reserved bit", "00000000 fc00 80000001", ErrMalformed},
-		{"EXT metadata past end", "00000000 fd00 00000001 000002 00", ErrShort},
+		{"EXT metadata past end", "00000000 fd00 00000001 000002 00", ErrMetadataPastEnd},
 	}
 	for _, tt := range tests {
 		var f Frame
@@ -286,6 +286,12 @@ func TestParseMalformed(t *testing.T) {
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: Parse(%s) = %v; want %v", tt.name, tt.hex, err, tt.want)
 			continue
+		}
+		if errors.Is(err, ErrMetadataPastEnd) != (tt.want == ErrMetadataPastEnd) {
+			t.Errorf("%s: Parse(%s) = %v; ErrMetadataPastEnd only for a metadata length past the end", tt.name, tt.hex, err)
+		}
+		if tt.want == ErrMetadataPastEnd && !errors.Is(err, ErrShort) {
+			t.Errorf("%s: %v is not also ErrShort", tt.name, err)
 		}
 		var pe *ParseError
 		if !errors.As(err, &pe) || pe.Reason == "" {
