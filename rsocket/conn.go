@@ -29,7 +29,7 @@ type Conn struct {
 	t      Transport
 	recvT  Transport                // what the receive goroutine pumps (t, or a resumable session's first transport)
 	driver Driver                   // t, when its receive side can be driven by a waiting requester
-	later  laterCommitter           // t, when it can hold a commit for the next ones (set with t)
+	later  laterCommitter           // t, when it can hold a commit for the next ones
 	onRecv func(frame []byte) error // c.onFrame, bound once
 	server bool
 	set    settings
@@ -92,7 +92,6 @@ type Conn struct {
 func newConn(t Transport, server bool, set settings) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
-		t:       t,
 		recvT:   t,
 		server:  server,
 		set:     set,
@@ -107,13 +106,21 @@ func newConn(t Transport, server bool, set settings) *Conn {
 	if server {
 		c.nextID = 2
 	}
-	c.driver, _ = t.(Driver)
-	c.later, _ = t.(laterCommitter)
+	c.setTransport(t)
 	c.onRecv = c.onFrame
 	c.inlineMark.responder = true
 	c.inlineMark.kind = wire.TypeRequestResponse
 	c.setHandler(set.handler)
 	return c
+}
+
+// setTransport makes t the transport frames are sent on, with the optional
+// interfaces the send and wait paths use looked up once, so they always
+// belong to t.
+func (c *Conn) setTransport(t Transport) {
+	c.t = t
+	c.driver, _ = t.(Driver)
+	c.later, _ = t.(laterCommitter)
 }
 
 func (c *Conn) setHandler(h Handler) {

@@ -78,7 +78,8 @@ func (c *Conn) onSetupResume(f *wire.Frame) (ErrorCode, string) {
 	if !cfg.sessions.add(token, l) {
 		return CodeRejectedSetup, "resume token already in use"
 	}
-	c.t, c.driver, c.later, c.res, c.resGen = l, l, l, l, 1
+	c.setTransport(l)
+	c.res, c.resGen = l, 1
 	c.set.mtu = min(c.set.mtu, l.frameMax)
 	l.start(c)
 	return 0, ""
