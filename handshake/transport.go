@@ -396,7 +396,6 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 		}
 	}()
 	var start time.Time
-	delivered := false // frames were handed on since the last yield
 	for i := 0; ; i++ {
 		if done() {
 			return
@@ -409,21 +408,10 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 				return
 			}
 			if n > 0 {
-				delivered = true
 				continue
 			}
 		} else {
 			t.in.WakeConsumer() // the receive loop may be parked holding it
-		}
-		if delivered {
-			// The ring is drained and the frames went to others (this
-			// driver's answer is not among them): let the goroutines
-			// they made runnable run now, so they send their next
-			// requests while the peer is idle, instead of after up to
-			// 63 empty polls.
-			delivered = false
-			runtime.Gosched()
-			continue
 		}
 		if i&63 == 63 {
 			// Let the goroutines this driver made runnable (other
