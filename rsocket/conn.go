@@ -37,10 +37,17 @@ type Conn struct {
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	streams   map[uint32]*stream
-	nextID    uint32
-	wrapped   bool          // nextID went past MaxStreamID once: ids may be in use
+	mu      sync.Mutex
+	streams map[uint32]*stream
+	// Stream ids: the k-th id handed out (k from 0) is idFirst+2*(k mod
+	// idLap), idLap being how many ids of this side's parity there are.
+	// idSeq counts them; before the first lap ends every id is new, so a
+	// fire-and-forget takes one without c.mu (nextFNF). shut is set with
+	// closing or closed, so that path sees them without the lock.
+	idSeq     atomic.Uint64
+	idFirst   uint32
+	idLap     uint64
+	shut      atomic.Bool
 	closing   bool          // graceful close under way: no new requests
 	idle      chan struct{} // closed when the table empties while closing
 	closeSent bool          // this side sent CONNECTION_CLOSE: inbound requests are REJECTED
@@ -101,11 +108,12 @@ func newConn(t Transport, server bool, set settings) *Conn {
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}),
 		resumed: make(chan struct{}),
-		nextID:  1,
+		idFirst: 1,
 	}
 	if server {
-		c.nextID = 2
+		c.idFirst = 2
 	}
+	c.idLap = uint64(wire.MaxStreamID-c.idFirst)/2 + 1
 	c.setTransport(t)
 	c.onRecv = c.onFrame
 	c.inlineMark.responder = true
@@ -283,6 +291,7 @@ func (c *Conn) CloseGracefully(ctx context.Context) error {
 		return nil
 	}
 	c.closing = true
+	c.shut.Store(true)
 	idle := c.idleLocked()
 	c.mu.Unlock()
 	select {
@@ -344,6 +353,7 @@ func (c *Conn) onConnectionClose(e *Error) {
 	}
 	c.peerClose = e
 	c.closing = true
+	c.shut.Store(true)
 	idle := c.idleLocked()
 	c.mu.Unlock()
 	if c.res != nil {
@@ -381,6 +391,7 @@ func (c *Conn) fail(err error) {
 		return
 	}
 	c.closed = true
+	c.shut.Store(true)
 	c.err = err
 	streams := c.streams
 	c.streams = make(map[uint32]*stream)
@@ -454,29 +465,42 @@ func (c *Conn) newID() (uint32, error) {
 	if c.closing {
 		return 0, ErrClosing
 	}
+	return c.idFrom(c.idSeq.Add(1) - 1), nil
+}
+
+// idFrom returns the k-th id, or the first id after it that is not in the
+// table (c.mu held). After a lap the ids start again at the side's first (1
+// or 2), keeping parity and never reaching 0; ids still in the table are
+// skipped.
+func (c *Conn) idFrom(k uint64) uint32 {
 	for {
-		id := c.nextID
-		c.nextID += 2
-		if c.nextID > wire.MaxStreamID {
-			// Wrap to the side's first id (1 or 2), keeping parity; ids
-			// still in the table are skipped below, 0 is never reached.
-			c.nextID = 2 - c.nextID%2
-			c.wrapped = true
-		}
-		if !c.wrapped {
-			return id, nil // never handed out before: cannot be in the table
+		id := c.idFirst + 2*uint32(k%c.idLap)
+		if k < c.idLap {
+			return id // never handed out before: cannot be in the table
 		}
 		if _, busy := c.streams[id]; !busy {
-			return id, nil
+			return id
 		}
+		k = c.idSeq.Add(1) - 1
 	}
 }
 
-// nextFNF allocates an id for a fire-and-forget, which holds no table entry.
+// nextFNF allocates an id for a fire-and-forget, which holds no table
+// entry: on the first lap of ids with one atomic add and no lock (senders
+// of fire-and-forget floods pay for every locked instruction).
 func (c *Conn) nextFNF() (uint32, error) {
+	if c.shut.Load() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.newID()
+	}
+	k := c.idSeq.Add(1) - 1
+	if k < c.idLap {
+		return c.idFirst + 2*uint32(k), nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.newID()
+	return c.idFrom(k), nil
 }
 
 // lookup returns the stream with this id, or nil. Receive side only: a

@@ -33,7 +33,11 @@ func TestStreamIDWrap(t *testing.T) {
 			for _, id := range tc.live {
 				c.streams[id] = newStream(c, wire.TypeRequestStream)
 			}
-			c.nextID, c.wrapped = tc.start, tc.lap2
+			k := uint64(tc.start-c.idFirst) / 2
+			if tc.lap2 {
+				k += c.idLap
+			}
+			c.idSeq.Store(k)
 			parity := uint32(1)
 			if tc.server {
 				parity = 0
@@ -56,5 +60,44 @@ func TestStreamIDWrap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFNFIDWrap: fire-and-forget ids, taken without the table's lock on the
+// first lap, come from the same sequence as registered streams' ids and
+// follow the same wrap: parity kept, live ids skipped after it.
+func TestFNFIDWrap(t *testing.T) {
+	const top = wire.MaxStreamID
+	c := newConn(&sinkTransport{}, false, resolve(0, 0, 0, nil, MaxFrameLength))
+	c.streams[1] = newStream(c, wire.TypeRequestStream) // live from the last lap
+	c.idSeq.Store(uint64(top-4-1) / 2)
+	s := newStream(c, wire.TypeRequestStream)
+	var got []uint32
+	for i := range 5 {
+		if i == 2 {
+			if err := c.register(s); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, s.id)
+			continue
+		}
+		id, err := c.nextFNF()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, id)
+	}
+	want := []uint32{top - 4, top - 2, top, 3, 5}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ids %v, want %v", got, want)
+		}
+	}
+	c.mu.Lock()
+	c.closing = true
+	c.shut.Store(true)
+	c.mu.Unlock()
+	if _, err := c.nextFNF(); err != ErrClosing {
+		t.Fatalf("nextFNF while closing: %v, want ErrClosing", err)
 	}
 }
