@@ -468,13 +468,21 @@ func (c *Conn) newID() (uint32, error) {
 	return c.idFrom(c.idSeq.Add(1) - 1), nil
 }
 
+// idAt returns the k-th id. After a lap the ids start again at the side's
+// first (1 or 2), keeping parity and never reaching 0. (No division on the
+// first lap: a fire-and-forget flood calls this per request.)
+func (c *Conn) idAt(k uint64) uint32 {
+	if k >= c.idLap {
+		k %= c.idLap
+	}
+	return c.idFirst + 2*uint32(k)
+}
+
 // idFrom returns the k-th id, or the first id after it that is not in the
-// table (c.mu held). After a lap the ids start again at the side's first (1
-// or 2), keeping parity and never reaching 0; ids still in the table are
-// skipped.
+// table (c.mu held): after the first lap, ids still in use are skipped.
 func (c *Conn) idFrom(k uint64) uint32 {
 	for {
-		id := c.idFirst + 2*uint32(k%c.idLap)
+		id := c.idAt(k)
 		if k < c.idLap {
 			return id // never handed out before: cannot be in the table
 		}
@@ -496,7 +504,7 @@ func (c *Conn) nextFNF() (uint32, error) {
 	}
 	k := c.idSeq.Add(1) - 1
 	if k < c.idLap {
-		return c.idFirst + 2*uint32(k), nil
+		return c.idAt(k), nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
