@@ -156,9 +156,26 @@ func appendStatus(b []byte, typ uint8, s status) []byte {
 	return finish(b, start)
 }
 
-// parsePreamble checks the preamble of the whole message m (length prefix
-// included) and returns its type, version and body. A message whose magic
+// parseMessage checks that the whole message m (length prefix included) is
+// of type want with a body of at least minBody bytes, and returns its
+// version and body; what names the message in errors. A message whose magic
 // is wrong is not ours: ErrNotRSHM.
+func parseMessage(m []byte, want uint8, minBody int, what string) (version uint16, body []byte, err error) {
+	typ, version, body, err := parsePreamble(m)
+	if err != nil {
+		return 0, nil, err
+	}
+	if typ != want {
+		return 0, nil, fmt.Errorf("%w: type %d, want %s (%d)", ErrMalformed, typ, what, want)
+	}
+	if len(body) < minBody {
+		return 0, nil, fmt.Errorf("%w: %s body %d bytes, want at least %d", ErrMalformed, what, len(body), minBody)
+	}
+	return version, body, nil
+}
+
+// parsePreamble checks the preamble of the whole message m (length prefix
+// included) and returns its type, version and body.
 func parsePreamble(m []byte) (typ uint8, version uint16, body []byte, err error) {
 	if len(m) < preambleSize {
 		if len(m) >= sniffSize && string(m[lengthSize:sniffSize]) != Magic {
@@ -185,15 +202,9 @@ func parsePreamble(m []byte) (typ uint8, version uint16, body []byte, err error)
 // later version parses as far as version 1 goes.
 func parseHello(m []byte) (hello, error) {
 	var h hello
-	typ, v, body, err := parsePreamble(m)
+	v, body, err := parseMessage(m, msgHello, helloBody, "hello")
 	if err != nil {
 		return h, err
-	}
-	if typ != msgHello {
-		return h, fmt.Errorf("%w: type %d, want hello", ErrMalformed, typ)
-	}
-	if len(body) < helloBody {
-		return h, fmt.Errorf("%w: hello body %d bytes, want %d", ErrMalformed, len(body), helloBody)
 	}
 	h.version = v
 	h.flags, h.wait = body[0], Wait(body[1])
@@ -224,15 +235,9 @@ func parseString8(b []byte, what string) (string, []byte, error) {
 
 func parseReply(m []byte) (reply, error) {
 	var r reply
-	typ, v, body, err := parsePreamble(m)
+	v, body, err := parseMessage(m, msgReply, replyBody, "reply")
 	if err != nil {
 		return r, err
-	}
-	if typ != msgReply {
-		return r, fmt.Errorf("%w: type %d, want reply", ErrMalformed, typ)
-	}
-	if len(body) < replyBody {
-		return r, fmt.Errorf("%w: reply body %d bytes, want at least %d", ErrMalformed, len(body), replyBody)
 	}
 	r.version = v
 	r.status, r.reason = body[0], Reason(body[1])
@@ -256,15 +261,9 @@ func parseReply(m []byte) (reply, error) {
 
 func parseStatus(m []byte, want uint8) (status, error) {
 	var s status
-	typ, v, body, err := parsePreamble(m)
+	v, body, err := parseMessage(m, want, proofBody, "status")
 	if err != nil {
 		return s, err
-	}
-	if typ != want {
-		return s, fmt.Errorf("%w: type %d, want %d", ErrMalformed, typ, want)
-	}
-	if len(body) < proofBody {
-		return s, fmt.Errorf("%w: status body %d bytes, want at least %d", ErrMalformed, len(body), proofBody)
 	}
 	s.version, s.status, s.reason = v, body[0], Reason(body[1])
 	if s.text, _, err = parseString8(body[proofBody:], "reason text"); err != nil {
