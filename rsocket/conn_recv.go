@@ -1,6 +1,7 @@
 package rsocket
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 
@@ -36,6 +37,28 @@ func (c *Conn) onFrame(frame []byte) error {
 func (c *Conn) handleFrame(frame []byte) error {
 	if !c.recvSeen.Load() {
 		c.recvSeen.Store(true) // a plain load per frame; a store per tick
+	}
+	if c.established && c.setupSeen && len(frame) >= wire.HeaderSize {
+		// A stream's flood is PAYLOAD frames with N (or N and C) and no
+		// metadata, for a stream not in reassembly: hand the data on
+		// without the general parse and dispatch below, which would do
+		// the same (an unknown stream ignores the frame either way).
+		id := binary.BigEndian.Uint32(frame) & wire.MaxStreamID
+		tf := binary.BigEndian.Uint16(frame[4:])
+		if id != 0 && (tf == payloadN || tf == payloadNC) {
+			s := c.lookup(id)
+			if s == nil {
+				return nil
+			}
+			if !s.asm.active {
+				flags := wire.FlagNext
+				if tf == payloadNC {
+					flags |= wire.FlagComplete
+				}
+				c.deliver(s, flags, nil, frame[wire.HeaderSize:])
+				return nil
+			}
+		}
 	}
 	f := &c.rf
 	if err := wire.Parse(frame, f); err != nil {
@@ -95,6 +118,13 @@ func (c *Conn) handleFrame(frame []byte) error {
 	}
 	return nil
 }
+
+// The type-and-flags field of the PAYLOAD frames handleFrame takes its
+// fast path for.
+const (
+	payloadN  = uint16(wire.TypePayload)<<10 | uint16(wire.FlagNext)
+	payloadNC = payloadN | uint16(wire.FlagComplete)
+)
 
 // errStop ends the receive loop after the connection was closed by it.
 var errStop = errors.New("rsocket: receive stopped")
