@@ -162,7 +162,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		link = newResumeLink(r, false, token, t)
 		t = link
 	}
-	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize())
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
 	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
 	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
 	set.handler = cfg.Handler
@@ -227,7 +227,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 // SETUP, runs cfg.Acceptor and returns the connection, or the rejection
 // (which was also sent to the client). If ctx ends first, t is closed.
 func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
-	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize())
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease

@@ -9,13 +9,15 @@
 //
 // Flow control is strict: a responder's StreamWriter.Send and a channel's
 // Send block until the peer has granted request(n) credit; the receiving
-// side grants ClientConfig.Prefetch up front and replenishes at half.
+// side grants a window up front and tops it up once half is free (a fixed
+// ClientConfig.Prefetch, or by default a window sized by the bytes of the
+// payloads received: see DefaultPrefetchBytes).
 // Messages above the MTU (or the transport's MaxFrameSize) are fragmented
 // and reassembled up to MaxMessageSize.
 //
 // Leasing (the SETUP L flag) is optional in both directions: see
 // LeaseConfig and lease.go.
 //
-// Not implemented: resumption (a SETUP asking for it is refused with
-// UNSUPPORTED_SETUP; a RESUME with REJECTED_RESUME).
+// Resumption (the SETUP R flag, RESUME and RESUME_OK) is optional too: see
+// ResumeConfig and resume.go.
 package rsocket

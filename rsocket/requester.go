@@ -190,7 +190,7 @@ func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.set.prefetch), p); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.set.initialWindow()), p); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -212,7 +212,7 @@ func (c *Conn) RequestChannel(ctx context.Context, p Payload) (*Channel, error) 
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.set.prefetch), p); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.set.initialWindow()), p); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -225,7 +225,7 @@ func (c *Conn) newRequester(ctx context.Context, kind wire.FrameType) *stream {
 	s := newStream(c, kind)
 	s.ctx = ctx
 	s.inOpen = true
-	s.granted = int64(c.set.prefetch)
+	s.granted = int64(c.set.initialWindow())
 	s.stop = context.AfterFunc(ctx, func() { s.cancelLocal(ctx.Err()) })
 	return s
 }

@@ -469,3 +469,71 @@ func TestErrorTruncatedAtRune(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowGrowsForSmallPayloads: with Prefetch zero a stream starts with
+// DefaultPrefetch credits and, once small payloads show their size, tops
+// the window up to MaxPrefetch.
+func TestWindowGrowsForSmallPayloads(t *testing.T) {
+	r, c := rawClient(t, rsocket.ClientConfig{})
+	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.next(0)
+	if f == nil || f.Type != wire.TypeRequestStream || f.InitialN != rsocket.DefaultPrefetch {
+		t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
+	}
+	id := f.StreamID
+	r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, make([]byte, 64)))
+	if _, err := st.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	// 63 credits are left; the window for 64-byte payloads is MaxPrefetch.
+	if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != rsocket.MaxPrefetch-63 {
+		t.Fatalf("got %+v, want REQUEST_N(%d)", f, rsocket.MaxPrefetch-63)
+	}
+	r.quiet()
+}
+
+// TestWindowBoundedByBytes: payloads of 1000 bytes with PrefetchBytes 4096
+// make a window of 3 (4096 / (1000 + 64)). The credits granted before the
+// size was known are used up, and no REQUEST_N is sent while more than the
+// window is still queued; then each grant tops the outstanding credits and
+// queued payloads up to 3, never beyond.
+func TestWindowBoundedByBytes(t *testing.T) {
+	r, c := rawClient(t, rsocket.ClientConfig{PrefetchBytes: 4096})
+	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.next(0)
+	if f == nil || f.Type != wire.TypeRequestStream || f.InitialN != rsocket.DefaultPrefetch {
+		t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
+	}
+	id := f.StreamID
+	for range rsocket.DefaultPrefetch {
+		r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, make([]byte, 1000)))
+	}
+	recv := func() {
+		t.Helper()
+		if p, err := st.Recv(); err != nil || len(p.Data) != 1000 {
+			t.Fatalf("Recv: %d bytes, %v", len(p.Data), err)
+		}
+	}
+	// Until only two are queued, the window (3) has no room for a grant
+	// of at least one (half of 3, rounded down).
+	for range rsocket.DefaultPrefetch - 3 {
+		recv()
+	}
+	r.quiet()
+	// Two queued, one free: REQUEST_N(1); then one queued and one credit
+	// out: REQUEST_N(1); then two credits out: REQUEST_N(1).
+	for range 3 {
+		recv()
+		if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != 1 {
+			t.Fatalf("got %+v, want REQUEST_N(1)", f)
+		}
+	}
+	// Three credits out: the window is full.
+	r.quiet()
+}

@@ -34,21 +34,20 @@ type stream struct {
 
 	mu sync.Mutex
 	// Inbound half.
-	inOpen   bool
-	inErr    error // io.EOF on completion, else why it ended
-	q        itemQueue
-	granted  int64 // credits granted and not yet used by the peer
-	consumed int   // payloads received since the last REQUEST_N
-	waiting  bool  // the reader waits on inWake for push
-	inWake   chan struct{}
-	inReady  func() bool // len(inWake) > 0 (for Drive), bound once
-	dropped  atomic.Bool // cancelLocal dropped the queue
+	inOpen  bool
+	inErr   error // io.EOF on completion, else why it ended
+	q       itemQueue
+	granted int64 // credits granted and not yet used by the peer
+	inBytes int64 // bytes of the payloads received lately (sizes the window)
+	inCount int64 // how many payloads inBytes counts
+	waiting bool  // the reader waits on inWake for push
+	inWake  chan struct{}
+	inReady func() bool // len(inWake) > 0 (for Drive), bound once
+	dropped atomic.Bool // cancelLocal dropped the queue
 	// The reader's batch (reader only, no lock): items taken from the
-	// queue, at positions rNext .. rEnd-1 of rItems, and how many were
-	// returned since the reader last held the lock.
+	// queue, at positions rNext .. rEnd-1 of rItems.
 	rItems      []item
 	rNext, rEnd int
-	rDelivered  int
 	// Outbound half.
 	outOpen bool
 	outErr  error
@@ -267,37 +266,42 @@ func (s *stream) takeCredit(ctx context.Context) error {
 const creditBlock = 32
 
 // recv returns the next inbound payload (a view valid until the next recv),
-// replenishing the peer's credits when half the window has been used.
+// replenishing the peer's credits when half the window is free again.
 //
 // It takes up to readerBatch queued items (a quarter of the window at most)
-// per lock and returns the rest of the batch without the lock; they count
-// as consumed (for REQUEST_N) when it next takes the lock.
+// per lock and returns the rest of the batch without the lock.
+//
+// The window (settings.window) is fixed by Prefetch or sized by the bytes
+// of the payloads received; the credits outstanding are those the peer has
+// not used, the queued items and the reader's batch not yet returned. When
+// the window minus them is at least half the window, REQUEST_N grants the
+// difference. With a fixed window that is exactly the payloads consumed
+// since the last grant; a window that shrank (larger payloads) grants
+// nothing until enough is consumed.
 func (s *stream) recv() (Payload, error) {
 	if s.rNext != s.rEnd && !s.dropped.Load() {
 		it := &s.rItems[s.rNext&(len(s.rItems)-1)]
 		s.rNext++
-		s.rDelivered++
 		return it.p, nil
 	}
-	prefetch := s.c.set.prefetch
 	for {
 		s.mu.Lock()
-		s.consumed += s.rDelivered
-		s.rDelivered = 0
+		w := s.c.set.window(s.inBytes, s.inCount)
 		s.rNext = s.rEnd
 		s.q.keepLast()
 		var first *item
 		if s.q.n > 0 {
-			items, start, k := s.q.take(min(readerBatch, max(prefetch/4, 1)))
+			items, start, k := s.q.take(min(readerBatch, max(w/4, 1)))
 			s.rItems, s.rNext, s.rEnd = items, start+1, start+k
-			s.consumed++
 			first = &items[start]
 		}
 		var n int
-		if s.inOpen && s.consumed >= max(prefetch/2, 1) {
-			n = s.consumed
-			s.consumed = 0
-			s.granted += int64(n)
+		if s.inOpen {
+			out := int(s.granted) + s.q.n + s.rEnd - s.rNext
+			if free := w - out; free >= max(w/2, 1) {
+				n = free
+				s.granted += int64(n)
+			}
 		}
 		if first != nil || n > 0 {
 			s.mu.Unlock()
@@ -343,6 +347,14 @@ func (s *stream) push(md, data []byte) bool {
 	}
 	s.granted--
 	s.q.push(md, data)
+	if s.c.set.prefetch == 0 {
+		s.inBytes += int64(len(md) + len(data))
+		if s.inCount++; s.inCount == 1<<12 {
+			// Halve the history now and then, so the window follows a
+			// change of payload size.
+			s.inBytes, s.inCount = s.inBytes/2, s.inCount/2
+		}
+	}
 	wake := s.waiting // a reader that does not wait finds the item itself
 	s.waiting = false
 	s.mu.Unlock()
