@@ -85,11 +85,23 @@ func (t *tcpTransport) Claim(ctx context.Context, n int) ([]byte, error) {
 		return nil, errFrameTooLarge
 	}
 	select {
-	case t.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	case <-t.closed:
 		return nil, net.ErrClosed
+	default:
+	}
+	select {
+	case t.sem <- struct{}{}:
+	default:
+		// Taken: wait. (Two selects of one case and a default cost a
+		// fraction of this three-way select, which locks all three
+		// channels: 40% of a stream sender's CPU when it ran per frame.)
+		select {
+		case t.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.closed:
+			return nil, net.ErrClosed
+		}
 	}
 	for {
 		t.mu.Lock()
