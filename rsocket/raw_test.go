@@ -32,14 +32,20 @@ func newRaw(t testing.TB, tr rsocket.Transport) *raw {
 
 func (r *raw) send(frame []byte) {
 	r.t.Helper()
-	b, err := r.tr.Claim(context.Background(), len(frame))
-	if err != nil {
+	if err := r.trySend(frame); err != nil {
 		r.t.Fatalf("raw send: %v", err)
 	}
-	copy(b, frame)
-	if err := r.tr.Commit(len(frame)); err != nil {
-		r.t.Fatal(err)
+}
+
+// trySend sends frame and returns the transport's error (the Conn may have
+// closed it).
+func (r *raw) trySend(frame []byte) error {
+	b, err := r.tr.Claim(context.Background(), len(frame))
+	if err != nil {
+		return err
 	}
+	copy(b, frame)
+	return r.tr.Commit(len(frame))
 }
 
 // next returns the next frame the Conn sent, skipping KEEPALIVEs unless
@@ -180,7 +186,13 @@ func TestUnexpectedFrames(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.send(tc.frame)
-			r.send(wire.AppendKeepalive(nil, true, 0, []byte("ping")))
+			ping := wire.AppendKeepalive(nil, true, 0, []byte("ping"))
+			if tc.fatal {
+				// The Conn may have closed the pipe already.
+				_ = r.trySend(ping)
+			} else {
+				r.send(ping)
+			}
 			f := r.next(wire.TypeKeepalive)
 			if tc.fatal {
 				if f == nil || f.Type != wire.TypeError || f.StreamID != 0 || f.ErrorCode != wire.ErrConnectionError {
