@@ -3,6 +3,7 @@ package rsocket_test
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -536,4 +537,39 @@ func TestWindowBoundedByBytes(t *testing.T) {
 	}
 	// Three credits out: the window is full.
 	r.quiet()
+}
+
+// TestStreamItemFastPath: the receive path's shortcut for PAYLOAD frames
+// (N or N|C, no metadata) delivers an item with C and ends the stream, and
+// leaves a fragmented item (F, then a last fragment with N only) to the
+// reassembly, which joins it.
+func TestStreamItemFastPath(t *testing.T) {
+	r, c := rawClient(t, rsocket.ClientConfig{Prefetch: 8})
+	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.next(0)
+	if f == nil || f.Type != wire.TypeRequestStream {
+		t.Fatalf("got %+v, want REQUEST_STREAM", f)
+	}
+	id := f.StreamID
+	r.send(wire.AppendPayload(nil, id, wire.FlagNext|wire.FlagFollows, nil, []byte("ab")))
+	r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, []byte("cd")))
+	r.send(wire.AppendPayload(nil, id+2, wire.FlagNext, nil, []byte("no such stream")))
+	r.send(wire.AppendPayload(nil, id, wire.FlagNext|wire.FlagComplete, nil, []byte("last")))
+	var got []string
+	for {
+		p, err := st.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(p.Data))
+	}
+	if strings.Join(got, ",") != "abcd,last" {
+		t.Errorf("received %q, want abcd,last", got)
+	}
 }
