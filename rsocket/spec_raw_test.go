@@ -63,6 +63,22 @@ func rawClient(t *testing.T, cfg rsocket.ClientConfig) (*raw, *rsocket.Conn) {
 	return r, c
 }
 
+// rawStream opens a request-stream from a client Conn with cfg to a raw
+// peer and returns the peer, the stream and the REQUEST_STREAM it received.
+func rawStream(t *testing.T, cfg rsocket.ClientConfig) (*raw, *rsocket.Stream, *wire.Frame) {
+	t.Helper()
+	r, c := rawClient(t, cfg)
+	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.next(0)
+	if f == nil || f.Type != wire.TypeRequestStream {
+		t.Fatalf("got %+v, want REQUEST_STREAM", f)
+	}
+	return r, st, f
+}
+
 // expectEcho sends KEEPALIVE(R) and checks that the next frame (other than
 // those skip accepts) is its echo: the connection is up and everything sent
 // before was processed.
@@ -280,13 +296,8 @@ func TestResponderOverCredits(t *testing.T) {
 // credits it granted cancels the stream (CANCEL), and Recv ends with
 // INVALID after the payloads within the window.
 func TestRequesterOverCredits(t *testing.T) {
-	r, c := rawClient(t, rsocket.ClientConfig{Prefetch: 2})
-	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeRequestStream || f.InitialN != 2 {
+	r, st, f := rawStream(t, rsocket.ClientConfig{Prefetch: 2})
+	if f.InitialN != 2 {
 		t.Fatalf("got %+v, want REQUEST_STREAM(2)", f)
 	}
 	id := f.StreamID
@@ -475,13 +486,8 @@ func TestErrorTruncatedAtRune(t *testing.T) {
 // DefaultPrefetch credits and, once small payloads show their size, tops
 // the window up to MaxPrefetch.
 func TestWindowGrowsForSmallPayloads(t *testing.T) {
-	r, c := rawClient(t, rsocket.ClientConfig{})
-	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeRequestStream || f.InitialN != rsocket.DefaultPrefetch {
+	r, st, f := rawStream(t, rsocket.ClientConfig{})
+	if f.InitialN != rsocket.DefaultPrefetch {
 		t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
 	}
 	id := f.StreamID
@@ -502,13 +508,8 @@ func TestWindowGrowsForSmallPayloads(t *testing.T) {
 // window is still queued; then each grant tops the outstanding credits and
 // queued payloads up to 3, never beyond.
 func TestWindowBoundedByBytes(t *testing.T) {
-	r, c := rawClient(t, rsocket.ClientConfig{PrefetchBytes: 4096})
-	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeRequestStream || f.InitialN != rsocket.DefaultPrefetch {
+	r, st, f := rawStream(t, rsocket.ClientConfig{PrefetchBytes: 4096})
+	if f.InitialN != rsocket.DefaultPrefetch {
 		t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
 	}
 	id := f.StreamID
@@ -544,15 +545,7 @@ func TestWindowBoundedByBytes(t *testing.T) {
 // leaves a fragmented item (F, then a last fragment with N only) to the
 // reassembly, which joins it.
 func TestStreamItemFastPath(t *testing.T) {
-	r, c := rawClient(t, rsocket.ClientConfig{Prefetch: 8})
-	st, err := c.RequestStream(context.Background(), rsocket.Payload{Data: []byte("s")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeRequestStream {
-		t.Fatalf("got %+v, want REQUEST_STREAM", f)
-	}
+	r, st, f := rawStream(t, rsocket.ClientConfig{Prefetch: 8})
 	id := f.StreamID
 	r.send(wire.AppendPayload(nil, id, wire.FlagNext|wire.FlagFollows, nil, []byte("ab")))
 	r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, []byte("cd")))
