@@ -59,6 +59,10 @@ type Stats struct {
 	Parks    uint64 // futex waits entered
 	Timeouts uint64 // futex waits that ended by their timeout
 	Late     uint64 // timeouts after which the work was there: lost wake-ups
+	// Interrupts counts futex waits that ended with nobody having woken
+	// them and nothing ready (a signal, a spurious wake-up); the waiter
+	// waits again for the rest of its timeout.
+	Interrupts uint64
 }
 
 // Init formats mem as an empty ring with the given data capacity and

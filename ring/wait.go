@@ -225,6 +225,11 @@ func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
 		}
 		st.Parks++
 		timedOut := futexWait(word, 1, left)
+		// Every waker stores 0 before FUTEX_WAKE, so a word still at 1
+		// means nobody woke this waiter: a signal interrupted the wait
+		// (Go's preemption and profiling signals make FUTEX_WAIT with a
+		// timeout return EINTR) or the kernel woke it spuriously.
+		woken := word.Load() == 0
 		word.Store(0)
 		ok := b.ready(space, end)
 		if timedOut {
@@ -233,10 +238,14 @@ func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
 				st.Late++
 			}
 		}
-		if ok || !timedOut {
-			// Ready, or woken without being ready (WakeConsumer, a
-			// spurious wake): return, the caller polls and decides.
+		if ok || (woken && !timedOut) {
+			// Ready, or woken without being ready (WakeConsumer):
+			// return, the caller polls and decides.
 			return ok
+		}
+		// Interrupted and not ready: wait again for what is left.
+		if !timedOut {
+			st.Interrupts++
 		}
 	}
 }
