@@ -38,7 +38,7 @@ type Conn struct {
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	streams map[uint32]*stream
+	streams streamTable
 	// Stream ids: the k-th id handed out (k from 0) is idFirst+2*(k mod
 	// idLap), idLap being how many ids of this side's parity there are.
 	// idSeq counts them; before the first lap ends every id is new, so a
@@ -104,7 +104,7 @@ func newConn(t Transport, server bool, set settings) *Conn {
 		set:     set,
 		ctx:     ctx,
 		cancel:  cancel,
-		streams: make(map[uint32]*stream),
+		streams: newStreamTable(),
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}),
 		resumed: make(chan struct{}),
@@ -317,7 +317,7 @@ func (c *Conn) CloseGracefully(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		c.mu.Lock()
-		open := len(c.streams)
+		open := c.streams.len()
 		c.mu.Unlock()
 		c.fail(ErrClosed)
 		if open > 0 {
@@ -332,7 +332,7 @@ func (c *Conn) CloseGracefully(ctx context.Context) error {
 func (c *Conn) idleLocked() chan struct{} {
 	if c.idle == nil {
 		c.idle = make(chan struct{})
-		if len(c.streams) == 0 {
+		if c.streams.len() == 0 {
 			close(c.idle)
 		}
 	}
@@ -394,14 +394,12 @@ func (c *Conn) fail(err error) {
 	c.shut.Store(true)
 	c.err = err
 	streams := c.streams
-	c.streams = make(map[uint32]*stream)
+	c.streams = newStreamTable()
 	c.tableGen.Add(1)
 	c.mu.Unlock()
 	c.cancel()
 	_ = c.t.Close()
-	for _, s := range streams {
-		s.terminate(err)
-	}
+	streams.each(func(s *stream) { s.terminate(err) })
 	close(c.done)
 	if c.set.logger != nil {
 		c.set.logger.Debug("rsocket: connection closed", "server", c.server, "err", err)
@@ -452,7 +450,7 @@ func (c *Conn) register(s *stream) error {
 	id, err := c.newID()
 	if err == nil {
 		s.id = id
-		c.streams[id] = s
+		c.streams.put(id, s)
 	}
 	return err
 }
@@ -486,7 +484,7 @@ func (c *Conn) idFrom(k uint64) uint32 {
 		if k < c.idLap {
 			return id // never handed out before: cannot be in the table
 		}
-		if _, busy := c.streams[id]; !busy {
+		if c.streams.get(id) == nil {
 			return id
 		}
 		k = c.idSeq.Add(1) - 1
@@ -520,7 +518,7 @@ func (c *Conn) lookup(id uint32) *stream {
 		return c.lastStream
 	}
 	c.mu.Lock()
-	s := c.streams[id]
+	s := c.streams.get(id)
 	gen := c.tableGen.Load()
 	c.mu.Unlock()
 	c.lastID, c.lastStream, c.lastGen = id, s, gen
@@ -532,12 +530,12 @@ func (c *Conn) lookup(id uint32) *stream {
 func (c *Conn) unregister(id uint32, s *stream) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.streams[id] != s || s == nil {
+	if s == nil || c.streams.get(id) != s {
 		return false
 	}
-	delete(c.streams, id)
+	c.streams.del(id)
 	c.tableGen.Add(1)
-	if c.closing && len(c.streams) == 0 && c.idle != nil {
+	if c.closing && c.streams.len() == 0 && c.idle != nil {
 		select {
 		case <-c.idle:
 		default:

@@ -186,8 +186,7 @@ func (c *Conn) onRequest(f *wire.Frame) {
 		return
 	}
 	c.mu.Lock()
-	_, busy := c.streams[id]
-	if c.closed || busy {
+	if c.closed || c.streams.get(id) != nil {
 		c.mu.Unlock()
 		return // a request on an id in use is ignored
 	}
@@ -209,7 +208,7 @@ func (c *Conn) onRequest(f *wire.Frame) {
 		s := newStream(c, f.Type)
 		s.id = id
 		s.responder = true
-		c.streams[id] = s
+		c.streams.put(id, s)
 		c.mu.Unlock()
 		s.asm.start(f)
 		if !s.asm.add(f, c.set.maxMessage) {

@@ -298,11 +298,11 @@ func (c *Conn) sendLease(ctx context.Context, g Lease) error {
 func (c *Conn) leaseStats() LeaseStats {
 	var s LeaseStats
 	c.mu.Lock()
-	for _, st := range c.streams {
+	c.streams.each(func(st *stream) {
 		if st.responder {
 			s.InFlight++
 		}
-	}
+	})
 	c.mu.Unlock()
 	l := c.lease
 	l.mu.Lock()

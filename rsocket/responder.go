@@ -105,13 +105,13 @@ func (c *Conn) hold(id uint32, old, rec *stream) bool {
 	if c.closed {
 		return false
 	}
-	if old != nil && c.streams[id] != old {
+	if old != nil && c.streams.get(id) != old {
 		return false
 	}
 	if old != nil {
 		c.tableGen.Add(1) // a replacement: see lookup
 	}
-	c.streams[id] = rec
+	c.streams.put(id, rec)
 	return true
 }
 
@@ -140,7 +140,7 @@ func (c *Conn) serveInline(s *stream, id uint32, p Payload) {
 	}
 	c.mu.Lock()
 	if c.inlineID.CompareAndSwap(id, 0) && !c.closed {
-		c.streams[id] = &c.inlineMark
+		c.streams.put(id, &c.inlineMark)
 	}
 	c.mu.Unlock()
 }

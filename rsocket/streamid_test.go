@@ -31,7 +31,7 @@ func TestStreamIDWrap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newConn(&sinkTransport{}, tc.server, resolve(0, 0, 0, nil, MaxFrameLength))
 			for _, id := range tc.live {
-				c.streams[id] = newStream(c, wire.TypeRequestStream)
+				c.streams.put(id, newStream(c, wire.TypeRequestStream))
 			}
 			k := uint64(tc.start-c.idFirst) / 2
 			if tc.lap2 {
@@ -69,7 +69,7 @@ func TestStreamIDWrap(t *testing.T) {
 func TestFNFIDWrap(t *testing.T) {
 	const top = wire.MaxStreamID
 	c := newConn(&sinkTransport{}, false, resolve(0, 0, 0, nil, MaxFrameLength))
-	c.streams[1] = newStream(c, wire.TypeRequestStream) // live from the last lap
+	c.streams.put(1, newStream(c, wire.TypeRequestStream)) // live from the last lap
 	c.idSeq.Store(uint64(top-4-1) / 2)
 	s := newStream(c, wire.TypeRequestStream)
 	var got []uint32
