@@ -205,8 +205,31 @@ func (t *Transport) CommitLater(n int) error {
 	t.out.Stage(n)
 	t.pending = true
 	t.staged++
-	t.releaseClaim(n <= batchMaxFrame && t.staged < batchMax)
+	t.releaseClaim(t.stageIf(n, pollBits))
 	return nil
+}
+
+// CommitDriven is Commit for a request whose sender drives the receive
+// side next (a blocking request-response): the frame stays staged only
+// while another goroutine drives, which publishes it on its next turn with
+// the requests of the other requesters it woke (one store for a batch of
+// concurrent requesters). Otherwise it is published now, as the sender's
+// own Drive would do first thing.
+func (t *Transport) CommitDriven(n int) error {
+	t.out.Stage(n)
+	t.pending = true
+	t.staged++
+	t.releaseClaim(t.stageIf(n, drivePoll))
+	return nil
+}
+
+// stageIf returns the poller bits under which a frame of n bytes may stay
+// staged: bits, or none for a large frame or a full batch.
+func (t *Transport) stageIf(n int, bits int64) int64 {
+	if n <= batchMaxFrame && t.staged < batchMax {
+		return bits
+	}
+	return 0
 }
 
 // Batching of CommitLater.
@@ -294,7 +317,13 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 			// Parking reads consumer state: hold the token; a driver
 			// that wants it wakes us (WakeConsumer). A parked loop
 			// publishes nothing: it stops polling first.
-			if w.poll() {
+			if w.kind == WaitBackoff {
+				// Its sleeps would hold staged frames back: a
+				// backing-off loop does not count as a poller.
+				t.stopPolling(recvPollBit)
+				w.poll()
+				t.startPolling(recvPollBit)
+			} else if w.poll() {
 				t.stopPolling(recvPollBit)
 				t.in.WaitData(w.park)
 				t.startPolling(recvPollBit)

@@ -107,17 +107,17 @@ func (t *Transport) lockClaimSlow(ctx context.Context) error {
 }
 
 // unlockClaim releases the claim, publishing any staged record.
-func (t *Transport) unlockClaim() { t.releaseClaim(false) }
+func (t *Transport) unlockClaim() { t.releaseClaim(0) }
 
 // releaseClaim releases the claim and its user, and wakes a waiter. Records
-// staged by CommitLater stay unpublished only when stage is true and a
-// poller is set; otherwise they are published first.
-func (t *Transport) releaseClaim(stage bool) {
+// staged by CommitLater or CommitDriven stay unpublished only while one of
+// the poller bits in stageIf is set; otherwise they are published first.
+func (t *Transport) releaseClaim(stageIf int64) {
 	for {
 		s := t.state.Load()
 		ns := s - (claimBit + 1)
 		if t.pending {
-			if stage && s&pollBits != 0 && s&closedBit == 0 {
+			if s&stageIf != 0 && s&closedBit == 0 {
 				ns |= stagedBit
 			} else {
 				t.out.Flush()
@@ -152,7 +152,7 @@ func (t *Transport) flushStaged() {
 		return
 	}
 	if t.state.CompareAndSwap(s, s+1|claimBit) {
-		t.releaseClaim(false)
+		t.releaseClaim(0)
 	}
 }
 

@@ -100,7 +100,7 @@ func (h *holding) FireAndForgetInline(rsocket.Payload) { h.fnf <- struct{}{} }
 // publishes them) and the blocking one (published at once).
 func TestLaterFramesLeave(t *testing.T) {
 	for _, procs := range []int{1, 0} {
-		for _, w := range []Wait{WaitSpin, WaitDefault, WaitBlock} {
+		for _, w := range []Wait{WaitSpin, WaitDefault, WaitBackoff, WaitBlock} {
 			t.Run(fmt.Sprintf("procs=%d/%v", procs, w), func(t *testing.T) {
 				if procs > 0 {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
@@ -154,5 +154,43 @@ func TestLaterFramesLeave(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBackoffDoesNotHoldFrames: a receive loop that backs off sleeps between
+// polls (up to ring.DefaultMaxPark), so it must not count as a poller that
+// will publish staged frames: a fire-and-forget sent while it sleeps is
+// published at once. (While it counted, nearly every one of these waited
+// for the end of the loop's sleep.)
+func TestBackoffDoesNotHoldFrames(t *testing.T) {
+	h := &holding{release: make(chan struct{}), fnf: make(chan struct{}, 64)}
+	cfg := testConfig(t)
+	l := listen(t, cfg)
+	ccfg := cfg
+	ccfg.Wait = WaitBackoff
+	r := connect(t, l, ccfg, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+		return h, nil
+	}})
+	defer close(h.release)
+	ct := r.ct.(*Transport)
+	const sends = 40
+	held := 0
+	for range sends {
+		time.Sleep(3 * time.Millisecond) // the loop spins, yields, then sleeps
+		if err := r.client.FireAndForget(ctxT(t), rsocket.Payload{Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if ct.state.Load()&stagedBit != 0 {
+			held++
+		}
+		select {
+		case <-h.fnf:
+		case <-time.After(2 * time.Second):
+			t.Fatal("a fire-and-forget did not arrive")
+		}
+	}
+	// A send can still land in the instant the loop polls; most must not.
+	if held > sends/4 {
+		t.Errorf("%d of %d fire-and-forget requests were left staged while the receive loop backed off", held, sends)
 	}
 }

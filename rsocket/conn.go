@@ -30,6 +30,7 @@ type Conn struct {
 	recvT  Transport                // what the receive goroutine pumps (t, or a resumable session's first transport)
 	driver Driver                   // t, when its receive side can be driven by a waiting requester
 	later  laterCommitter           // t, when it can hold a commit for the next ones
+	driven drivenCommitter          // t, when it can hold a driving requester's commit
 	onRecv func(frame []byte) error // c.onFrame, bound once
 	server bool
 	set    settings
@@ -129,6 +130,7 @@ func (c *Conn) setTransport(t Transport) {
 	c.t = t
 	c.driver, _ = t.(Driver)
 	c.later, _ = t.(laterCommitter)
+	c.driven, _ = t.(drivenCommitter)
 }
 
 func (c *Conn) setHandler(h Handler) {

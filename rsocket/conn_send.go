@@ -26,6 +26,15 @@ func (c *Conn) commit(b []byte, n int) error {
 	return c.t.Commit(n)
 }
 
+// commitMode says how sendRequest commits a frame.
+type commitMode uint8
+
+const (
+	commitNow     commitMode = iota // commit
+	commitBatch                     // commitLater
+	commitDriving                   // drivenCommitter, when the transport is one
+)
+
 // commitLater is commit for a frame that may be published with the next
 // ones (laterCommitter).
 func (c *Conn) commitLater(b []byte, n int) error {
@@ -186,7 +195,10 @@ func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) error {
 
 // sendRequest sends a REQUEST_* frame, fragmented if it exceeds the MTU.
 // flags may hold C (a REQUEST_CHANNEL whose requester has nothing more).
-func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) error {
+// how says how an unfragmented frame is committed: commitNow, commitBatch
+// (fire-and-forget, which comes in floods) or commitDriving (a blocking
+// request-response whose caller drives the receive side next).
+func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload, how commitMode) error {
 	size := wire.RequestSize(t, p.Metadata, p.Data)
 	if size <= c.set.mtu {
 		b, err := c.t.Claim(ctx, size)
@@ -194,8 +206,11 @@ func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, fla
 			return c.requestSendErr(ctx, err)
 		}
 		b = wire.AppendRequest(b[:0], t, id, flags, initialN, p.Metadata, p.Data)
-		if t == wire.TypeRequestFNF {
-			return c.commitLater(b, size) // they come in floods
+		switch {
+		case how == commitBatch:
+			return c.commitLater(b, size)
+		case how == commitDriving && c.driven != nil && len(b) == size:
+			return c.driven.CommitDriven(size)
 		}
 		return c.commit(b, size)
 	}

@@ -81,7 +81,7 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 		putRR(s)
 		return Payload{}, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestResponse, s.id, 0, 0, p); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestResponse, s.id, 0, 0, p, commitDriving); err != nil {
 		if c.unregister(s.id, s) {
 			putRR(s)
 			return Payload{}, err
@@ -141,7 +141,7 @@ func (c *Conn) RequestResponseAsync(p Payload, h ResponseHandler) error {
 		putRR(s)
 		return err
 	}
-	if err := c.sendRequest(c.ctx, wire.TypeRequestResponse, s.id, 0, 0, p); err != nil {
+	if err := c.sendRequest(c.ctx, wire.TypeRequestResponse, s.id, 0, 0, p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			putRR(s)
 			return err
@@ -160,7 +160,7 @@ func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
 	if err != nil {
 		return err
 	}
-	return c.sendRequest(ctx, wire.TypeRequestFNF, id, 0, 0, p)
+	return c.sendRequest(ctx, wire.TypeRequestFNF, id, 0, 0, p, commitBatch)
 }
 
 // MetadataPush sends connection-level metadata (METADATA_PUSH on stream 0).
@@ -190,7 +190,7 @@ func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.set.initialWindow()), p); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.set.initialWindow()), p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -212,7 +212,7 @@ func (c *Conn) RequestChannel(ctx context.Context, p Payload) (*Channel, error) 
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.set.initialWindow()), p); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.set.initialWindow()), p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}

@@ -65,3 +65,11 @@ type flusher interface {
 type laterCommitter interface {
 	CommitLater(n int) error
 }
+
+// drivenCommitter is implemented by a Driver that can hold back the request
+// of a requester that will drive next, while another goroutine drives
+// (which publishes it on its next turn, with the requests of the other
+// requesters it woke). CommitDriven is Commit with that licence.
+type drivenCommitter interface {
+	CommitDriven(n int) error
+}
