@@ -93,6 +93,22 @@ func (h *holding) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsock
 
 func (h *holding) FireAndForgetInline(rsocket.Payload) { h.fnf <- struct{}{} }
 
+// connectHolding connects a client with wait strategy w to a server whose
+// handler is a new holding, released when the test ends.
+func connectHolding(t *testing.T, w Wait) (*holding, conns) {
+	t.Helper()
+	h := &holding{release: make(chan struct{}), fnf: make(chan struct{}, 64)}
+	cfg := testConfig(t)
+	l := listen(t, cfg)
+	ccfg := cfg
+	ccfg.Wait = w
+	r := connect(t, l, ccfg, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+		return h, nil
+	}})
+	t.Cleanup(func() { close(h.release) }) // runs before the connections close
+	return h, r
+}
+
 // TestLaterFramesLeave: frames committed with CommitLater (stream payloads,
 // fire-and-forget requests) reach the peer without another frame behind
 // them: the sender's burst ends and nothing else is sent, with one P and
@@ -105,15 +121,7 @@ func TestLaterFramesLeave(t *testing.T) {
 				if procs > 0 {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 				}
-				h := &holding{release: make(chan struct{}), fnf: make(chan struct{}, 16)}
-				cfg := testConfig(t)
-				l := listen(t, cfg)
-				ccfg := cfg
-				ccfg.Wait = w
-				r := connect(t, l, ccfg, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
-					return h, nil
-				}})
-				defer close(h.release)
+				h, r := connectHolding(t, w)
 				ctx := ctxT(t)
 				st, err := r.client.RequestStream(ctx, rsocket.Payload{})
 				if err != nil {
@@ -163,15 +171,7 @@ func TestLaterFramesLeave(t *testing.T) {
 // published at once. (While it counted, nearly every one of these waited
 // for the end of the loop's sleep.)
 func TestBackoffDoesNotHoldFrames(t *testing.T) {
-	h := &holding{release: make(chan struct{}), fnf: make(chan struct{}, 64)}
-	cfg := testConfig(t)
-	l := listen(t, cfg)
-	ccfg := cfg
-	ccfg.Wait = WaitBackoff
-	r := connect(t, l, ccfg, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
-		return h, nil
-	}})
-	defer close(h.release)
+	h, r := connectHolding(t, WaitBackoff)
 	ct := r.ct.(*Transport)
 	const sends = 40
 	held := 0
