@@ -212,8 +212,8 @@ func (t *Transport) CommitLater(n int) error {
 // CommitDriven is Commit for a request whose sender drives the receive
 // side next (a blocking request-response): the frame stays staged only
 // while another goroutine drives, which publishes it on its next turn with
-// the requests of the other requesters it woke (one store for a batch of
-// concurrent requesters). Otherwise it is published now, as the sender's
+// the requests of the other requesters it woke (up to batchMax frames per
+// store). Otherwise it is published now, as the sender's
 // own Drive would do first thing.
 func (t *Transport) CommitDriven(n int) error {
 	t.out.Stage(n)
