@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -399,5 +400,41 @@ func TestStickyErrors(t *testing.T) {
 	binary.LittleEndian.PutUint64(b.mem[consumerOffset:], 0)
 	if _, err2 := b.Claim(1); err2 != err {
 		t.Errorf("Claim after corruption: %v; want the same %v", err2, err)
+	}
+}
+
+// TestPrefetchSpans: the lines prefetch asks for are inside the data area
+// and cover the positions it was given (up to prefetchMax bytes), whatever
+// the capacity and wherever the range wraps.
+func TestPrefetchSpans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, capacity := range []uint64{MinCapacity, 4096, 1 << 16} {
+		b := &Buffer{capacity: capacity, mask: capacity - 1}
+		for range 20000 {
+			from := rng.Uint64N(1<<40) &^ 7
+			to := from + rng.Uint64N(capacity+1)&^7
+			if rng.IntN(4) == 0 { // near the end of a lap
+				from = from&^(capacity-1) + capacity - 8*rng.Uint64N(64)
+				to = from + rng.Uint64N(512)&^7
+			}
+			off1, n1, off2, n2 := b.prefetchSpans(from, to)
+			if off1%64 != 0 || off1+64*n1 > capacity || off2 != 0 || 64*n2 > capacity {
+				t.Fatalf("capacity %d, from %d, to %d: spans %d+%d, %d+%d lines outside the data area",
+					capacity, from, to, off1, n1, off2, n2)
+			}
+			covered := func(off uint64) bool {
+				return off >= off1 && off < off1+64*n1 || off < 64*n2
+			}
+			want := min(to, from+prefetchMax)
+			for pos := from; pos < want; pos += 8 {
+				if !covered(pos & b.mask) {
+					t.Fatalf("capacity %d, from %d, to %d: position %d (offset %d) not in spans %d+%d, %d+%d",
+						capacity, from, to, pos, pos&b.mask, off1, n1, off2, n2)
+				}
+			}
+			if lines := n1 + n2; lines > (want-from+63)/64+1 {
+				t.Fatalf("capacity %d, from %d, to %d: %d lines for %d bytes", capacity, from, to, lines, want-from)
+			}
+		}
 	}
 }

@@ -2,7 +2,10 @@
 
 package ring
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 var spinWord atomic.Uint32
 
@@ -13,3 +16,7 @@ func procyield(pauses uint32) {
 		spinWord.Load()
 	}
 }
+
+// prefetchLines does nothing where there is no prefetch instruction in
+// assembly.
+func prefetchLines(p unsafe.Pointer, lines int) {}
