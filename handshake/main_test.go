@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 	case "client":
 		os.Exit(childClient())
 	case "server":
-		os.Exit(childServer())
+		os.Exit(childServer(Config{}, echoServer(nil)))
+	case "fastserver":
+		os.Exit(childServer(Config{Wait: WaitSpin}, inlineEchoServer())) // drive_test.go
 	case "hold":
 		os.Exit(childHold()) // diag_linux_test.go
 	case "relay":
@@ -68,9 +70,10 @@ func childClient() int {
 	}
 }
 
-// childServer listens, prints its address, and serves echo connections.
-func childServer() int {
-	cfg := Config{Mode: SHMOnly, SHM: shmConfig(os.Getenv(childDirEnv))}
+// childServer listens with cfg (shared memory only, in the test's
+// directory), prints its address, and serves connections with sc.
+func childServer(cfg Config, sc rsocket.ServerConfig) int {
+	cfg.Mode, cfg.SHM = SHMOnly, shmConfig(os.Getenv(childDirEnv))
 	l, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		fmt.Println("error", err)
@@ -85,7 +88,7 @@ func childServer() int {
 		}
 		fmt.Fprintln(out, "accepted", a.Kind)
 		out.Flush()
-		go rsocket.Server(context.Background(), a.Transport, echoServer(nil))
+		go rsocket.Server(context.Background(), a.Transport, sc)
 	}
 }
 

@@ -2,6 +2,7 @@ package rsocket
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/rshm/rshm/internal/wire"
@@ -17,7 +18,7 @@ import (
 // not allocate them.
 var rrPool = sync.Pool{New: func() any {
 	s := &stream{kind: wire.TypeRequestResponse, rrDone: make(chan struct{}, 1)}
-	s.rrIsDone = func() bool { return s.rrState.Load() == rrAnswered }
+	s.rrIsDone = s.rrDriven
 	return s
 }}
 
@@ -57,14 +58,41 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 	}
 	s.rrErr = err
 	if s.rrState.Swap(rrAnswered) == rrWaiting {
+		c.woken.Add(1) // before the send: woken never trails resumed
 		s.rrDone <- struct{}{}
 	}
+}
+
+// answered receives the signal of completeRR for s; the requester has
+// resumed.
+func answered(s *stream) {
+	<-s.rrDone
+	s.c.rrResumed.Add(1)
+}
+
+// rrDriven is the done function of a request-response requester that drives
+// the receive side: it reports whether the answer came. First, while
+// requesters woken with their answers have not yet run, it lets them run
+// (runtime.Gosched). With one P they would otherwise wait until the driver
+// parks, and a driver that finds its own answer first leaves and comes back
+// with its next request without parking: it would ping-pong alone while
+// the others starved until the runtime preempts it (10 ms). It looks again
+// on every poll, because Gosched does not promise that they run first (the
+// scheduler takes the global queue, where Gosched puts the driver, first
+// one time in 61). They run while the driver still polls, so the requests
+// they send next stay staged and leave together (CommitDriven) when the
+// driver resumes.
+func (s *stream) rrDriven() bool {
+	if s.c.woken.Load() != s.c.rrResumed.Load() {
+		runtime.Gosched()
+	}
+	return s.rrState.Load() == rrAnswered
 }
 
 // waitAnswered waits until completeRR has run for s.
 func waitAnswered(s *stream) {
 	if s.rrState.CompareAndSwap(rrPending, rrWaiting) {
-		<-s.rrDone
+		answered(s)
 	}
 }
 
@@ -110,18 +138,19 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 func (c *Conn) awaitRR(ctx context.Context, s *stream) error {
 	done := ctx.Done()
 	if done == nil {
-		<-s.rrDone // a context that never ends: no select
+		answered(s) // a context that never ends: no select
 		return nil
 	}
 	select {
 	case <-s.rrDone:
+		c.rrResumed.Add(1)
 	case <-done:
 		if c.unregister(s.id, s) {
 			_ = c.sendCancel(c.ctx, s.id)
 			putRR(s)
 			return ctx.Err()
 		}
-		<-s.rrDone // completed concurrently
+		answered(s) // completed concurrently
 	}
 	return nil
 }

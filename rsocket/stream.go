@@ -28,7 +28,7 @@ type stream struct {
 	rh       ResponseHandler
 	rrDone   chan struct{} // cap 1, reused with the pooled record
 	rrState  atomic.Uint32 // rrPending, rrWaiting or rrAnswered
-	rrIsDone func() bool   // rrState is rrAnswered (for Drive), bound once
+	rrIsDone func() bool   // rrDriven, bound once
 	rrResult Payload
 	rrErr    error
 

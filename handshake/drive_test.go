@@ -1,0 +1,75 @@
+package handshake
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rshm/rshm/rsocket"
+)
+
+// TestConcurrentRequestersShareTheDriver: blocking request-responses from
+// several goroutines on one P, against a server in another process that
+// answers within a microsecond, all make progress at about the same rate.
+// The requester that drives the receive side wakes the
+// others with their answers; if it went on to its next request without
+// letting them run, it would ping-pong alone and the others would wait
+// for the runtime to preempt it (10 ms a turn).
+func TestConcurrentRequestersShareTheDriver(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	dir := t.TempDir()
+	_, lines := child(t, "fastserver", "", dir)
+	addr := expect(t, lines, "addr ")
+	ctx := ctxT(t)
+	tr, _, err := Dial(ctx, addr, Config{Mode: SHMOnly, SHM: shmConfig(dir), Wait: WaitSpin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rsocket.Client(ctx, tr, rsocket.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	const requesters = 8
+	counts := make([]int, requesters)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for i := range requesters {
+		wg.Go(func() {
+			p := rsocket.Payload{Data: []byte("ping")}
+			for !stop.Load() {
+				if _, err := c.RequestResponse(context.Background(), p); err != nil {
+					t.Error(err)
+					return
+				}
+				counts[i]++
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+
+	t.Logf("requests per requester in 300 ms: %v", counts)
+	if low, high := slices.Min(counts), slices.Max(counts); high > 2*low {
+		t.Fatalf("one requester made %d requests and another %d; want them within a factor of 2: %v",
+			high, low, counts)
+	}
+}
+
+// inlineEchoServer answers request-response inline, on the receive side's
+// goroutine, so the server answers as fast as it reads.
+func inlineEchoServer() rsocket.ServerConfig {
+	return rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+		return inlineEcho{}, nil
+	}}
+}
+
+type inlineEcho struct{ rsocket.RejectAll }
+
+func (inlineEcho) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) { _ = r.Respond(p) }
