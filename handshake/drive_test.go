@@ -15,12 +15,25 @@ import (
 // TestConcurrentRequestersShareTheDriver: blocking request-responses from
 // several goroutines on one P, against a server in another process that
 // answers within a microsecond, all make progress at about the same rate.
-// The requester that drives the receive side wakes the
-// others with their answers; if it went on to its next request without
-// letting them run, it would ping-pong alone and the others would wait
-// for the runtime to preempt it (10 ms a turn).
+// The requester that drives the receive side wakes the others with their
+// answers; if it went on to its next request without letting them run, it
+// would ping-pong alone and the others would wait for the runtime to
+// preempt it (10 ms a turn).
 func TestConcurrentRequestersShareTheDriver(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := dialFastServer(t)
+	counts := requestFor(t, c, 8, 300*time.Millisecond)
+
+	t.Logf("requests per requester in 300 ms: %v", counts)
+	if low, high := slices.Min(counts), slices.Max(counts); high > 2*low {
+		t.Fatalf("one requester made %d requests and another %d; want them within a factor of 2: %v",
+			high, low, counts)
+	}
+}
+
+// dialFastServer starts a child "fastserver" and returns a client
+// connection to it whose requesters drive the receive side (WaitSpin).
+func dialFastServer(t *testing.T) *rsocket.Conn {
 	dir := t.TempDir()
 	_, lines := child(t, "fastserver", "", dir)
 	addr := expect(t, lines, "addr ")
@@ -33,13 +46,17 @@ func TestConcurrentRequestersShareTheDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
 
-	const requesters = 8
-	counts := make([]int, requesters)
+// requestFor runs n goroutines that make blocking request-responses on c
+// for d, and returns how many each made.
+func requestFor(t *testing.T, c *rsocket.Conn, n int, d time.Duration) []int {
+	counts := make([]int, n)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for i := range requesters {
+	for i := range n {
 		wg.Go(func() {
 			p := rsocket.Payload{Data: []byte("ping")}
 			for !stop.Load() {
@@ -51,15 +68,10 @@ func TestConcurrentRequestersShareTheDriver(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(d)
 	stop.Store(true)
 	wg.Wait()
-
-	t.Logf("requests per requester in 300 ms: %v", counts)
-	if low, high := slices.Min(counts), slices.Max(counts); high > 2*low {
-		t.Fatalf("one requester made %d requests and another %d; want them within a factor of 2: %v",
-			high, low, counts)
-	}
+	return counts
 }
 
 // inlineEchoServer answers request-response inline, on the receive side's
