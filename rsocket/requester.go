@@ -58,7 +58,7 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 	}
 	s.rrErr = err
 	if s.rrState.Swap(rrAnswered) == rrWaiting {
-		c.woken.Add(1) // before the send: woken never trails resumed
+		c.woken.Add(1) // before the send: woken never trails rrResumed
 		s.rrDone <- struct{}{}
 	}
 }

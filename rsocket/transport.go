@@ -41,10 +41,12 @@ type Driver interface {
 	// Drive delivers incoming frames to fn from the calling goroutine, as
 	// Receive would (never concurrently with Receive or another Drive
 	// delivering), until done returns true (Drive calls it between polls;
-	// it must be cheap and must not block), cancel is closed, the
-	// transport's wait strategy says to stop polling and park instead, or
-	// the receive side fails (Receive then returns that error). The caller
-	// checks for its answer and waits as usual afterwards.
+	// it must be cheap and must not block, though it may yield the
+	// processor to goroutines the delivered frames woke), cancel is
+	// closed, the transport's wait strategy says to stop polling and park
+	// instead, or the receive side fails (Receive then returns that
+	// error). The caller checks for its answer and waits as usual
+	// afterwards.
 	Drive(fn func(frame []byte) error, done func() bool, cancel <-chan struct{})
 }
 
