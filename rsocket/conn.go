@@ -32,12 +32,12 @@ type Conn struct {
 	later  laterCommitter           // t, when it can hold a commit for the next ones
 	driven drivenCommitter          // t, when it can hold a driving requester's commit
 	onRecv func(frame []byte) error // c.onFrame, bound once
-	// woken counts the blocking requesters woken with their answers,
-	// rrResumed those of them that have run since; a driving requester
-	// yields while they differ (rrDriven).
-	woken, rrResumed atomic.Uint64
-	server           bool
-	set              settings
+	// rrWoken counts the blocking requesters woken with their answers
+	// that have not run yet; a driving requester yields while it is not
+	// zero (rrDriven).
+	rrWoken atomic.Int64
+	server  bool
+	set     settings
 
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc

@@ -58,7 +58,7 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 	}
 	s.rrErr = err
 	if s.rrState.Swap(rrAnswered) == rrWaiting {
-		c.woken.Add(1) // before the send: woken never trails rrResumed
+		c.rrWoken.Add(1) // before the send, so it never goes below zero
 		s.rrDone <- struct{}{}
 	}
 }
@@ -67,7 +67,7 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 // resumed.
 func answered(s *stream) {
 	<-s.rrDone
-	s.c.rrResumed.Add(1)
+	s.c.rrWoken.Add(-1)
 }
 
 // rrDriven is the done function of a request-response requester that drives
@@ -83,7 +83,7 @@ func answered(s *stream) {
 // they send next stay staged and leave together (CommitDriven) when the
 // driver resumes.
 func (s *stream) rrDriven() bool {
-	if s.c.woken.Load() != s.c.rrResumed.Load() {
+	if s.c.rrWoken.Load() != 0 {
 		runtime.Gosched()
 	}
 	return s.rrState.Load() == rrAnswered
@@ -143,7 +143,7 @@ func (c *Conn) awaitRR(ctx context.Context, s *stream) error {
 	}
 	select {
 	case <-s.rrDone:
-		c.rrResumed.Add(1)
+		c.rrWoken.Add(-1)
 	case <-done:
 		if c.unregister(s.id, s) {
 			_ = c.sendCancel(c.ctx, s.id)
