@@ -20,7 +20,7 @@ import (
 // The negotiation is bounded by cfg.Timeout and ctx; on error c is closed.
 func Client(ctx context.Context, c net.Conn, cfg Config) (rsocket.Transport, Kind, error) {
 	if cfg.Mode == TCPOnly {
-		return rsocket.NewTCPTransport(c), KindTCP, nil
+		return cfg.tcpTransport(c, nil), KindTCP, nil
 	}
 	h := clientHS{c: c, cfg: &cfg}
 	stop := deadline(ctx, c, cfg.timeout())
@@ -58,7 +58,7 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 		if h.required() {
 			return nil, 0, &Error{Step: StepHello, Err: err}
 		}
-		return rsocket.NewTCPTransport(h.c), KindTCP, nil
+		return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 	}
 	hi := hello{
 		version:  Version,
@@ -93,7 +93,7 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 			return nil, 0, perr
 		}
 		h.cfg.logger().Debug("handshake: server declined shared memory", "err", perr)
-		return rsocket.NewTCPTransport(h.c), KindTCP, nil
+		return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 	}
 	if err := h.check(r); err != nil {
 		return h.fallback(StepReply, err)
@@ -133,7 +133,7 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 			return nil, 0, perr
 		}
 		h.cfg.logger().Debug("handshake: server declined shared memory", "err", perr)
-		return rsocket.NewTCPTransport(h.c), KindTCP, nil
+		return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 	}
 	// The server unlinked already; unlinking again is harmless and covers
 	// a server that did not.
@@ -176,5 +176,5 @@ func (h *clientHS) fallback(step Step, err error) (rsocket.Transport, Kind, erro
 		return nil, 0, &Error{Step: step, Err: err}
 	}
 	h.cfg.logger().Debug("handshake: falling back to TCP", "step", step, "err", err)
-	return rsocket.NewTCPTransport(h.c), KindTCP, nil
+	return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 }

@@ -3,10 +3,12 @@ package handshake
 import (
 	"log/slog"
 	"math/bits"
+	"net"
 	"strconv"
 	"time"
 
 	"github.com/rshm/rshm/ring"
+	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/shm"
 )
 
@@ -114,7 +116,10 @@ type Config struct {
 	// DefaultMaxRingSize.
 	MaxRingSize int
 	// Wait is how the receive loop and a blocked Claim wait. A server whose
-	// Wait is WaitDefault adopts the client's. The largest frame is the
+	// Wait is WaitDefault adopts the client's. Over TCP it sets how long
+	// the receive loop polls the socket before it parks: WaitBlock not at
+	// all, WaitSpin and WaitYield without end, the others
+	// rsocket.DefaultTCPPoll (see rsocket.TCPConfig). The largest frame is the
 	// ring's MaxRecord, RingSize/8; the engine fragments above it.
 	Wait Wait
 	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
@@ -226,3 +231,18 @@ const (
 	ringMinCapacity = ring.MinCapacity
 	ringMaxCapacity = ring.MaxCapacity
 )
+
+// tcpTransport returns the RSocket-over-TCP transport for c, whose receive
+// loop waits as c.Wait says: WaitBlock parks at once, WaitSpin and WaitYield
+// never park, the others poll for rsocket.DefaultTCPPoll first. prefix
+// holds bytes already read from c.
+func (c *Config) tcpTransport(nc net.Conn, prefix []byte) rsocket.Transport {
+	tc := rsocket.TCPConfig{Prefix: prefix}
+	switch c.Wait {
+	case WaitBlock:
+		tc.Poll = -1
+	case WaitSpin, WaitYield:
+		tc.Poll = rsocket.PollForever
+	}
+	return rsocket.NewTCPTransportConfig(nc, tc)
+}

@@ -29,7 +29,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (rsocket.Transport, Kind
 	if c, err = d.DialContext(ctx, "tcp", addr); err != nil {
 		return nil, 0, &Error{Step: StepDial, Err: err}
 	}
-	return rsocket.NewTCPTransport(c), KindTCP, nil
+	return cfg.tcpTransport(c, nil), KindTCP, nil
 }
 
 // notRSHM reports whether err says the server is not an rshm server: it

@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -60,7 +61,10 @@ type serverHS struct {
 }
 
 func (s *serverHS) tcp() (rsocket.Transport, Kind, error) {
-	return rsocket.NewTCPTransport(&replayConn{Conn: s.c, r: s.br}), KindTCP, nil
+	// The bytes the sniffer read are the peer's first frame: the transport
+	// reads them before the socket.
+	prefix, _ := s.br.Peek(s.br.Buffered())
+	return s.cfg.tcpTransport(s.c, bytes.Clone(prefix)), KindTCP, nil
 }
 
 func (s *serverHS) send(m []byte) error {

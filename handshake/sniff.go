@@ -5,16 +5,6 @@ import (
 	"net"
 )
 
-// replayConn is a net.Conn whose reads come through r, a reader over the
-// same connection that may already hold bytes (the sniffed ones), so a
-// plain RSocket peer's first frame reaches the TCP transport intact.
-type replayConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
 // isRSHM reports whether the first sniffSize bytes of a connection start an
 // rshm hello: bytes 3..6 are the magic. RSocket over TCP starts with a
 // 24-bit length and a SETUP or RESUME frame whose stream id, bytes 3..6,

@@ -37,14 +37,20 @@ var errFrameTooLarge = errors.New("rsocket: frame larger than the transport allo
 // payloads up to the requester's credit, the frames of many concurrent
 // requesters. Claim blocks while more than 1 MiB waits for the socket.
 //
+// The receive loop polls an empty socket for DefaultTCPPoll before it parks
+// (see TCPConfig.Poll).
+//
 // Goroutines: one writer per transport, ended by Close.
-func NewTCPTransport(c net.Conn) Transport {
+func NewTCPTransport(c net.Conn) Transport { return NewTCPTransportConfig(c, TCPConfig{}) }
+
+// NewTCPTransportConfig is NewTCPTransport with the tuning in cfg.
+func NewTCPTransportConfig(c net.Conn, cfg TCPConfig) Transport {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
 	t := &tcpTransport{
 		c:          c,
-		r:          bufio.NewReaderSize(c, tcpReadBuffer),
+		r:          bufio.NewReaderSize(newPollReader(c, cfg), tcpReadBuffer),
 		sem:        make(chan struct{}, 1),
 		wake:       make(chan struct{}, 1),
 		drained:    make(chan struct{}, 1),
