@@ -153,6 +153,8 @@ func clientConfig(t Transport) rshm.Config {
 	switch t {
 	case SHMSpin:
 		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitSpin}
+	case SHMDefault:
+		return rshm.Config{Transport: rshm.SHMOnly}
 	case SHMBackoff:
 		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitBackoff}
 	case SHMBlock:

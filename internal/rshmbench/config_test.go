@@ -69,9 +69,9 @@ func TestParseTransports(t *testing.T) {
 func TestMatrix(t *testing.T) {
 	quick := &Config{Quick: true}
 	cases := Matrix(quick)
-	// rshm: 4 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
+	// rshm: 5 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
 	// raw and grpc: 2+2 × (2 models × 2 sizes + rr at c=64 × 2 sizes).
-	if got, want := len(cases), 4*(8+2)+4*(4+2); got != want {
+	if got, want := len(cases), 5*(8+2)+4*(4+2); got != want {
 		t.Errorf("quick matrix: %d cases; want %d", got, want)
 	}
 	for _, c := range cases {
@@ -83,7 +83,7 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 	full := Matrix(&Config{})
-	if got, want := len(full), 4*4*5*2+4*2*5*2; got != want {
+	if got, want := len(full), 5*4*5*2+4*2*5*2; got != want {
 		t.Errorf("full matrix: %d cases; want %d", got, want)
 	}
 	if d := quick.duration() + quick.warmup(); d != 500*time.Millisecond {

@@ -11,6 +11,7 @@ type Transport uint8
 
 const (
 	SHMSpin    Transport = iota // rshm over shared memory, rshm.WaitSpin
+	SHMDefault                  // rshm over shared memory, rshm.WaitDefault (a zero Config's)
 	SHMBackoff                  // rshm over shared memory, rshm.WaitBackoff
 	SHMBlock                    // rshm over shared memory, rshm.WaitBlock
 	RSocketTCP                  // rshm's RSocket over TCP (rshm.TCPOnly)
@@ -22,7 +23,7 @@ const (
 )
 
 var transportNames = [numTransports]string{
-	SHMSpin: "rshm-shm-spin", SHMBackoff: "rshm-shm-backoff", SHMBlock: "rshm-shm-block",
+	SHMSpin: "rshm-shm-spin", SHMDefault: "rshm-shm-default", SHMBackoff: "rshm-shm-backoff", SHMBlock: "rshm-shm-block",
 	RSocketTCP: "rshm-tcp", RawTCP: "raw-tcp", RawUnix: "raw-unix",
 	GRPCTCP: "grpc-tcp", GRPCUnix: "grpc-unix",
 }
