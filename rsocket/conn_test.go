@@ -300,6 +300,25 @@ func TestTransportFrameLimit(t *testing.T) {
 
 // TestRecvAfterClose: once the reader closes its stream, Recv returns an
 // error at once, not the payloads it had already taken from the queue.
+// A stream that completed while its payloads were still queued: Close drops
+// them too, and Recv reports the end (TestRecvAfterClose failed under -race
+// when the whole stream had arrived before Close).
+func TestRecvAfterCloseOfCompletedStream(t *testing.T) {
+	p := pipePair(t, &rsockettest.Echo{})
+	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte("5"), Data: []byte("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // all 5 payloads and the completion arrive
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if q, err := s.Recv(); err == nil {
+		t.Fatalf("Recv after Close returned %q, want an error", q.Data)
+	}
+}
+
 func TestRecvAfterClose(t *testing.T) {
 	p := pipePair(t, &rsockettest.Echo{})
 	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(4 * rsocket.DefaultPrefetch)), Data: []byte("v")})

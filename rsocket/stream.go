@@ -370,6 +370,14 @@ func (s *stream) push(md, data []byte) bool {
 // (PAYLOAD with C), so the peer is never left waiting.
 func (s *stream) cancelLocal(err error) {
 	if !s.c.unregister(s.id, s) {
+		// Both halves ended already (a stream that completed while its
+		// payloads waited for Recv): nothing to cancel, but what is
+		// queued goes as it would from an open stream, so that Recv
+		// after Close reports the end rather than old payloads.
+		s.mu.Lock()
+		s.q.reset()
+		s.dropped.Store(true)
+		s.mu.Unlock()
 		return
 	}
 	s.mu.Lock()
