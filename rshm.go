@@ -74,6 +74,9 @@ type Config struct {
 	RingSize int
 	// Wait is how the receive loop waits for frames; zero is
 	// WaitDefault (spin briefly, then park on a futex: ~0% CPU when idle).
+	// Over TCP it says how long the receive loop polls the socket before
+	// it parks: WaitDefault and WaitBackoff for rsocket.DefaultTCPPoll,
+	// WaitBlock not at all, WaitSpin and WaitYield without end.
 	Wait Wait
 	// PinCPU pins the receive loop's thread to CPU; false (zero) pins
 	// nothing.
