@@ -25,9 +25,9 @@ type TCPConfig struct {
 	// goroutines between them) before it parks in the runtime's network
 	// poller. Parking costs a thread wake-up when the next bytes arrive,
 	// twice per round trip (80-100 us each in the 2-vCPU KVM guest of
-	// docs/benchmarks.md, whose idle vCPU halts). Polling keeps the answer to a
-	// request just sent on a running thread, at the price of up to Poll of
-	// CPU after each burst of frames (none while idle). Zero means
+	// docs/benchmarks.md, whose idle vCPU halts). Polling keeps the answer
+	// to a request just sent on a running thread, at the price of up to
+	// Poll of CPU after each burst of frames (none while idle). Zero means
 	// DefaultTCPPoll; negative parks at once (a plain blocking read);
 	// PollForever never parks.
 	Poll time.Duration
@@ -83,8 +83,8 @@ func newPollReader(c net.Conn, cfg TCPConfig) *pollReader {
 // next requests) means the process is busy and its peer's answer is on the
 // way, unless that keeps happening (pollBusyLooks times): a stream's
 // producer keeps its process busy while the socket has nothing to say, and
-// each look would cost it a system call. Each look is one rc.Read, which sees a Close or a read deadline
-// between looks.
+// each look would cost it a system call. Each look is one rc.Read, which
+// sees a Close or a read deadline between looks.
 func (p *pollReader) Read(b []byte) (int, error) {
 	if len(p.prefix) > 0 {
 		n := copy(b, p.prefix)
