@@ -65,7 +65,7 @@ type pollReader struct {
 
 func newPollReader(c net.Conn, cfg TCPConfig) *pollReader {
 	p := &pollReader{c: c, budget: cfg.poll(), prefix: cfg.Prefix}
-	if sc, ok := c.(syscall.Conn); ok && p.budget > 0 {
+	if sc, ok := c.(syscall.Conn); ok && p.budget > 0 && canPoll {
 		if rc, err := sc.SyscallConn(); err == nil {
 			p.rc = rc
 		}
@@ -128,31 +128,6 @@ func (p *pollReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return p.n, nil
-}
-
-// try is the rc.Read callback: one non-blocking read. An empty socket ends
-// the look (p.empty), or, once the budget is spent, returns false so that
-// rc.Read parks until the socket is readable and calls it again.
-func (p *pollReader) try(fd uintptr) bool {
-	for {
-		n, err := syscall.Read(int(fd), p.buf)
-		switch err {
-		case nil:
-			p.n = n
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			if p.park {
-				return false
-			}
-			p.empty = true
-			return true
-		default:
-			p.err = err
-			return true
-		}
-	}
 }
 
 // pollBusyGap: a gap between two looks at the socket longer than this means
