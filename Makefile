@@ -9,7 +9,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 30000x
 PKGS        := ./...
 
-.PHONY: all demo bench-table test fmt-check vet staticcheck race unit fuzz interop-deps bench build clean-shm
+.PHONY: all demo bench-table test fmt-check vet staticcheck cross race unit fuzz interop-deps bench build clean-shm
 
 all: build
 
@@ -43,7 +43,7 @@ demo: build
 bench-table:
 	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket|Resume)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
 
-test: fmt-check vet staticcheck interop-deps race unit fuzz grpc-check
+test: fmt-check vet staticcheck cross interop-deps race unit fuzz grpc-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^$$') 2>&1); \
@@ -51,6 +51,11 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+# The module keeps building for macOS and Windows (a Linux-only call slips in easily).
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=windows $(GO) build ./...
 
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
