@@ -128,6 +128,36 @@ func benchRRConcurrent(b *testing.B, conn *rsocket.Conn, size, n int) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
 
+// benchRRAsync keeps n requests in flight on one connection with the
+// asynchronous API (a callback per answer, no goroutine per request) and
+// reports requests per second.
+func benchRRAsync(b *testing.B, conn *rsocket.Conn, size, n int) {
+	p := rsocket.Payload{Data: make([]byte, size)}
+	sem := make(semHandler, n)
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		sem <- struct{}{}
+		if err := conn.RequestResponseAsync(p, sem); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range n {
+		sem <- struct{}{}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// semHandler frees a slot of benchRRAsync's window for each answer.
+type semHandler chan struct{}
+
+func (s semHandler) OnResponse(_ rsocket.Payload, err error) {
+	if err != nil {
+		panic(err)
+	}
+	<-s
+}
+
 // benchStreamRecv receives an unbounded request-stream of size-byte
 // payloads and reports payloads per second.
 func benchStreamRecv(b *testing.B, conn *rsocket.Conn, size int) {

@@ -22,6 +22,9 @@ import (
 //	shm-fnf-64B                  fire-and-forget requests/s
 //	shm-stream-1MiB              request-stream GB/s (8 MiB rings, 1 MiB frames)
 //	shm-rr-64B-c64               64 concurrent requesters on one connection (req/s)
+//	shm-rr-64B-async64           64 requests in flight through RequestResponseAsync
+//	                             from one goroutine (req/s): the connection's
+//	                             capacity without a goroutine per request
 //
 // ring-pingpong-64B and ring-stream-64B repeat BenchmarkRing's baselines
 // right before the shared-memory rows they are the baselines of: the
@@ -39,6 +42,7 @@ func BenchmarkRSocket(b *testing.B) {
 	b.Run("shm-fnf-64B", func(b *testing.B) { benchFNF(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("shm-stream-1MiB", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20) })
 	b.Run("shm-rr-64B-c64", func(b *testing.B) { benchRRConcurrent(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
+	b.Run("shm-rr-64B-async64", func(b *testing.B) { benchRRAsync(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
 }
 
 func init() {

@@ -104,11 +104,13 @@ func childTCPEcho(m *mapping) error {
 //	raw-64B              plain Go TCP ping-pong of 64 bytes: the baseline
 //	rsocket-rr-64B       RSocket request-response of 64 bytes
 //	rsocket-rr-64B-c64   64 concurrent requesters on one connection
+//	rsocket-rr-64B-async64  64 requests in flight through RequestResponseAsync
 //	rsocket-stream-64B   request-stream throughput on one connection
 func BenchmarkTCP(b *testing.B) {
 	b.Run("raw-64B", func(b *testing.B) { benchRawTCP(b, 64) })
 	b.Run("rsocket-rr-64B", func(b *testing.B) { benchRR(b, dialTCP(b), 64) })
 	b.Run("rsocket-rr-64B-c64", func(b *testing.B) { benchRRConcurrent(b, dialTCP(b), 64, 64) })
+	b.Run("rsocket-rr-64B-async64", func(b *testing.B) { benchRRAsync(b, dialTCP(b), 64, 64) })
 	b.Run("rsocket-stream-64B", func(b *testing.B) { benchStreamRecv(b, dialTCP(b), 64) })
 }
 
