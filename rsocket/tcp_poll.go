@@ -24,7 +24,7 @@ type TCPConfig struct {
 	// polling it (non-blocking reads, yielding the processor to runnable
 	// goroutines between them) before it parks in the runtime's network
 	// poller. Parking costs a thread wake-up when the next bytes arrive,
-	// twice per round trip (80-100 us each in the 2-vCPU KVM guest of
+	// twice per round trip (80-140 us each in the 2-vCPU KVM guest of
 	// docs/benchmarks.md, whose idle vCPU halts). Polling keeps the answer
 	// to a request just sent on a running thread, at the price of up to
 	// Poll of CPU after each burst of frames (none while idle). Zero means
