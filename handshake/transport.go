@@ -201,13 +201,7 @@ func (t *Transport) Commit(n int) error {
 // polls (a parked receive loop, WaitBlock) it publishes at once. With one P
 // the poller runs when the sending goroutine blocks or yields, as it does to
 // read incoming frames.
-func (t *Transport) CommitLater(n int) error {
-	t.out.Stage(n)
-	t.pending = true
-	t.staged++
-	t.releaseClaim(t.stageIf(n, pollBits))
-	return nil
-}
+func (t *Transport) CommitLater(n int) error { return t.commitStaged(n, pollBits) }
 
 // CommitDriven is Commit for a request whose sender drives the receive
 // side next (a blocking request-response): the frame stays staged only
@@ -215,21 +209,20 @@ func (t *Transport) CommitLater(n int) error {
 // the requests of the other requesters it woke (up to batchMax frames per
 // store). Otherwise it is published now, as the sender's
 // own Drive would do first thing.
-func (t *Transport) CommitDriven(n int) error {
+func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePoll) }
+
+// commitStaged stages the claimed frame and releases the claim, leaving the
+// frame unpublished while one of the poller bits is set, unless the frame
+// is large or the batch full.
+func (t *Transport) commitStaged(n int, bits int64) error {
 	t.out.Stage(n)
 	t.pending = true
 	t.staged++
-	t.releaseClaim(t.stageIf(n, drivePoll))
-	return nil
-}
-
-// stageIf returns the poller bits under which a frame of n bytes may stay
-// staged: bits, or none for a large frame or a full batch.
-func (t *Transport) stageIf(n int, bits int64) int64 {
-	if n <= batchMaxFrame && t.staged < batchMax {
-		return bits
+	if n > batchMaxFrame || t.staged >= batchMax {
+		bits = 0
 	}
-	return 0
+	t.releaseClaim(bits)
+	return nil
 }
 
 // Batching of CommitLater.

@@ -111,7 +111,8 @@ func (t *Transport) unlockClaim() { t.releaseClaim(0) }
 
 // releaseClaim releases the claim and its user, and wakes a waiter. Records
 // staged by CommitLater or CommitDriven stay unpublished only while one of
-// the poller bits in stageIf is set; otherwise they are published first.
+// the poller bits in stageIf is set (see commitStaged); otherwise they are
+// published first.
 func (t *Transport) releaseClaim(stageIf int64) {
 	for {
 		s := t.state.Load()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
 )
 
@@ -192,5 +193,49 @@ func TestBackoffDoesNotHoldFrames(t *testing.T) {
 	// A send can still land in the instant the loop polls; most must not.
 	if held > sends/4 {
 		t.Errorf("%d of %d fire-and-forget requests were left staged while the receive loop backed off", held, sends)
+	}
+}
+
+// TestStagedBatchBounds: with a poller registered, CommitLater and
+// CommitDriven leave small frames staged up to batchMax-1 of them; the
+// batchMax-th frame, or a frame over batchMaxFrame bytes, publishes the
+// whole batch (releaseClaim's Flush, which clears pending, staged and
+// stagedBit).
+func TestStagedBatchBounds(t *testing.T) {
+	_, r := connectHolding(t, WaitBlock) // the client's receive loop parks: no poller of its own
+	ct := r.ct.(*Transport)
+	ct.state.Add(drivePoll) // as if a requester drove the receive side
+	defer ct.state.Add(-drivePoll)
+	ctx := ctxT(t)
+	keepalive := func(size int, commit func(int) error) {
+		t.Helper()
+		b, err := ct.Claim(ctx, wire.HeaderSize+8+size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := commit(len(wire.AppendKeepalive(b[:0], false, 0, make([]byte, size)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staged := func() bool { return ct.pending && ct.state.Load()&stagedBit != 0 }
+	for round, commit := range []func(int) error{ct.CommitLater, ct.CommitDriven} {
+		for i := 1; i < batchMax; i++ {
+			keepalive(8, commit)
+			if !staged() || ct.staged != i {
+				t.Fatalf("round %d: after %d small frames: staged %v, %d counted; want all staged", round, i, staged(), ct.staged)
+			}
+		}
+		keepalive(8, commit)
+		if staged() || ct.staged != 0 {
+			t.Fatalf("round %d: the %dth small frame left %d staged", round, batchMax, ct.staged)
+		}
+		keepalive(8, commit)
+		if !staged() {
+			t.Fatalf("round %d: a small frame after the batch was published at once", round)
+		}
+		keepalive(batchMaxFrame+1, commit)
+		if staged() || ct.staged != 0 {
+			t.Fatalf("round %d: a frame of %d bytes left %d staged", round, batchMaxFrame+1, ct.staged)
+		}
 	}
 }
