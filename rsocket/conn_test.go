@@ -1,6 +1,7 @@
 package rsocket_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/rsockettest"
 )
@@ -96,6 +98,76 @@ func TestRequestResponseAllocs(t *testing.T) {
 	t.Logf("RequestResponse: %.2f allocs/op", allocs)
 	if allocs > 1 {
 		t.Errorf("RequestResponse: %.2f allocs per request, want <= 1", allocs)
+	}
+}
+
+// TestRequestResponseIntoAllocs: with a buffer as large as the answer the
+// blocking call allocates nothing, and the answer is in the buffer.
+func TestRequestResponseIntoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	p := pipePair(t, inlineEcho{})
+	ctx := context.Background()
+	req := rsocket.Payload{Metadata: []byte("md"), Data: []byte("hello")}
+	buf := make([]byte, 64)
+	var r rsocket.Payload
+	run := func() {
+		var err error
+		if r, err = p.Client.RequestResponseInto(ctx, req, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		run()
+	}
+	allocs := testing.AllocsPerRun(1000, run)
+	t.Logf("RequestResponseInto: %.2f allocs/op", allocs)
+	if allocs != 0 {
+		t.Errorf("RequestResponseInto: %.2f allocs per request, want 0", allocs)
+	}
+	if string(r.Metadata) != "md" || string(r.Data) != "hello" || &r.Metadata[0] != &buf[0] {
+		t.Errorf("answer %q/%q, in the buffer: %v; want md/hello in it", r.Metadata, r.Data, &r.Metadata[0] == &buf[0])
+	}
+}
+
+// TestRequestResponseIntoCancelLeavesBuffer: a request whose ctx ended has
+// returned, and its buffer is the caller's again: an answer to it that was
+// already on its way (sent by a raw peer after the CANCEL) never lands in
+// it, and the next request's answer still does.
+func TestRequestResponseIntoCancelLeavesBuffer(t *testing.T) {
+	r, c := rawClient(t, rsocket.ClientConfig{})
+	buf := bytes.Repeat([]byte{'#'}, 32)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.RequestResponseInto(ctx, rsocket.Payload{Data: []byte("slow")}, buf)
+		errc <- err
+	}()
+	req := r.next(0)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled request: %v, want context.Canceled", err)
+	}
+	if f := r.next(0); f.Type != wire.TypeCancel || f.StreamID != req.StreamID {
+		t.Fatalf("after the cancel: %v on stream %d, want CANCEL on %d", f.Type, f.StreamID, req.StreamID)
+	}
+	r.send(wire.AppendPayload(nil, req.StreamID, wire.FlagNext|wire.FlagComplete, nil, []byte("late answer")))
+	next := make(chan rsocket.Payload, 1)
+	go func() {
+		p, err := c.RequestResponseInto(context.Background(), rsocket.Payload{Data: []byte("next")}, make([]byte, 8))
+		if err != nil {
+			t.Error(err)
+		}
+		next <- p
+	}()
+	f := r.next(0)
+	r.send(wire.AppendPayload(nil, f.StreamID, wire.FlagNext|wire.FlagComplete, nil, []byte("next")))
+	if p := <-next; string(p.Data) != "next" {
+		t.Fatalf("next request's answer %q", p.Data)
+	}
+	if !bytes.Equal(buf, bytes.Repeat([]byte{'#'}, 32)) {
+		t.Fatalf("the cancelled request's buffer was written after it returned: %q", buf)
 	}
 }
 

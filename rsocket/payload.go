@@ -8,9 +8,11 @@ package rsocket
 // Ownership: a Payload handed to a handler, to a ResponseHandler, or
 // returned by Stream.Recv or Channel.Recv is a view into memory the
 // connection reuses: it is valid until the handler returns, or until the
-// next Recv on that stream. Call Clone to keep it longer. The Payload
-// returned by Conn.RequestResponse is the caller's own. Payloads passed to
-// the send calls are only read during the call.
+// next Recv on that stream. Call Clone (or CloneInto, to reuse a buffer) to
+// keep it longer. The Payload returned by Conn.RequestResponse is the
+// caller's own; the one returned by Conn.RequestResponseInto is in the
+// caller's buffer. Payloads passed to the send calls are only read during
+// the call.
 type Payload struct {
 	Metadata []byte
 	Data     []byte
@@ -25,7 +27,23 @@ func (p Payload) Clone() Payload {
 	if p.Metadata == nil && len(p.Data) == 0 {
 		return Payload{}
 	}
-	b := make([]byte, len(p.Metadata)+len(p.Data))
+	return p.cloneTo(make([]byte, len(p.Metadata)+len(p.Data)))
+}
+
+// CloneInto copies p into buf's array and returns the copy, Metadata first
+// and keeping its nil-ness, as Clone does. It allocates a new array only
+// when cap(buf) is less than len(p.Metadata)+len(p.Data); buf's contents
+// are overwritten, whatever its length.
+func (p Payload) CloneInto(buf []byte) Payload {
+	n := len(p.Metadata) + len(p.Data)
+	if cap(buf) < n || buf == nil { // nil: empty non-nil Metadata stays non-nil
+		buf = make([]byte, n)
+	}
+	return p.cloneTo(buf[:n])
+}
+
+// cloneTo copies p into b, which has exactly its length.
+func (p Payload) cloneTo(b []byte) Payload {
 	n := copy(b, p.Metadata)
 	copy(b[n:], p.Data)
 	var q Payload

@@ -31,6 +31,8 @@ type stream struct {
 	rrIsDone func() bool   // rrDriven, bound once
 	rrResult Payload
 	rrErr    error
+	rrInto   bool   // RequestResponseInto: the answer goes into rrBuf
+	rrBuf    []byte // the caller's buffer, while it waits
 
 	mu sync.Mutex
 	// Inbound half.
