@@ -14,6 +14,8 @@ import (
 //
 //	limit          two processes bouncing one cache line: the physical floor
 //	pingpong-64B   64 bytes there and back through the two rings, busy-spin
+//	pingpong-14KiB the same with 14 KiB records, each side copying every
+//	               record out of the ring: the floor of a 14 KiB round trip
 //	stream-64B     one-way records/s, the consumer reading every record
 //	stream-1MiB    one-way GB/s, the consumer copying every record out
 //	memcpy-1MiB    one core copying 1 MiB: the bandwidth baseline
@@ -24,6 +26,7 @@ import (
 func BenchmarkRing(b *testing.B) {
 	b.Run("limit", benchLimit)
 	b.Run("pingpong-64B", benchPingPong)
+	b.Run("pingpong-14KiB", func(b *testing.B) { benchPingPongCopy(b, 14<<10) })
 	b.Run("stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32) })
 	b.Run("stream-64B-commit", func(b *testing.B) { benchStream(b, 64, 1<<20, 1) })
 	b.Run("stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1) })
@@ -89,13 +92,28 @@ func init() {
 }
 
 // benchPingPong sends a 64-byte record and busy-spins (PAUSE) for the echo.
-func benchPingPong(b *testing.B) {
+func benchPingPong(b *testing.B) { pingPong(b, 64, false) }
+
+// benchPingPongCopy sends size-byte records and copies each echo out of the
+// ring, as a request-response requester does with its answer (the peer
+// copies every record from one ring into the other).
+func benchPingPongCopy(b *testing.B, size int) { pingPong(b, size, true) }
+
+func pingPong(b *testing.B, size int, copyOut bool) {
 	pin(b)
-	_, out, in := newRings(b, "echo", 64<<10)
-	msg := make([]byte, 64)
+	capacity := 64 << 10
+	if copyOut {
+		capacity = 1 << 20 // the size of an RSocket connection's rings
+	}
+	_, out, in := newRings(b, "echo", capacity)
+	msg := make([]byte, size)
 	var spin ring.Spin
 	got := 0
-	onRec := func(rec []byte) bool { got += len(rec); return true }
+	var dst []byte
+	if copyOut {
+		dst = make([]byte, size)
+	}
+	onRec := func(rec []byte) bool { got += copy(dst, rec) + len(rec); return true }
 	latency(b, func() {
 		for {
 			buf, err := out.Claim(len(msg))
@@ -120,8 +138,8 @@ func benchPingPong(b *testing.B) {
 			spin.Idle(0)
 		}
 	})
-	if got != 64*b.N {
-		b.Fatalf("echoed %d bytes, want %d", got, 64*b.N)
+	if want := (size + len(dst)) * b.N; got != want {
+		b.Fatalf("echoed %d bytes (counting copies), want %d", got, want)
 	}
 }
 

@@ -94,13 +94,17 @@ func serveUntilStopped(m *mapping, addr string, serve func(context.Context) erro
 	return nil
 }
 
-// benchRR measures request-response round trips of size bytes.
+// benchRR measures request-response round trips of size bytes, each answer
+// copied into the same buffer (RequestResponseInto), as a requester that
+// cares about latency does: a fresh allocation per answer costs the
+// 14 KiB round trip about a microsecond (docs/benchmarks.md, ninth session).
 func benchRR(b *testing.B, conn *rsocket.Conn, size int) {
 	ctx := context.Background()
 	p := rsocket.Payload{Data: make([]byte, size)}
+	buf := make([]byte, size)
 	b.ReportAllocs()
 	latency(b, func() {
-		r, err := conn.RequestResponse(ctx, p)
+		r, err := conn.RequestResponseInto(ctx, p, buf)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,15 +115,17 @@ func benchRR(b *testing.B, conn *rsocket.Conn, size int) {
 }
 
 // benchRRConcurrent runs request-response from n goroutines on one
-// connection and reports requests per second.
+// connection, each with its own answer buffer, and reports requests per
+// second.
 func benchRRConcurrent(b *testing.B, conn *rsocket.Conn, size, n int) {
 	ctx := context.Background()
 	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		p := rsocket.Payload{Data: make([]byte, size)}
+		buf := make([]byte, size)
 		for pb.Next() {
-			if _, err := conn.RequestResponse(ctx, p); err != nil {
+			if _, err := conn.RequestResponseInto(ctx, p, buf); err != nil {
 				b.Error(err)
 				return
 			}

@@ -26,7 +26,8 @@ import (
 //	                             from one goroutine (req/s): the connection's
 //	                             capacity without a goroutine per request
 //
-// ring-pingpong-64B and ring-stream-64B repeat BenchmarkRing's baselines
+// ring-pingpong-64B, ring-pingpong-14KiB and ring-stream-64B repeat
+// BenchmarkRing's baselines
 // right before the shared-memory rows they are the baselines of: the
 // cross-CPU latency of this VM changes from minute to minute (ring
 // ping-pong p50 200 ns in one part of a run, 790 ns in another), so a
@@ -35,6 +36,7 @@ func BenchmarkRSocket(b *testing.B) {
 	b.Run("ring-pingpong-64B", benchPingPong)
 	b.Run("shm-rr-64B", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("tcp-rr-64B", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.TCPOnly, 0), 64) })
+	b.Run("ring-pingpong-14KiB", func(b *testing.B) { benchPingPongCopy(b, 14<<10) })
 	b.Run("shm-rr-14KiB", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.SHMOnly, 0), 14<<10) })
 	b.Run("tcp-rr-14KiB", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.TCPOnly, 0), 14<<10) })
 	b.Run("ring-stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32) })

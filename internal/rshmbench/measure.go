@@ -154,9 +154,10 @@ func rawStream(ctx context.Context, tg *target, c Case, p *phase, t *tally) {
 
 func rsRR(ctx context.Context, conn *rshm.Conn, c Case, p *phase, t *tally) {
 	req := rsocket.Payload{Data: make([]byte, c.Size)}
+	buf := make([]byte, c.Size) // every answer lands here, as raw-tcp's do
 	for !p.stop.Load() {
 		t0 := tsc.Now()
-		r, err := conn.RequestResponse(ctx, req)
+		r, err := conn.RequestResponseInto(ctx, req, buf)
 		t1 := tsc.Now()
 		if err != nil {
 			t.fail(p, err)
