@@ -170,25 +170,40 @@ func testRequestResponse(t *testing.T, dial Dial) {
 		{Metadata: []byte{}, Data: []byte("empty md")},
 		{},
 	}
-	for i, in := range cases {
-		got, err := p.Client.RequestResponse(ctx, in)
-		if err != nil {
-			t.Fatalf("%d: %v", i, err)
+	// rr is RequestResponse, or RequestResponseInto with buf when buf is
+	// not nil.
+	rr := func(in rsocket.Payload, buf []byte) (rsocket.Payload, error) {
+		if buf == nil {
+			return p.Client.RequestResponse(ctx, in)
 		}
-		if !bytes.Equal(got.Data, in.Data) || !bytes.Equal(got.Metadata, in.Metadata) || got.HasMetadata() != in.HasMetadata() {
-			t.Errorf("%d: got %q/%q (md %v), want %q/%q (md %v)", i, got.Metadata, got.Data, got.HasMetadata(), in.Metadata, in.Data, in.HasMetadata())
+		return p.Client.RequestResponseInto(ctx, in, buf)
+	}
+	for i, in := range cases {
+		for _, buf := range [][]byte{nil, make([]byte, 0, 64)} {
+			got, err := rr(in, buf)
+			if err != nil {
+				t.Fatalf("%d: %v", i, err)
+			}
+			if !bytes.Equal(got.Data, in.Data) || !bytes.Equal(got.Metadata, in.Metadata) || got.HasMetadata() != in.HasMetadata() {
+				t.Errorf("%d (into a buffer: %v): got %q/%q (md %v), want %q/%q (md %v)", i, buf != nil, got.Metadata, got.Data, got.HasMetadata(), in.Metadata, in.Data, in.HasMetadata())
+			}
 		}
 	}
-	// Concurrent requests share the connection.
+	// Concurrent requests share the connection; every other requester
+	// has its answers copied into its own buffer.
 	var wg sync.WaitGroup
 	var bad atomic.Int32
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte
+			if g%2 == 1 {
+				buf = make([]byte, 16)
+			}
 			for i := range 50 {
 				want := fmt.Sprintf("g%d-%d", g, i)
-				got, err := p.Client.RequestResponse(ctx, rsocket.Payload{Data: []byte(want)})
+				got, err := rr(rsocket.Payload{Data: []byte(want)}, buf)
 				if err != nil || string(got.Data) != want {
 					bad.Add(1)
 				}
