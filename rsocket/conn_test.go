@@ -55,16 +55,24 @@ func TestAsyncRequestResponseAllocs(t *testing.T) {
 		}
 		<-done
 	}
+	checkAllocs(t, "RequestResponseAsync", 0, run)
+	if h.n < 1100 {
+		t.Errorf("%d responses, want 1100", h.n)
+	}
+}
+
+// checkAllocs runs run 100 times to reach a steady state (1101 times in
+// all), then fails t when a call allocates more than max times on average;
+// AllocsPerRun counts every goroutine, so both ends of the pipe count.
+func checkAllocs(t *testing.T, name string, max float64, run func()) {
+	t.Helper()
 	for range 100 {
 		run()
 	}
 	allocs := testing.AllocsPerRun(1000, run)
-	t.Logf("RequestResponseAsync: %.2f allocs/op", allocs)
-	if allocs != 0 {
-		t.Errorf("RequestResponseAsync: %.2f allocs per request, want 0", allocs)
-	}
-	if h.n < 1100 {
-		t.Errorf("%d responses, want 1100", h.n)
+	t.Logf("%s: %.2f allocs/op", name, allocs)
+	if allocs > max {
+		t.Errorf("%s: %.2f allocs per request, want <= %v", name, allocs, max)
 	}
 }
 
@@ -87,18 +95,11 @@ func TestRequestResponseAllocs(t *testing.T) {
 	p := pipePair(t, inlineEcho{})
 	ctx := context.Background()
 	req := rsocket.Payload{Data: []byte("hello")}
-	for range 100 {
-		p.Client.RequestResponse(ctx, req)
-	}
-	allocs := testing.AllocsPerRun(1000, func() {
+	checkAllocs(t, "RequestResponse", 1, func() {
 		if _, err := p.Client.RequestResponse(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 	})
-	t.Logf("RequestResponse: %.2f allocs/op", allocs)
-	if allocs > 1 {
-		t.Errorf("RequestResponse: %.2f allocs per request, want <= 1", allocs)
-	}
 }
 
 // TestRequestResponseIntoAllocs: with a buffer as large as the answer the
@@ -118,14 +119,7 @@ func TestRequestResponseIntoAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for range 100 {
-		run()
-	}
-	allocs := testing.AllocsPerRun(1000, run)
-	t.Logf("RequestResponseInto: %.2f allocs/op", allocs)
-	if allocs != 0 {
-		t.Errorf("RequestResponseInto: %.2f allocs per request, want 0", allocs)
-	}
+	checkAllocs(t, "RequestResponseInto", 0, run)
 	if string(r.Metadata) != "md" || string(r.Data) != "hello" || &r.Metadata[0] != &buf[0] {
 		t.Errorf("answer %q/%q, in the buffer: %v; want md/hello in it", r.Metadata, r.Data, &r.Metadata[0] == &buf[0])
 	}
@@ -194,14 +188,7 @@ func TestFireAndForgetAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for range 100 {
-		run()
-	}
-	allocs := testing.AllocsPerRun(1000, run)
-	t.Logf("FireAndForget: %.2f allocs/op", allocs)
-	if allocs != 0 {
-		t.Errorf("FireAndForget: %.2f allocs per request, want 0", allocs)
-	}
+	checkAllocs(t, "FireAndForget", 0, run)
 	deadline := time.Now().Add(5 * time.Second)
 	for h.n.Load() < 1101 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
