@@ -21,17 +21,12 @@ type Payload struct {
 // HasMetadata reports whether p carries metadata (the M flag).
 func (p Payload) HasMetadata() bool { return p.Metadata != nil }
 
-// Clone returns a deep copy of p in one allocation that keeps the
-// nil-ness of Metadata.
-func (p Payload) Clone() Payload {
-	if p.Metadata == nil && len(p.Data) == 0 {
-		return Payload{}
-	}
-	return p.cloneTo(make([]byte, len(p.Metadata)+len(p.Data)))
-}
+// Clone returns a deep copy of p in one allocation (none when p carries
+// nothing) that keeps the nil-ness of Metadata: CloneInto(nil).
+func (p Payload) Clone() Payload { return p.CloneInto(nil) }
 
 // CloneInto copies p into buf's array and returns the copy, Metadata first
-// and keeping its nil-ness, as Clone does. It allocates a new array only
+// and keeping its nil-ness. It allocates a new array only
 // when cap(buf) is less than len(p.Metadata)+len(p.Data); buf's contents
 // are overwritten, whatever its length.
 func (p Payload) CloneInto(buf []byte) Payload {
@@ -39,12 +34,8 @@ func (p Payload) CloneInto(buf []byte) Payload {
 	if cap(buf) < n || buf == nil { // nil: empty non-nil Metadata stays non-nil
 		buf = make([]byte, n)
 	}
-	return p.cloneTo(buf[:n])
-}
-
-// cloneTo copies p into b, which has exactly its length.
-func (p Payload) cloneTo(b []byte) Payload {
-	n := copy(b, p.Metadata)
+	b := buf[:n]
+	n = copy(b, p.Metadata)
 	copy(b[n:], p.Data)
 	var q Payload
 	if p.Metadata != nil {

@@ -40,7 +40,7 @@ func (c *Conn) getRR() *stream {
 
 func putRR(s *stream) {
 	s.c, s.id, s.rh, s.rrResult, s.rrErr = nil, 0, nil, Payload{}, nil
-	s.rrInto, s.rrBuf = false, nil
+	s.rrBuf = nil
 	s.rrState.Store(rrPending)
 	rrPool.Put(s)
 }
@@ -55,11 +55,7 @@ func (c *Conn) completeRR(s *stream, p Payload, err error) {
 		return
 	}
 	if err == nil {
-		if s.rrInto {
-			s.rrResult = p.CloneInto(s.rrBuf)
-		} else {
-			s.rrResult = p.Clone()
-		}
+		s.rrResult = p.CloneInto(s.rrBuf) // nil rrBuf: a new array, as Clone
 	}
 	s.rrErr = err
 	if s.rrState.Swap(rrAnswered) == rrWaiting {
@@ -106,7 +102,7 @@ func waitAnswered(s *stream) {
 // ends first, or the connection's error. The returned Payload is the
 // caller's own. It allocates once per call (the response copy).
 func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) {
-	return c.requestResponse(ctx, p, nil, false)
+	return c.requestResponse(ctx, p, nil)
 }
 
 // RequestResponseInto is RequestResponse with the response copied into buf's
@@ -116,15 +112,15 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 // memory the caller's CPU has in its cache instead of a fresh allocation.
 // buf is written only before the call returns.
 func (c *Conn) RequestResponseInto(ctx context.Context, p Payload, buf []byte) (Payload, error) {
-	return c.requestResponse(ctx, p, buf, true)
+	return c.requestResponse(ctx, p, buf)
 }
 
-func (c *Conn) requestResponse(ctx context.Context, p Payload, buf []byte, into bool) (Payload, error) {
+func (c *Conn) requestResponse(ctx context.Context, p Payload, buf []byte) (Payload, error) {
 	if err := c.acquireLease(ctx, true); err != nil {
 		return Payload{}, err
 	}
 	s := c.getRR()
-	s.rrInto, s.rrBuf = into, buf
+	s.rrBuf = buf
 	if err := c.register(s); err != nil {
 		putRR(s)
 		return Payload{}, err

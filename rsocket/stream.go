@@ -31,8 +31,7 @@ type stream struct {
 	rrIsDone func() bool   // rrDriven, bound once
 	rrResult Payload
 	rrErr    error
-	rrInto   bool   // RequestResponseInto: the answer goes into rrBuf
-	rrBuf    []byte // the caller's buffer, while it waits
+	rrBuf    []byte // RequestResponseInto's buffer while it waits, else nil
 
 	mu sync.Mutex
 	// Inbound half.
