@@ -189,7 +189,7 @@ func childEcho(m *mapping) error {
 // benchStream writes size-byte records as fast as the peer consumes them and
 // reports records/s and GB/s over the time from the first claim to the peer
 // having consumed the last record. It publishes every batch records with one
-// store of the producer counter (Stage, then Flush), and whatever is staged
+// atomic store (Stage, then Flush), and whatever is staged
 // whenever the ring is full; batch 1 publishes every record (Commit).
 func benchStream(b *testing.B, size, capacity, batch int) {
 	pin(b)

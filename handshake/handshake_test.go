@@ -413,16 +413,15 @@ func TestCorruptRing(t *testing.T) {
 	st := r.st.(*Transport)
 	mem := st.in.Mem()
 	// With the connection idle, the client's ring has producer counter ==
-	// consumer counter (ring layout offsets 128 and 256). Write a record
-	// header of an unknown type at that position and publish it, as a
-	// scribbling peer would.
+	// consumer counter (ring layout offsets 128 and 256), and the server
+	// polls the record header slot at that position. Publish a record
+	// header of an unknown type there, as a scribbling peer would.
 	pos := binary.LittleEndian.Uint64(mem[256:])
 	if prod := binary.LittleEndian.Uint64(mem[128:]); prod != pos {
 		t.Fatalf("ring not idle: producer %d, consumer %d", prod, pos)
 	}
 	off := ring.HeaderSize + int(pos)&(st.in.Capacity()-1)
-	binary.LittleEndian.PutUint64(mem[off:], 16|7<<32)
-	(*atomic.Uint64)(unsafe.Pointer(&mem[128])).Store(pos + 24)
+	(*atomic.Uint64)(unsafe.Pointer(&mem[off])).Store(16 | 7<<32)
 	select {
 	case <-r.server.Done():
 	case <-time.After(time.Second):

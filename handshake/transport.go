@@ -192,9 +192,9 @@ func (t *Transport) Commit(n int) error {
 // with the next ones: the engine uses it for stream payloads and
 // fire-and-forget requests, which come in floods.
 //
-// Publishing stores the ring's producer counter with a locked instruction
-// that waits for the cache line the peer polls, the largest cost of a small
-// frame. So while the receive loop or a Drive of this side polls, a frame of
+// Publishing stores the first staged record header with a locked
+// instruction that waits for the cache line the peer polls, the largest cost
+// of a small frame. So while the receive loop or a Drive of this side polls, a frame of
 // at most batchMaxFrame bytes is left staged, up to batchMax of them: the
 // next Commit, the batchMax-th frame, or the poller on its next turn (it
 // looks at every turn) publishes them all with one store. While nobody

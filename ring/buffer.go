@@ -33,7 +33,9 @@ type Buffer struct {
 
 	// Producer side.
 	pPos       uint64 // end of the last staged or committed record
-	pPublished uint64 // last value stored to the producer counter
+	pPublished uint64 // end of the last published record
+	pGate      uint64 // position of the held-back header of the first staged record
+	pGateHdr   uint64 // that header; 0 when nothing is staged
 	pConsCache uint64 // consumer counter as last loaded
 	pClaimPos  uint64 // position of the claimed record's header
 	pClaimLen  int    // claimed payload length; -1 when nothing is claimed
@@ -44,10 +46,9 @@ type Buffer struct {
 	_ [lineSize]byte
 
 	// Consumer side.
-	cPos       uint64 // next record to read
-	cProdCache uint64 // producer counter as last loaded
-	cErr       error  // sticky (ErrCorrupt or ErrClosed)
-	cStats     Stats
+	cPos   uint64 // next record to read
+	cErr   error  // sticky (ErrCorrupt or ErrClosed)
+	cStats Stats
 
 	_ [lineSize]byte
 }
@@ -77,6 +78,7 @@ func Init(mem []byte, capacity int) (*Buffer, error) {
 		return nil, err
 	}
 	clear(mem[:HeaderSize])
+	clear(mem[HeaderSize : HeaderSize+RecordHeaderSize]) // the first header slot: nothing yet
 	copy(mem[magicOffset:], Magic)
 	binary.LittleEndian.PutUint32(mem[versionOffset:], Version)
 	binary.LittleEndian.PutUint64(mem[capacityOffset:], uint64(capacity))
@@ -114,7 +116,7 @@ func Attach(mem []byte) (*Buffer, error) {
 		return nil, err
 	}
 	b.pPos, b.pPublished, b.pConsCache = prod, prod, cons
-	b.cPos, b.cProdCache = cons, cons
+	b.cPos = cons
 	return b, nil
 }
 
@@ -136,6 +138,13 @@ func newBuffer(mem []byte, capacity uint64) *Buffer {
 	return b
 }
 
+// slot returns the record header word at position pos, for atomic access:
+// the producer's store that publishes and the consumer's load that polls.
+// The data area starts 64-byte aligned and positions are 8-aligned.
+func (b *Buffer) slot(pos uint64) *uint64 {
+	return (*uint64)(unsafe.Pointer(&b.data[pos&b.mask]))
+}
+
 // word64 and word32 view a header word as an atomic. The memory is 64-byte
 // aligned and the offsets are multiples of 8, so the words are aligned.
 func word64(mem []byte, off int) *atomic.Uint64 {
@@ -148,14 +157,15 @@ func word32(mem []byte, off int) *atomic.Uint32 {
 
 // checkCounters checks a producer and consumer counter pair read from the
 // shared memory: both 8-aligned, the consumer not ahead of the producer and
-// the producer not more than a capacity ahead.
+// the producer not more than a capacity, less the consumer's header slot,
+// ahead.
 func (b *Buffer) checkCounters(prod, cons uint64) error {
 	switch {
 	case prod%RecordAlignment != 0:
 		return fmt.Errorf("%w: producer counter %d not %d-aligned", ErrCorrupt, prod, RecordAlignment)
 	case cons%RecordAlignment != 0:
 		return fmt.Errorf("%w: consumer counter %d not %d-aligned", ErrCorrupt, cons, RecordAlignment)
-	case prod-cons > b.capacity: // also catches cons > prod, by wrap-around
+	case prod-cons > b.capacity-RecordHeaderSize: // also catches cons > prod, by wrap-around
 		return fmt.Errorf("%w: producer counter %d, consumer counter %d, capacity %d",
 			ErrCorrupt, prod, cons, b.capacity)
 	}

@@ -9,23 +9,24 @@ import (
 // offset is relative to the start of the memory given to Init or Attach,
 // which must be 64-byte aligned.
 //
-//	offset  size  field              written by        read by
-//	     0     8  magic "RSHMRING"   Init              Attach
-//	     8     4  layout version     Init              Attach
+//	offset  size  field              written by           read by
+//	     0     8  magic "RSHMRING"   Init                 Attach
+//	     8     4  layout version     Init                 Attach
 //	    12     4  reserved (zero)
-//	    16     8  capacity           Init              Attach
+//	    16     8  capacity           Init                 Attach
 //	    24   104  reserved (zero)
-//	   128     8  producer counter   producer          consumer (when cache empty)
-//	   136     4  producer closed    producer (Close)  consumer (when empty)
-//	   140   116  reserved
-//	   256     8  consumer counter   consumer          producer (when cache full)
-//	   264     4  consumer closed    consumer (Close)  producer (when full)
+//	   128     8  producer counter   producer (publish)   Attach
+//	   136   120  reserved
+//	   256     8  consumer counter   consumer (read)      producer (when cache full)
+//	   264     4  consumer closed    consumer (Close)     producer (when full)
 //	   268   116  reserved
-//	   384     4  consumer parked    consumer (park)   producer (every publish)
+//	   384     4  consumer parked    consumer (park)      producer (every publish)
 //	   388   124  reserved
-//	   512     4  producer parked    producer (park)   consumer (every publish)
+//	   512     4  producer parked    producer (park)      consumer (every read)
 //	   516   124  reserved
-//	   640     -  data, capacity bytes, a power of two
+//	   640     4  producer closed    producer (Close)     consumer (when no record)
+//	   644   124  reserved
+//	   768     -  data, capacity bytes, a power of two
 //
 // Every word that one side writes while running sits on its own 128-byte
 // line (two 64-byte cache lines, because adjacent-line prefetchers pull lines
@@ -33,10 +34,17 @@ import (
 // bytes apart. The counters are byte positions that only grow; a position's
 // offset in the data area is position & (capacity-1).
 //
+// The consumer does not poll the producer counter: it polls the header of
+// the next record in the data area, which the producer stores last (see
+// ring.go, "Publication protocol"). So a record reaches the consumer in the
+// cache lines that carry it, with no separate line for the counter; the
+// producer counter only tells Attach where the producer stopped.
+//
 // The parked words are futex words. A side that is about to sleep stores 1,
-// re-checks the other side's counter, and sleeps only while the word is 1; the
-// other side, after storing its counter, loads the parked word and only if it
-// is not zero stores 0 and wakes the sleeper. See wait.go.
+// re-checks for the other side's work (the next record header, the consumer
+// counter), and sleeps only while the word is 1; the other side, after
+// publishing, loads the parked word and only if it is not zero stores 0 and
+// wakes the sleeper. See wait.go.
 const (
 	lineSize = 128
 
@@ -44,19 +52,19 @@ const (
 	versionOffset  = magicOffset + 8
 	capacityOffset = versionOffset + 8
 
-	producerLine         = lineSize
-	producerOffset       = producerLine
-	producerClosedOffset = producerOffset + 8
+	producerLine   = lineSize
+	producerOffset = producerLine
 
 	consumerLine         = producerLine + lineSize
 	consumerOffset       = consumerLine
 	consumerClosedOffset = consumerOffset + 8
 
-	dataParkedOffset  = consumerLine + lineSize // consumer waits for data
-	spaceParkedOffset = dataParkedOffset + lineSize
+	dataParkedOffset     = consumerLine + lineSize // consumer waits for data
+	spaceParkedOffset    = dataParkedOffset + lineSize
+	producerClosedOffset = spaceParkedOffset + lineSize
 
 	// HeaderSize is the number of bytes before the data area.
-	HeaderSize = spaceParkedOffset + lineSize
+	HeaderSize = producerClosedOffset + lineSize
 )
 
 // Layout constants of the record format and of the memory.
@@ -64,7 +72,8 @@ const (
 	// Magic opens every ring.
 	Magic = "RSHMRING"
 	// Version is the layout version this package writes and accepts.
-	Version = 1
+	// Version 1 published records with the producer counter alone.
+	Version = 2
 	// MinCapacity and MaxCapacity bound the data area (both powers of two).
 	MinCapacity = 1 << 10
 	MaxCapacity = 1 << 30
@@ -77,7 +86,8 @@ const (
 )
 
 // Record types, the high word of a record header. Zero is no type, so
-// zeroed memory never parses as a record.
+// zeroed memory never parses as a record: a header word of zero is where
+// the producer has not written yet.
 const (
 	recordData    = 1
 	recordPadding = 2

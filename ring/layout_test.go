@@ -17,12 +17,12 @@ func TestLayoutOffsets(t *testing.T) {
 		{"version", versionOffset, 8},
 		{"capacity", capacityOffset, 16},
 		{"producer counter", producerOffset, 128},
-		{"producer closed", producerClosedOffset, 136},
 		{"consumer counter", consumerOffset, 256},
 		{"consumer closed", consumerClosedOffset, 264},
 		{"consumer parked", dataParkedOffset, 384},
 		{"producer parked", spaceParkedOffset, 512},
-		{"header size", HeaderSize, 640},
+		{"producer closed", producerClosedOffset, 640},
+		{"header size", HeaderSize, 768},
 	}
 	for i, tt := range tests {
 		if tt.got != tt.want {
@@ -61,6 +61,7 @@ func TestLayoutSeparation(t *testing.T) {
 		{"consumer counter", consumerOffset, "consumer"},
 		{"consumer parked", dataParkedOffset, "consumer"},
 		{"producer parked", spaceParkedOffset, "producer"},
+		{"producer closed", producerClosedOffset, "producer"},
 	}
 	for i, a := range words {
 		for _, b := range words[i+1:] {
@@ -101,10 +102,18 @@ func TestInitGolden(t *testing.T) {
 	}
 	want := make([]byte, HeaderSize)
 	copy(want, "RSHMRING")
-	want[8] = 1       // version
+	want[8] = 2       // version
 	want[16+1] = 0x04 // capacity 1024, little-endian
 	if got := mem[:HeaderSize]; !bytes.Equal(got, want) {
 		t.Errorf("header = %x\nwant %x", got, want)
+	}
+	// The first record header slot is zero: no record yet. The rest of the
+	// data area is left as it was.
+	if got := mem[HeaderSize : HeaderSize+RecordHeaderSize]; !bytes.Equal(got, make([]byte, RecordHeaderSize)) {
+		t.Errorf("first header slot = %x; want zero", got)
+	}
+	if got := mem[HeaderSize+RecordHeaderSize]; got != 0xAA {
+		t.Errorf("data byte 8 = %#x; want untouched 0xaa", got)
 	}
 }
 
@@ -160,7 +169,8 @@ func TestAttach(t *testing.T) {
 		want   error
 	}{
 		{"bad magic", func(m []byte) []byte { m[0] = 'X'; return m }, ErrBadLayout},
-		{"bad version", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 2); return m }, ErrBadLayout},
+		{"version 1", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 1); return m }, ErrBadLayout},
+		{"version 3", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 3); return m }, ErrBadLayout},
 		{"capacity larger than memory", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[capacityOffset:], 8192); return m }, ErrBadLayout},
 		{"capacity smaller than memory", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[capacityOffset:], 2048); return m }, ErrBadLayout},
 		{"capacity not power of two", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[capacityOffset:], 4095); return m }, ErrBadLayout},
@@ -175,6 +185,7 @@ func TestAttach(t *testing.T) {
 		{"producer counter misaligned", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[producerOffset:], 4); return m }, ErrCorrupt},
 		{"consumer ahead", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[consumerOffset:], 8); return m }, ErrCorrupt},
 		{"producer too far ahead", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[producerOffset:], capa+8); return m }, ErrCorrupt},
+		{"producer on the consumer's header slot", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[producerOffset:], capa); return m }, ErrCorrupt},
 	}
 	for i, tt := range tests {
 		if _, err := Attach(tt.mutate(fresh())); !errors.Is(err, tt.want) {

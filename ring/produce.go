@@ -1,8 +1,8 @@
 package ring
 
 import (
-	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 )
 
 // Claim reserves a record with an n-byte payload and returns the payload's
@@ -26,20 +26,17 @@ func (b *Buffer) Claim(n int) ([]byte, error) {
 	}
 	size := RecordHeaderSize + align8(uint64(n))
 	pos := b.pPos
-	off := pos & b.mask
-	rest := b.capacity - off
+	rest := b.capacity - pos&b.mask
 	rec := pos
 	if size > rest {
 		rec += rest // close the lap with a padding record, start at offset 0
 	}
-	if end := rec + size; end-b.pConsCache > b.capacity {
-		if err := b.refreshConsumer(end); err != nil {
-			b.pWant = end
+	// The record and the zero header slot after it must fit.
+	if need := rec + size + RecordHeaderSize; need-b.pConsCache > b.capacity {
+		if err := b.refreshConsumer(need); err != nil {
+			b.pWant = need
 			return nil, err
 		}
-	}
-	if rec != pos {
-		binary.LittleEndian.PutUint64(b.data[off:], (rest-RecordHeaderSize)|recordPadding<<32)
 	}
 	b.pClaimPos, b.pClaimLen = rec, n
 	start := rec&b.mask + RecordHeaderSize
@@ -91,7 +88,12 @@ func (b *Buffer) Commit(n int) {
 
 // Stage ends the outstanding claim like Commit but does not publish the
 // record: the consumer sees it only after the next Flush or Commit. Staging
-// several records and flushing once stores the producer counter once.
+// several records and flushing once makes one atomic store for all of them.
+//
+// Stage stores a zero in the header slot after the record, so the consumer
+// stops there until the next record is published, and writes the record's
+// header, and the padding header before it when the record starts a new
+// lap; the first header of a batch is held back for Flush.
 func (b *Buffer) Stage(n int) {
 	if b.pClaimLen < 0 {
 		panic("ring: Stage or Commit without a claim")
@@ -99,21 +101,39 @@ func (b *Buffer) Stage(n int) {
 	if n < 0 || n > b.pClaimLen {
 		panic("ring: Stage or Commit of more than was claimed")
 	}
-	off := b.pClaimPos & b.mask
-	binary.LittleEndian.PutUint64(b.data[off:], uint64(n)|recordData<<32)
-	b.pPos = b.pClaimPos + RecordHeaderSize + align8(uint64(n))
+	rec, end := b.pClaimPos, b.pClaimPos+RecordHeaderSize+align8(uint64(n))
+	*b.slot(end) = 0 // free space: Claim checked that the slot fits
+	if rec != b.pPos {
+		b.putHeader(b.pPos, (rec-b.pPos-RecordHeaderSize)|recordPadding<<32)
+	}
+	b.putHeader(rec, uint64(n)|recordData<<32)
+	b.pPos = end
 	b.pClaimLen = -1
 }
 
-// Flush publishes every staged record with one store of the producer
-// counter, and wakes the consumer if it is parked in WaitData. It makes no
-// system call while the consumer is awake.
-func (b *Buffer) Flush() {
-	if b.pPos == b.pPublished {
+// putHeader writes the header of a staged record at pos, or holds it back
+// when it is the first of the batch: its slot, zero until Flush, keeps the
+// consumer from reading past it, so the headers after it need no ordering.
+func (b *Buffer) putHeader(pos, h uint64) {
+	if b.pGateHdr == 0 {
+		b.pGate, b.pGateHdr = pos, h
 		return
 	}
-	b.producer.Store(b.pPos) // release: the records below pPos are written
+	*b.slot(pos) = h
+}
+
+// Flush publishes every staged record with one atomic store, of the first
+// staged record's header, stores the producer counter, and wakes the
+// consumer if it is parked in WaitData. It makes no system call while the
+// consumer is awake.
+func (b *Buffer) Flush() {
+	if b.pGateHdr == 0 {
+		return
+	}
+	atomic.StoreUint64(b.slot(b.pGate), b.pGateHdr) // release: the batch is written
+	b.pGateHdr = 0
 	b.pPublished = b.pPos
+	b.producer.Store(b.pPos)
 	if b.dataParked.Load() != 0 { // Dekker with WaitData: see wait.go
 		b.dataParked.Store(0)
 		futexWake(b.dataParked)

@@ -18,14 +18,25 @@
 //
 // # Publication protocol
 //
-// The producer writes the record header and payload with ordinary stores and
-// then stores the producer counter (an atomic store: release). The producer
-// counter is the number of bytes ever written, so a record is published
-// exactly when the counter has moved past it. The consumer loads the producer
-// counter (an atomic load: acquire), reads only the records below it, and
-// stores the consumer counter once per Read call, which hands the space back.
-// Each side keeps a private cached copy of the other side's counter and reads
-// the shared one only when the cache says there is no room or no data.
+// The header word of the next record is the flag the consumer polls. The
+// producer writes a record's payload, stores a zero header word just after
+// the record (the next record's header slot), and stores the record's header
+// last, with an atomic store (release). The consumer loads the header at its
+// position (an atomic load: acquire): zero means nothing yet; anything else
+// is a record whose payload, and the zero after it, are already visible. A
+// one-way trip therefore moves the lines that hold the record and nothing
+// else, where polling a separate counter would move one more line first.
+//
+// Publication still comes in batches: Stage keeps the header of the first
+// staged record back (its slot stays zero, so the consumer stops there) and
+// writes the headers behind it at once; Flush stores the held-back header,
+// which publishes the whole batch. The producer also stores its position in
+// the producer counter, which only Attach reads. The consumer stores the
+// consumer counter once per Read call, which hands the space back; the
+// producer keeps a cached copy of it and loads the shared one only when the
+// cache says there is no room. Because the producer zeroes the slot after
+// each record, it never fills the last 8 bytes before the consumer's
+// position: that slot belongs to the consumer's next header.
 //
 // # Trust
 //
@@ -33,7 +44,7 @@
 // from shared memory is checked before it is used; a bad one makes the side
 // that saw it fail with an error wrapping ErrCorrupt, and that side stays
 // failed. Nothing read from the ring can cause a panic, an out-of-range slice
-// or an endless loop.
+// or an endless loop: one Read call consumes at most one lap of the ring.
 //
 // # Waiting
 //

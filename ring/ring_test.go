@@ -57,14 +57,16 @@ func TestWriteRead(t *testing.T) {
 	}
 }
 
-// A record's bytes in the ring: header, payload, padding to 8.
+// A record's bytes in the ring: header, payload, padding to 8, and the zero
+// header slot the producer stores after it.
 func TestRecordGolden(t *testing.T) {
 	b := newRing(t, 1024)
+	copy(b.data[16:24], "garbage!") // the next header slot, from an old lap
 	if err := b.Write([]byte("abc")); err != nil {
 		t.Fatal(err)
 	}
-	got := b.data[:16]
-	want := []byte{3, 0, 0, 0, 1, 0, 0, 0, 'a', 'b', 'c', 0, 0, 0, 0, 0}
+	got := b.data[:24]
+	want := []byte{3, 0, 0, 0, 1, 0, 0, 0, 'a', 'b', 'c', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	if !bytes.Equal(got, want) {
 		t.Errorf("record bytes = %v; want %v", got, want)
 	}
@@ -144,14 +146,19 @@ func TestTooLarge(t *testing.T) {
 
 func TestFull(t *testing.T) {
 	b := newRing(t, 1024)
-	rec := make([]byte, 120) // 128 bytes with the header: 8 per lap
-	for i := range 8 {
+	rec := make([]byte, 120) // 128 bytes with the header
+	for i := range 7 {
 		if err := b.Write(rec); err != nil {
 			t.Fatalf("Write %d: %v", i, err)
 		}
 	}
+	// 128 bytes are left, and the last 8 of them must stay free: they are
+	// the header slot after the last record, which the consumer polls.
 	if err := b.Write(rec); err != ErrFull {
-		t.Fatalf("Write into a full ring: err = %v; want ErrFull", err)
+		t.Fatalf("Write of 128 bytes into 120 usable: err = %v; want ErrFull", err)
+	}
+	if err := b.Write(rec[:112]); err != nil {
+		t.Fatalf("Write of the last 120 bytes: %v", err)
 	}
 	if err := b.Write(nil); err != ErrFull {
 		t.Fatalf("Write(nil) into a full ring: err = %v; want ErrFull", err)
@@ -160,11 +167,16 @@ func TestFull(t *testing.T) {
 	if n != 1 || err != nil {
 		t.Fatalf("Read one: %d, %v", n, err)
 	}
-	if err := b.Write(rec); err != nil {
+	// 128 bytes free at the start of the ring; a record there closes the
+	// lap with an 8-byte padding record first, and fills the ring again.
+	if err := b.Write(rec[:112]); err != nil {
 		t.Fatalf("Write after Read: %v", err)
 	}
-	if err := b.Write(rec); err != ErrFull {
+	if err := b.Write(nil); err != ErrFull {
 		t.Fatalf("Write: err = %v; want ErrFull", err)
+	}
+	if got := readAll(t, b); len(got) != 8 || len(got[6]) != 112 || len(got[7]) != 112 {
+		t.Fatalf("read %d records; want 7 of them and the one after the wrap", len(got))
 	}
 }
 
@@ -205,7 +217,8 @@ func TestWrapPadding(t *testing.T) {
 	}
 }
 
-// Staged records are invisible until Flush, which stores the counter once.
+// Staged records are invisible until Flush, which publishes them with one
+// store of the first one's header (and stores the counter once).
 func TestStageFlush(t *testing.T) {
 	b := newRing(t, 1024)
 	for i := range 3 {
@@ -219,6 +232,13 @@ func TestStageFlush(t *testing.T) {
 			t.Fatalf("producer counter after Stage = %d; want 0", got)
 		}
 	}
+	// The first header is held back; the ones behind it are written.
+	if h := binary.LittleEndian.Uint64(b.data[0:]); h != 0 {
+		t.Errorf("first staged header = %#x before Flush; want 0", h)
+	}
+	if h := binary.LittleEndian.Uint64(b.data[16:]); h != 1|recordData<<32 {
+		t.Errorf("second staged header = %#x; want %#x", h, 1|recordData<<32)
+	}
 	if got := readAll(t, b); len(got) != 0 {
 		t.Fatalf("read %d staged records; want 0", len(got))
 	}
@@ -229,6 +249,56 @@ func TestStageFlush(t *testing.T) {
 	got := readAll(t, b)
 	if want := "[a b c]"; fmt.Sprintf("%s", got) != want {
 		t.Errorf("got %s; want %s", got, want)
+	}
+}
+
+// A batch that wraps: whichever header is held back (a data record's
+// before the wrap, or the padding record's when the batch's first record
+// starts the new lap), nothing of the batch is readable before Flush, and
+// everything is, in order, after it.
+func TestStageAcrossWrap(t *testing.T) {
+	for _, first := range []int{0, 1} { // records written before the batch
+		b := newRing(t, 1024)
+		rec := make([]byte, 112) // 120 bytes with the header
+		for range 7 + first {
+			if err := b.Write(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		readAll(t, b) // 840 or 960 consumed: 184 or 64 bytes left in the lap
+		// first 0: the batch's first record fits before the end and its
+		// header is held back; first 1: it starts the new lap, and the
+		// padding record's header is held back.
+		var want []string
+		for i := range 3 {
+			buf, err := b.Claim(len(rec))
+			if err != nil {
+				t.Fatalf("first %d, record %d: %v", first, i, err)
+			}
+			buf[0] = byte('a' + i)
+			b.Stage(len(rec))
+			want = append(want, string(rune('a'+i)))
+			if got := readAll(t, b); len(got) != 0 {
+				t.Fatalf("first %d: read %d records of an unflushed batch", first, len(got))
+			}
+		}
+		if b.pPos < 1024 {
+			t.Fatalf("first %d: the batch did not wrap (position %d)", first, b.pPos)
+		}
+		if typ := binary.LittleEndian.Uint64(b.data[b.pGate&b.mask:]) >> 32; b.pGateHdr>>32 != uint64(recordData+first) || typ != 0 {
+			t.Fatalf("first %d: held-back header %#x, slot type %d", first, b.pGateHdr, typ)
+		}
+		b.Flush()
+		var got []string
+		for _, r := range readAll(t, b) {
+			got = append(got, string(r[:1]))
+		}
+		if s := fmt.Sprint(got); s != fmt.Sprint(want) {
+			t.Errorf("first %d: got %s; want %s", first, s, want)
+		}
+		if c := b.consumer.Load(); c != b.pPos {
+			t.Errorf("first %d: consumer counter %d; want the producer's position %d", first, c, b.pPos)
+		}
 	}
 }
 
@@ -378,9 +448,9 @@ func TestAttachResumes(t *testing.T) {
 	if err := p2.Write([]byte{3}); err != nil {
 		t.Fatal(err)
 	}
-	// The first Read drains the records c knew of, the second loads the
-	// producer counter again.
-	got := append(readAll(t, c), readAll(t, c)...)
+	// c follows the record headers: the record p2 appended after the two
+	// that c had not read yet comes with them.
+	got := readAll(t, c)
 	if len(got) != 3 || got[0][0] != 1 || got[2][0] != 3 {
 		t.Errorf("got %v; want [[1] [2] [3]]", got)
 	}
@@ -403,38 +473,29 @@ func TestStickyErrors(t *testing.T) {
 	}
 }
 
-// TestPrefetchSpans: the lines prefetch asks for are inside the data area
-// and cover the positions it was given (up to prefetchMax bytes), whatever
-// the capacity and wherever the range wraps.
-func TestPrefetchSpans(t *testing.T) {
+// TestPrefetchLines: the lines prefetchRecord asks for cover the record's
+// first prefetchMax bytes, wherever it starts, and nothing past its last line.
+func TestPrefetchLines(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, capacity := range []uint64{MinCapacity, 4096, 1 << 16} {
-		b := &Buffer{capacity: capacity, mask: capacity - 1}
-		for range 20000 {
-			from := rng.Uint64N(1<<40) &^ 7
-			to := from + rng.Uint64N(capacity+1)&^7
-			if rng.IntN(4) == 0 { // near the end of a lap
-				from = from&^(capacity-1) + capacity - 8*rng.Uint64N(64)
-				to = from + rng.Uint64N(512)&^7
+	for range 20000 {
+		start := uintptr(rng.Uint64N(1 << 40))
+		n := int(rng.Uint64N(3 * prefetchMax))
+		if rng.IntN(2) == 0 {
+			n = rng.IntN(200)
+		}
+		lines := prefetchSpan(start, n)
+		first, want := start&^63, uintptr(min(n, prefetchMax))
+		if want == 0 {
+			if lines > 1 {
+				t.Fatalf("start %d, %d bytes: %d lines", start, n, lines)
 			}
-			off1, n1, off2, n2 := b.prefetchSpans(from, to)
-			if off1%64 != 0 || off1+64*n1 > capacity || off2 != 0 || 64*n2 > capacity {
-				t.Fatalf("capacity %d, from %d, to %d: spans %d+%d, %d+%d lines outside the data area",
-					capacity, from, to, off1, n1, off2, n2)
-			}
-			covered := func(off uint64) bool {
-				return off >= off1 && off < off1+64*n1 || off < 64*n2
-			}
-			want := min(to, from+prefetchMax)
-			for pos := from; pos < want; pos += 8 {
-				if !covered(pos & b.mask) {
-					t.Fatalf("capacity %d, from %d, to %d: position %d (offset %d) not in spans %d+%d, %d+%d",
-						capacity, from, to, pos, pos&b.mask, off1, n1, off2, n2)
-				}
-			}
-			if lines := n1 + n2; lines > (want-from+63)/64+1 {
-				t.Fatalf("capacity %d, from %d, to %d: %d lines for %d bytes", capacity, from, to, lines, want-from)
-			}
+			continue
+		}
+		if first+64*uintptr(lines) < start+want {
+			t.Fatalf("start %d, %d bytes: %d lines do not reach byte %d", start, n, lines, start+want-1)
+		}
+		if first+64*uintptr(lines-1) >= start+want {
+			t.Fatalf("start %d, %d bytes: %d lines, the last past the byte %d", start, n, lines, start+want-1)
 		}
 	}
 }

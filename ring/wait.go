@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -180,8 +181,8 @@ func (s Block) Idle(work int) {
 // the timeout. Consumer side only.
 //
 // The protocol is Dekker's (Go's atomics are sequentially consistent): the
-// consumer stores parked=1 and then loads the producer counter; the producer
-// stores the producer counter and then loads parked. At least one of them
+// consumer stores parked=1 and then loads the next record header; the
+// producer stores that header (Flush) and then loads parked. At least one of them
 // sees the other's store, so either the consumer sees the data and does not
 // sleep, or the producer sees parked=1, stores 0 and wakes it; the sleep
 // itself is FUTEX_WAIT(parked, 1), which returns at once if the word is
@@ -264,8 +265,7 @@ func (b *Buffer) WakeConsumer() {
 }
 
 func (b *Buffer) hasData() bool {
-	return b.cErr != nil || b.cPos != b.cProdCache ||
-		b.producer.Load() != b.cPos || b.prodClosed.Load() != 0
+	return b.cErr != nil || atomic.LoadUint64(b.slot(b.cPos)) != 0 || b.prodClosed.Load() != 0
 }
 
 // WaitSpace waits until a Claim(n) can succeed or fail for another reason
@@ -279,10 +279,11 @@ func (b *Buffer) WaitSpace(n int, timeout time.Duration) bool {
 	return b.waitSpace(b.claimEnd(uint64(n)), timeout)
 }
 
-// claimEnd returns the position a claim of n bytes would end at.
+// claimEnd returns the position up to which a claim of n bytes needs room:
+// the end of the record and of the zero header slot after it.
 func (b *Buffer) claimEnd(n uint64) uint64 {
 	size := RecordHeaderSize + align8(n)
-	end := b.pPos + size
+	end := b.pPos + size + RecordHeaderSize
 	if rest := b.capacity - b.pPos&b.mask; size > rest {
 		end += rest
 	}

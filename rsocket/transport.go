@@ -60,7 +60,8 @@ type flusher interface {
 
 // laterCommitter is implemented by a Transport that can hold a committed
 // frame back briefly, to publish it with the next ones (shared memory: one
-// store of the ring's producer counter per batch instead of one per frame).
+// atomic store, of the batch's first record header, instead of one per
+// frame).
 // CommitLater is Commit with that licence; a later Commit publishes what
 // was held back too. The engine uses it only for the frames that come in
 // floods, stream payloads and fire-and-forget requests.
