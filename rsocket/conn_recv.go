@@ -55,7 +55,7 @@ func (c *Conn) handleFrame(frame []byte) error {
 				if tf == payloadNC {
 					flags |= wire.FlagComplete
 				}
-				c.deliver(s, flags, nil, frame[wire.HeaderSize:])
+				c.deliver(s, flags, nil, frame[wire.HeaderSize:], false)
 				return nil
 			}
 		}
@@ -228,6 +228,7 @@ func (c *Conn) onPayload(f *wire.Frame) {
 	}
 	flags := f.Flags
 	md, data := f.Metadata, f.Data
+	assembled := false
 	if s.asm.active || flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
 		if !s.asm.active {
 			s.asm.start(f)
@@ -252,12 +253,15 @@ func (c *Conn) onPayload(f *wire.Frame) {
 		if next {
 			flags |= wire.FlagNext
 		}
+		assembled = true
 	}
-	c.deliver(s, flags, md, data)
+	c.deliver(s, flags, md, data, assembled)
 }
 
-// deliver hands a complete inbound PAYLOAD message to its stream.
-func (c *Conn) deliver(s *stream, flags wire.Flags, md, data []byte) {
+// deliver hands a complete inbound PAYLOAD message to its stream. With
+// assembled set, md and data are the stream's reassembly buffers, whose data
+// buffer the stream's queue may take instead of copying it.
+func (c *Conn) deliver(s *stream, flags wire.Flags, md, data []byte, assembled bool) {
 	next := flags&wire.FlagNext != 0
 	complete := flags&wire.FlagComplete != 0
 	if s.kind == wire.TypeRequestResponse {
@@ -270,7 +274,7 @@ func (c *Conn) deliver(s *stream, flags wire.Flags, md, data []byte) {
 		}
 		return
 	}
-	if next && !s.push(md, data) {
+	if next && !s.push(md, data, assembled) {
 		// The peer sent beyond the credits granted.
 		if c.unregister(s.id, s) {
 			s.terminate(&Error{Code: CodeInvalid, Message: "peer sent beyond request(n) credits"})

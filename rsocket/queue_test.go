@@ -9,12 +9,31 @@ import (
 // growth, against a FIFO model, as recv does: the reader takes a batch,
 // reads it item by item, and before the next take gives back all but the
 // last item read. Pushes must leave the batch and that last item intact.
+// Every other push adopts a reassembly buffer, as a fragmented message's
+// does, and then scribbles over the buffer it got back, as the next
+// reassembly would: that buffer must be nobody's.
 func TestItemQueue(t *testing.T) {
 	var q itemQueue
 	var model []string
 	var kept []*item // the reader's batch and the item it read last
 	var keptWant []string
+	var asm []byte // the reassembly buffer
 	next := 0
+	push := func(v string) {
+		if next%2 == 0 {
+			q.push(nil, []byte(v))
+			return
+		}
+		asm = append(asm[:0], v...)
+		q.pushAdopt(nil, &asm)
+		if len(asm) != 0 {
+			t.Fatalf("pushAdopt gave back %d bytes, want an empty buffer", len(asm))
+		}
+		full := asm[:cap(asm)]
+		for i := range full {
+			full[i] = 'X'
+		}
+	}
 	check := func(round int) {
 		for i, it := range kept {
 			if string(it.p.Data) != keptWant[i] {
@@ -27,8 +46,8 @@ func TestItemQueue(t *testing.T) {
 	} {
 		for range run.push {
 			v := fmt.Sprint("v", next)
+			push(v)
 			next++
-			q.push(nil, []byte(v))
 			model = append(model, v)
 			check(round)
 		}
@@ -49,8 +68,8 @@ func TestItemQueue(t *testing.T) {
 			taken += k
 			// Pushes between reads of the batch.
 			v := fmt.Sprint("v", next)
+			push(v)
 			next++
-			q.push(nil, []byte(v))
 			model = append(model, v)
 			check(round)
 		}

@@ -81,6 +81,17 @@ type item struct {
 
 func (it *item) set(md, data []byte) {
 	it.p.Data = append(it.p.Data[:0], data...)
+	it.setMetadata(md)
+}
+
+// adopt is set with the data taken instead of copied: the item takes the
+// buffer *data and leaves its own, emptied, in its place.
+func (it *item) adopt(md []byte, data *[]byte) {
+	it.p.Data, *data = *data, it.p.Data[:0]
+	it.setMetadata(md)
+}
+
+func (it *item) setMetadata(md []byte) {
 	if md == nil {
 		it.p.Metadata = nil
 		return
@@ -104,6 +115,22 @@ type itemQueue struct {
 }
 
 func (q *itemQueue) push(md, data []byte) {
+	q.free().set(md, data)
+	q.n++
+}
+
+// pushAdopt queues a payload whose data buffer the queue takes (the
+// stream's reassembly buffer): the item's own buffer, emptied, goes back in
+// *data, so a reassembled message is not copied a second time and no buffer
+// is allocated. The slot is free, so the reader no longer uses its buffer.
+func (q *itemQueue) pushAdopt(md []byte, data *[]byte) {
+	q.free().adopt(md, data)
+	q.n++
+}
+
+// free returns the slot the next item goes in, growing the queue if every
+// slot is queued or still the reader's.
+func (q *itemQueue) free() *item {
 	used := q.n + q.taken
 	if used == len(q.items) {
 		grown := make([]item, max(4, 2*len(q.items)))
@@ -113,8 +140,7 @@ func (q *itemQueue) push(md, data []byte) {
 		}
 		q.items, q.head = grown, q.taken
 	}
-	q.items[(q.head+q.n)&(len(q.items)-1)].set(md, data)
-	q.n++
+	return &q.items[(q.head+q.n)&(len(q.items)-1)]
 }
 
 // take hands the reader up to max items: they are at positions start ..
@@ -334,9 +360,11 @@ func (s *stream) recv() (Payload, error) {
 	}
 }
 
-// push queues an inbound payload (receive goroutine). It returns false when
-// the peer sent beyond the credits granted.
-func (s *stream) push(md, data []byte) bool {
+// push queues an inbound payload (receive goroutine), a copy of md and
+// data, or with assembled set the reassembly buffer itself (data is
+// s.asm.data). It returns false when the peer sent beyond the credits
+// granted.
+func (s *stream) push(md, data []byte, assembled bool) bool {
 	s.mu.Lock()
 	if !s.inOpen {
 		s.mu.Unlock()
@@ -347,7 +375,11 @@ func (s *stream) push(md, data []byte) bool {
 		return false
 	}
 	s.granted--
-	s.q.push(md, data)
+	if assembled {
+		s.q.pushAdopt(md, &s.asm.data)
+	} else {
+		s.q.push(md, data)
+	}
 	if s.c.set.prefetch == 0 {
 		s.inBytes += int64(len(md) + len(data))
 		if s.inCount++; s.inCount == 1<<12 {
