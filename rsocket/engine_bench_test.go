@@ -29,16 +29,23 @@ func (t *sinkTransport) Abort()                                 {}
 func (t *sinkTransport) Receive(func(frame []byte) error) error { select {} }
 func (t *sinkTransport) Close() error                           { return nil }
 
-// BenchmarkEngineStreamRecv: a requester's stream receiving 64-byte
-// payloads, 64 frames delivered by the receive path then 64 Recv calls,
-// per op one payload.
-func BenchmarkEngineStreamRecv(b *testing.B) {
+// sinkStream returns a connection over a sinkTransport, past SETUP, and a
+// registered requester's request-stream on it.
+func sinkStream(b *testing.B) (*Conn, *stream) {
 	c := newConn(&sinkTransport{}, false, resolve(0, 0, 0, nil, MaxFrameLength))
 	c.setupSeen = true
 	s := c.newRequester(context.Background(), wire.TypeRequestStream)
 	if err := c.register(s); err != nil {
 		b.Fatal(err)
 	}
+	return c, s
+}
+
+// BenchmarkEngineStreamRecv: a requester's stream receiving 64-byte
+// payloads, 64 frames delivered by the receive path then 64 Recv calls,
+// per op one payload.
+func BenchmarkEngineStreamRecv(b *testing.B) {
+	c, s := sinkStream(b)
 	frame := wire.AppendPayload(nil, s.id, wire.FlagNext, nil, make([]byte, 64))
 	const burst = 64
 	b.ReportAllocs()
@@ -62,12 +69,7 @@ func BenchmarkEngineStreamRecv(b *testing.B) {
 // op one payload. It measures what reassembly costs on top of the copy out
 // of the transport's frames.
 func BenchmarkEngineStreamRecvFragmented(b *testing.B) {
-	c := newConn(&sinkTransport{}, false, resolve(0, 0, 0, nil, MaxFrameLength))
-	c.setupSeen = true
-	s := c.newRequester(context.Background(), wire.TypeRequestStream)
-	if err := c.register(s); err != nil {
-		b.Fatal(err)
-	}
+	c, s := sinkStream(b)
 	const size, first = 1 << 20, 1<<20 - 64
 	data := make([]byte, size)
 	f1 := wire.AppendPayload(nil, s.id, wire.FlagNext|wire.FlagFollows, nil, data[:first])
