@@ -33,7 +33,6 @@ type Buffer struct {
 
 	// Producer side.
 	pPos       uint64 // end of the last staged or committed record
-	pPublished uint64 // end of the last published record
 	pGate      uint64 // position of the held-back header of the first staged record
 	pGateHdr   uint64 // that header; 0 when nothing is staged
 	pConsCache uint64 // consumer counter as last loaded
@@ -115,7 +114,7 @@ func Attach(mem []byte) (*Buffer, error) {
 	if err := b.checkCounters(prod, cons); err != nil {
 		return nil, err
 	}
-	b.pPos, b.pPublished, b.pConsCache = prod, prod, cons
+	b.pPos, b.pConsCache = prod, cons
 	b.cPos = cons
 	return b, nil
 }

@@ -24,7 +24,7 @@ func crafted(t *testing.T, cons, prod uint64, hdrs map[uint64][2]uint64) *Buffer
 	}
 	b := newBuffer(mem, corruptCap)
 	b.cPos = cons
-	b.pPos, b.pPublished, b.pConsCache = prod, prod, cons
+	b.pPos, b.pConsCache = prod, cons
 	return b
 }
 

@@ -71,8 +71,8 @@ func (b *Buffer) checkConsumer(cons uint64) error {
 		return fmt.Errorf("%w: consumer counter %d not %d-aligned", ErrCorrupt, cons, RecordAlignment)
 	case cons < b.pConsCache:
 		return fmt.Errorf("%w: consumer counter went back from %d to %d", ErrCorrupt, b.pConsCache, cons)
-	case cons > b.pPublished:
-		return fmt.Errorf("%w: consumer counter %d ahead of producer counter %d", ErrCorrupt, cons, b.pPublished)
+	case cons > b.published():
+		return fmt.Errorf("%w: consumer counter %d ahead of the published records' end %d", ErrCorrupt, cons, b.published())
 	}
 	return nil
 }
@@ -111,6 +111,15 @@ func (b *Buffer) Stage(n int) {
 	b.pClaimLen = -1
 }
 
+// published returns the end of the published records: the held-back
+// header's position while a batch is staged, else the producer's position.
+func (b *Buffer) published() uint64 {
+	if b.pGateHdr != 0 {
+		return b.pGate
+	}
+	return b.pPos
+}
+
 // putHeader writes the header of a staged record at pos, or holds it back
 // when it is the first of the batch: its slot, zero until Flush, keeps the
 // consumer from reading past it, so the headers after it need no ordering.
@@ -132,7 +141,6 @@ func (b *Buffer) Flush() {
 	}
 	atomic.StoreUint64(b.slot(b.pGate), b.pGateHdr) // release: the batch is written
 	b.pGateHdr = 0
-	b.pPublished = b.pPos
 	b.producer.Store(b.pPos)
 	if b.dataParked.Load() != 0 { // Dekker with WaitData: see wait.go
 		b.dataParked.Store(0)
