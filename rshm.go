@@ -70,7 +70,8 @@ type Config struct {
 	Transport Transport
 	// RingSize is the capacity of each ring in bytes (a power of two);
 	// zero means handshake.DefaultRingSize. The largest frame is
-	// RingSize/8; the engine fragments larger messages.
+	// RingSize/8 + ring.HeaderSlack (64): a payload of RingSize/8 is one
+	// frame; the engine fragments larger messages.
 	RingSize int
 	// Wait is how the receive loop waits for frames; zero is
 	// WaitDefault (spin briefly, then park on a futex: ~0% CPU when idle).

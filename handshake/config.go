@@ -120,7 +120,8 @@ type Config struct {
 	// the receive loop polls the socket before it parks: WaitBlock not at
 	// all, WaitSpin and WaitYield without end, the others
 	// rsocket.DefaultTCPPoll (see rsocket.TCPConfig). The largest frame is the
-	// ring's MaxRecord, RingSize/8; the engine fragments above it.
+	// ring's MaxRecord, RingSize/8 + ring.HeaderSlack; the engine
+	// fragments above it.
 	Wait Wait
 	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
 	// means DefaultParkTimeout.

@@ -125,7 +125,7 @@ func newBuffer(mem []byte, capacity uint64) *Buffer {
 		data:      mem[HeaderSize : HeaderSize+capacity : HeaderSize+capacity],
 		capacity:  capacity,
 		mask:      capacity - 1,
-		maxRecord: capacity / 8,
+		maxRecord: capacity/8 + HeaderSlack,
 		pClaimLen: -1,
 	}
 	b.producer = word64(mem, producerOffset)
@@ -174,7 +174,8 @@ func (b *Buffer) checkCounters(prod, cons uint64) error {
 // Capacity returns the size of the data area in bytes.
 func (b *Buffer) Capacity() int { return int(b.capacity) }
 
-// MaxRecord returns the largest payload a record may have: Capacity()/8.
+// MaxRecord returns the largest payload a record may have:
+// Capacity()/8 + HeaderSlack.
 func (b *Buffer) MaxRecord() int { return int(b.maxRecord) }
 
 // ProducerStats returns the producer side's counts. Producer side only.

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-const corruptCap = 1024 // MaxRecord 128
+const corruptCap = 1024 // MaxRecord 192
 
 // crafted returns a ring whose counters and record headers were written by
 // hand, as a hostile producer would, and a handle on it whose producer and
@@ -39,7 +39,7 @@ func TestCorruptConsumer(t *testing.T) {
 		hdrs       map[uint64][2]uint64
 		wantRecs   int // records delivered before the error
 	}{
-		{"length above MaxRecord", 0, 256, map[uint64][2]uint64{0: {129, d}}, 0},
+		{"length above MaxRecord", 0, 256, map[uint64][2]uint64{0: {193, d}}, 0},
 		{"length huge", 0, 256, map[uint64][2]uint64{0: {1<<32 - 1, d}}, 0},
 		{"second record length above MaxRecord", 0, 32, map[uint64][2]uint64{0: {0, d}, 8: {200, d}}, 1},
 		{"record past end of ring", 1000, 1000 + 32 + 64, map[uint64][2]uint64{1000: {17, d}}, 0},

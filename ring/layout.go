@@ -72,8 +72,10 @@ const (
 	// Magic opens every ring.
 	Magic = "RSHMRING"
 	// Version is the layout version this package writes and accepts.
-	// Version 1 published records with the producer counter alone.
-	Version = 2
+	// Version 1 published records with the producer counter alone;
+	// version 2 capped a record's payload at capacity/8, without
+	// HeaderSlack.
+	Version = 3
 	// MinCapacity and MaxCapacity bound the data area (both powers of two).
 	MinCapacity = 1 << 10
 	MaxCapacity = 1 << 30
@@ -83,6 +85,11 @@ const (
 	RecordHeaderSize = 8
 	// RecordAlignment is the alignment of every record in the data area.
 	RecordAlignment = 8
+	// HeaderSlack is what MaxRecord allows above an eighth of the ring:
+	// room for a protocol's frame header (RSocket's is 6 to 9 bytes, more
+	// with metadata) in front of a payload of capacity/8, which is then
+	// one record and not a full record and a few bytes' tail.
+	HeaderSlack = 64
 )
 
 // Record types, the high word of a record header. Zero is no type, so

@@ -102,7 +102,7 @@ func TestInitGolden(t *testing.T) {
 	}
 	want := make([]byte, HeaderSize)
 	copy(want, "RSHMRING")
-	want[8] = 2       // version
+	want[8] = 3       // version
 	want[16+1] = 0x04 // capacity 1024, little-endian
 	if got := mem[:HeaderSize]; !bytes.Equal(got, want) {
 		t.Errorf("header = %x\nwant %x", got, want)
@@ -160,7 +160,7 @@ func TestAttach(t *testing.T) {
 		}
 		return m
 	}
-	if b, err := Attach(fresh()); err != nil || b.Capacity() != capa || b.MaxRecord() != capa/8 {
+	if b, err := Attach(fresh()); err != nil || b.Capacity() != capa || b.MaxRecord() != capa/8+HeaderSlack {
 		t.Fatalf("Attach(fresh) = %v, %v", b, err)
 	}
 	tests := []struct {
@@ -170,7 +170,8 @@ func TestAttach(t *testing.T) {
 	}{
 		{"bad magic", func(m []byte) []byte { m[0] = 'X'; return m }, ErrBadLayout},
 		{"version 1", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 1); return m }, ErrBadLayout},
-		{"version 3", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 3); return m }, ErrBadLayout},
+		{"version 2", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 2); return m }, ErrBadLayout},
+		{"version 4", func(m []byte) []byte { binary.LittleEndian.PutUint32(m[versionOffset:], 4); return m }, ErrBadLayout},
 		{"capacity larger than memory", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[capacityOffset:], 8192); return m }, ErrBadLayout},
 		{"capacity smaller than memory", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[capacityOffset:], 2048); return m }, ErrBadLayout},
 		{"capacity not power of two", func(m []byte) []byte { binary.LittleEndian.PutUint64(m[capacityOffset:], 4095); return m }, ErrBadLayout},

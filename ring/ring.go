@@ -14,7 +14,8 @@
 // the end of the data area: when the next record does not fit before the end,
 // the producer closes the lap with a padding record that runs exactly to the
 // end and writes the record at offset 0. The largest payload is MaxRecord,
-// capacity/8 bytes, so padding wastes at most one eighth of the ring.
+// capacity/8 + HeaderSlack bytes (an eighth of the ring and room for a
+// protocol's header in front of it), so padding wastes at most that.
 //
 // # Publication protocol
 //
