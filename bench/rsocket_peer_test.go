@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,6 +133,52 @@ func benchRRConcurrent(b *testing.B, conn *rsocket.Conn, size, n int) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// benchGoroutineFloor is the floor of benchRRConcurrent on this CPU: n
+// goroutines each send a request and block until it is answered, as there,
+// but a request is a channel appended to a slice under a mutex and the
+// answer is a send on that channel from one answering goroutine, which
+// answers everything queued and yields. No frame, ring or peer: what is
+// left is the cost of a goroutine per blocking request on one P (a park, a
+// ready and a switch each), which no transport can take away. The
+// connection's own goroutines are not here, so the floor is if anything
+// low.
+func benchGoroutineFloor(b *testing.B, n int) {
+	pin(b)
+	var (
+		mu      sync.Mutex
+		pending []chan struct{}
+		stop    atomic.Bool
+		exited  = make(chan struct{})
+	)
+	go func() {
+		defer close(exited)
+		var batch []chan struct{}
+		for !stop.Load() {
+			mu.Lock()
+			batch, pending = pending, batch[:0]
+			mu.Unlock()
+			for _, ch := range batch {
+				ch <- struct{}{}
+			}
+			runtime.Gosched()
+		}
+	}()
+	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ch := make(chan struct{})
+		for pb.Next() {
+			mu.Lock()
+			pending = append(pending, ch)
+			mu.Unlock()
+			<-ch
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	stop.Store(true)
+	<-exited
 }
 
 // benchRRAsync keeps n requests in flight on one connection with the

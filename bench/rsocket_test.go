@@ -22,16 +22,20 @@ import (
 //	shm-fnf-64B                  fire-and-forget requests/s
 //	shm-stream-1MiB              request-stream GB/s (8 MiB rings, 1 MiB frames)
 //	shm-rr-64B-c64               64 concurrent requesters on one connection (req/s)
+//	goroutine-floor-c64          64 blocking requesters answered in-process, no
+//	                             transport (req/s): the most a goroutine per
+//	                             blocking request allows on one P, the ceiling
+//	                             of shm-rr-64B-c64
 //	shm-rr-64B-async64           64 requests in flight through RequestResponseAsync
 //	                             from one goroutine (req/s): the connection's
 //	                             capacity without a goroutine per request
 //
-// ring-pingpong-64B, ring-pingpong-14KiB and ring-stream-64B repeat
-// BenchmarkRing's baselines
-// right before the shared-memory rows they are the baselines of: the
-// cross-CPU latency of this VM changes from minute to minute (ring
-// ping-pong p50 200 ns in one part of a run, 790 ns in another), so a
-// baseline taken a minute earlier can make a ratio off by 4x.
+// ring-pingpong-64B, ring-pingpong-14KiB, ring-stream-64B and
+// ring-stream-1MiB repeat BenchmarkRing's baselines right before the
+// shared-memory rows they are the baselines of: the cross-CPU latency of
+// this VM changes from minute to minute (ring ping-pong p50 200 ns in one
+// part of a run, 790 ns in another), so a baseline taken a minute earlier
+// can make a ratio off by 4x.
 func BenchmarkRSocket(b *testing.B) {
 	b.Run("ring-pingpong-64B", benchPingPong)
 	b.Run("shm-rr-64B", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
@@ -42,8 +46,10 @@ func BenchmarkRSocket(b *testing.B) {
 	b.Run("ring-stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32) })
 	b.Run("shm-stream-64B", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("shm-fnf-64B", func(b *testing.B) { benchFNF(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
+	b.Run("ring-stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1) })
 	b.Run("shm-stream-1MiB", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20) })
 	b.Run("shm-rr-64B-c64", func(b *testing.B) { benchRRConcurrent(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
+	b.Run("goroutine-floor-c64", func(b *testing.B) { benchGoroutineFloor(b, 64) })
 	b.Run("shm-rr-64B-async64", func(b *testing.B) { benchRRAsync(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
 }
 

@@ -27,7 +27,9 @@ var targets = []benchfmt.Ratio{
 	{Label: "RSocket shm-fnf-64B / Ring stream-64B", Name: "RSocket/shm-fnf-64B", Unit: "msgs/s", Base: "Ring/stream-64B", BaseUnit: "msgs/s", Want: 1.0 / 3},
 	{Label: "  same, baseline 1 row before (RSocket/ring-)", Name: "RSocket/shm-fnf-64B", Unit: "msgs/s", Base: "RSocket/ring-stream-64B", BaseUnit: "msgs/s", Want: 1.0 / 3},
 	{Label: "RSocket shm-stream-1MiB / Ring stream-1MiB", Name: "RSocket/shm-stream-1MiB", Unit: "GB/s", Base: "Ring/stream-1MiB", BaseUnit: "GB/s", Want: 0.8},
+	{Label: "  same, baseline just before (RSocket/ring-)", Name: "RSocket/shm-stream-1MiB", Unit: "GB/s", Base: "RSocket/ring-stream-1MiB", BaseUnit: "GB/s", Want: 0.8},
 	{Label: "RSocket shm-rr-64B-c64 / TCP rsocket-rr-64B-c64", Name: "RSocket/shm-rr-64B-c64", Unit: "req/s", Base: "TCP/rsocket-rr-64B-c64", BaseUnit: "req/s", Want: 7},
+	{Label: "  reachable? goroutine-floor-c64 / TCP c64", Name: "RSocket/goroutine-floor-c64", Unit: "req/s", Base: "TCP/rsocket-rr-64B-c64", BaseUnit: "req/s", Want: 7},
 	{Label: "Resume shm-stream-64B-resume / shm-stream-64B", Name: "Resume/shm-stream-64B-resume", Unit: "msgs/s", Base: "Resume/shm-stream-64B", BaseUnit: "msgs/s", Want: 0.7},
 }
 
