@@ -154,6 +154,8 @@ type Config struct {
 // hooks lets tests fake what a side learns about its machine.
 type hooks struct {
 	bootID func() ([16]byte, error)
+	// created sees the server's region before the reply names it.
+	created func(*shm.Duplex)
 }
 
 func (c *Config) timeout() time.Duration {

@@ -303,6 +303,9 @@ func TestFallbackChecks(t *testing.T) {
 		{"client check of the reply", nil, func(c *Config) { c.hooks = laterBoot() }, StepReply, ReasonHost, false},
 		{"server tcp only", func(c *Config) { c.Mode = TCPOnly }, nil, StepReply, ReasonDisabled, true},
 		{"other shm dir", func(c *Config) { c.SHM.Dir = t.TempDir() }, nil, StepReply, ReasonDir, true},
+		// A server built with another ring layout (version 2: records
+		// capped at capacity/8): the client refuses to attach.
+		{"ring layout version", func(c *Config) { c.hooks = &hooks{created: oldRingLayout} }, nil, StepOpen, ReasonOpen, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -343,6 +346,13 @@ func TestFallbackChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oldRingLayout writes layout version 2 into the region's first ring, as a
+// server built before version 3 would have.
+func oldRingLayout(d *shm.Duplex) {
+	const versionOffset = 8 // ring/layout.go
+	binary.LittleEndian.PutUint32(d.ClientToServer().Mem()[versionOffset:], 2)
 }
 
 // TestServerSHMOnlyRefusesPlain: a shared-memory-only server drops plain

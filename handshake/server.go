@@ -116,6 +116,9 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 	if err := bindNUMA(s.cfg, d); err != nil {
 		return s.fallback(StepCreate, refuse(ReasonCreate, err), required)
 	}
+	if s.cfg.hooks != nil && s.cfg.hooks.created != nil {
+		s.cfg.hooks.created(d)
+	}
 	host, err := localHost(s.cfg)
 	if err != nil {
 		return s.fallback(StepCreate, refuse(ReasonOther, err), required)
