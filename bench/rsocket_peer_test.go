@@ -120,9 +120,7 @@ func benchRR(b *testing.B, conn *rsocket.Conn, size int) {
 // second.
 func benchRRConcurrent(b *testing.B, conn *rsocket.Conn, size, n int) {
 	ctx := context.Background()
-	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
+	runRequesters(b, n, func(pb *testing.PB) {
 		p := rsocket.Payload{Data: make([]byte, size)}
 		buf := make([]byte, size)
 		for pb.Next() {
@@ -132,6 +130,14 @@ func benchRRConcurrent(b *testing.B, conn *rsocket.Conn, size, n int) {
 			}
 		}
 	})
+}
+
+// runRequesters runs body in n goroutines (b.RunParallel, n per P) and
+// reports requests per second, one request per iteration of pb.
+func runRequesters(b *testing.B, n int, body func(pb *testing.PB)) {
+	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	start := time.Now()
+	b.RunParallel(body)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
 
@@ -165,9 +171,7 @@ func benchGoroutineFloor(b *testing.B, n int) {
 			runtime.Gosched()
 		}
 	}()
-	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
+	runRequesters(b, n, func(pb *testing.PB) {
 		ch := make(chan struct{})
 		for pb.Next() {
 			mu.Lock()
@@ -176,7 +180,6 @@ func benchGoroutineFloor(b *testing.B, n int) {
 			<-ch
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 	stop.Store(true)
 	<-exited
 }
