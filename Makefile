@@ -62,8 +62,8 @@ staticcheck:
 
 # The interop tests drive rsocket-js 0.0.27 from the committed lock file.
 interop-deps:
-	@if [ -f internal/interop/testdata/js/package-lock.json ]; then \
-		cd internal/interop/testdata/js && npm ci --no-audit --no-fund --loglevel=error; \
+	@if [ -f rsocket/internal/interop/testdata/js/package-lock.json ]; then \
+		cd rsocket/internal/interop/testdata/js && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 # Everything that runs in one process, under the race detector. -short skips

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/shm"
+	"github.com/rshm/rshm/shmtransport"
 )
 
 // Client negotiates the transport on c, a connection just dialed to an rshm
@@ -139,7 +140,7 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 	// a server that did not.
 	_ = d.Region().Unlink()
 	ok = true
-	return newTransport(d, d.ClientToServer(), d.ServerToClient(), h.c, bufioReader(h.c), h.cfg, h.cfg.Wait), KindSHM, nil
+	return shmtransport.New(d, d.ClientToServer(), d.ServerToClient(), h.c, bufioReader(h.c), h.cfg.transport(h.cfg.Wait)), KindSHM, nil
 }
 
 // check runs the client's checks on the reply: the server is on our kernel,

@@ -10,6 +10,7 @@ import (
 	"github.com/rshm/rshm/ring"
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/shm"
+	"github.com/rshm/rshm/shmtransport"
 )
 
 // Mode says which transports a side accepts.
@@ -55,38 +56,17 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Wait is how a side waits for its ring: for data in the receive loop, for
-// room in Claim. See ring.Strategy for the trade-offs.
-type Wait uint8
+// Wait is how a shared-memory side waits for its ring (shmtransport.Wait).
+type Wait = shmtransport.Wait
 
+// The strategies of Wait; see shmtransport.Wait.
 const (
-	// WaitDefault spins, then yields, for DefaultSpinTime, then parks on
-	// the ring's futex word (ParkTimeout at a time): low latency under
-	// load, no CPU while idle.
-	WaitDefault Wait = iota
-	// WaitSpin busy-polls (ring.Spin): lowest latency, a whole core per
-	// polling side. Only with a dedicated core (see Config.PinCPU).
-	WaitSpin
-	// WaitYield polls with runtime.Gosched between looks (ring.Yield).
-	WaitYield
-	// WaitBackoff spins, yields, then sleeps up to 1 ms (ring.Backoff).
-	WaitBackoff
-	// WaitBlock parks on the futex word at once (ring.Block).
-	WaitBlock
-	waitCount
+	WaitDefault = shmtransport.WaitDefault
+	WaitSpin    = shmtransport.WaitSpin
+	WaitYield   = shmtransport.WaitYield
+	WaitBackoff = shmtransport.WaitBackoff
+	WaitBlock   = shmtransport.WaitBlock
 )
-
-var waitNames = [...]string{
-	WaitDefault: "default", WaitSpin: "spin", WaitYield: "yield",
-	WaitBackoff: "backoff", WaitBlock: "block",
-}
-
-func (w Wait) String() string {
-	if int(w) < len(waitNames) {
-		return waitNames[w]
-	}
-	return "wait(" + strconv.Itoa(int(w)) + ")"
-}
 
 // Defaults used where a Config field is zero.
 const (
@@ -94,11 +74,6 @@ const (
 	DefaultMaxRingSize = 64 << 20
 	DefaultTimeout     = 2 * time.Second
 	DefaultMaxPending  = 64
-	// DefaultParkTimeout bounds one futex park of the receive loop, and so
-	// how long a locally closed transport takes to notice its own Close
-	// when the ring is idle. Peer death is seen through the liveness
-	// socket, whose reader closes the transport.
-	DefaultParkTimeout = 20 * time.Millisecond
 )
 
 // Config configures both sides of the handshake and the shared-memory
@@ -124,7 +99,7 @@ type Config struct {
 	// fragments above it.
 	Wait Wait
 	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
-	// means DefaultParkTimeout.
+	// means shmtransport.DefaultParkTimeout.
 	ParkTimeout time.Duration
 	// Timeout bounds the whole handshake of one connection, from the first
 	// byte to the final message. Zero means DefaultTimeout.
@@ -165,11 +140,11 @@ func (c *Config) timeout() time.Duration {
 	return c.Timeout
 }
 
-func (c *Config) parkTimeout() time.Duration {
-	if c.ParkTimeout <= 0 {
-		return DefaultParkTimeout
-	}
-	return c.ParkTimeout
+// transport returns the options of the shared-memory transport for a
+// connection that waits with w (the client's Wait, or the one a server
+// adopted from the hello).
+func (c *Config) transport(w Wait) shmtransport.Options {
+	return shmtransport.Options{Wait: w, ParkTimeout: c.ParkTimeout, PinCPU: c.PinCPU, CPU: c.CPU}
 }
 
 func (c *Config) maxPending() int {

@@ -3,6 +3,8 @@ package handshake
 import (
 	"errors"
 	"strconv"
+
+	"github.com/rshm/rshm/shmtransport"
 )
 
 // Sentinel errors. Errors from this package wrap one of them (or an error
@@ -22,10 +24,12 @@ var (
 	// ErrMalformed: a handshake message breaks the format.
 	ErrMalformed = errors.New("handshake: malformed message")
 	// ErrPeerGone: the liveness socket of a shared-memory connection
-	// reported EOF or an error: the peer process is gone.
-	ErrPeerGone = errors.New("handshake: peer closed the liveness socket")
-	// ErrClosed: the transport or listener was closed locally.
-	ErrClosed = errors.New("handshake: closed")
+	// reported EOF or an error: the peer process is gone. The same error
+	// as shmtransport.ErrPeerGone.
+	ErrPeerGone = shmtransport.ErrPeerGone
+	// ErrClosed: the transport or listener was closed locally. The same
+	// error as shmtransport.ErrClosed.
+	ErrClosed = shmtransport.ErrClosed
 )
 
 // Step names the step of the handshake that failed.

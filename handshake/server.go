@@ -13,6 +13,7 @@ import (
 
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/shm"
+	"github.com/rshm/rshm/shmtransport"
 )
 
 // Server negotiates the transport on c, a connection just accepted, and
@@ -92,7 +93,7 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 	}
 	required := s.h.flags&flagRequired != 0
 	wait := s.cfg.Wait
-	if wait == WaitDefault && s.h.wait < waitCount {
+	if wait == WaitDefault && s.h.wait.Valid() {
 		wait = s.h.wait
 	}
 
@@ -164,7 +165,7 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 		return nil, 0, &Error{Step: StepFinal, Err: err}
 	}
 	ok = true
-	return newTransport(d, d.ServerToClient(), d.ClientToServer(), s.c, s.br, s.cfg, wait), KindSHM, nil
+	return shmtransport.New(d, d.ServerToClient(), d.ClientToServer(), s.c, s.br, s.cfg.transport(wait)), KindSHM, nil
 }
 
 // check runs the server's co-location checks on the hello.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/rsockettest"
+	"github.com/rshm/rshm/shmtransport"
 )
 
 // Cross-process tests: a child process (the test binary re-executed as
@@ -51,7 +52,7 @@ func childRelay() int {
 			return 1
 		}
 		name := "-"
-		if t, ok := a.Transport.(*Transport); ok {
+		if t, ok := a.Transport.(*shmtransport.Transport); ok {
 			name = t.RegionName()
 		}
 		fmt.Println("accepted", a.Kind, name)
@@ -156,7 +157,7 @@ func (r *relayChild) line(tb testing.TB, prefix string) string {
 // leg dials the relay once and checks that both ends of the connection are
 // shared memory and that the relay accepted this very connection (its
 // region name).
-func (r *relayChild) leg(tb testing.TB) *Transport {
+func (r *relayChild) leg(tb testing.TB) *shmtransport.Transport {
 	tb.Helper()
 	tr, k, err := Dial(ctxT(tb), r.addr, r.cfg)
 	if err != nil {
@@ -167,7 +168,7 @@ func (r *relayChild) leg(tb testing.TB) *Transport {
 		tb.Fatalf("parent kind %v; want shm", k)
 	}
 	got := r.line(tb, "accepted ")
-	st := tr.(*Transport)
+	st := tr.(*shmtransport.Transport)
 	if want := "shm " + st.RegionName(); got != want {
 		tb.Fatalf("relay accepted %q; want %q (relay kind and this leg's region)", got, want)
 	}

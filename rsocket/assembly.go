@@ -1,6 +1,6 @@
 package rsocket
 
-import "github.com/rshm/rshm/internal/wire"
+import "github.com/rshm/rshm/rsocket/internal/wire"
 
 // assembly reassembles a fragmented message on the receive goroutine. Its
 // buffers belong to the stream and are reused for the stream's next message.

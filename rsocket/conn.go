@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Conn is one RSocket connection. Both sides are requester and responder:

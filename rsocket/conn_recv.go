@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Receive path. The receive goroutine parses each frame in place (wire.Parse

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // The engine's own per-frame cost, without a transport or a second

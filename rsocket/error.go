@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // ErrorCode is the code of an RSocket ERROR frame.

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Leasing (spec, "Lease Semantics", the LEASE frame and "Connection

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Requester side. None of these calls starts a goroutine: the caller's

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Responder side: dispatch runs on the receive goroutine with a view of the

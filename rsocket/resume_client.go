@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Client side of resumption: after the session's transport broke, one

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // rawResumeClient is a resumable client Conn whose server is hand-driven:

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // onSetup handles the first frame a server receives (spec, "Connection

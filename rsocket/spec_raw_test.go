@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 

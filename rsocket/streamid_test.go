@@ -3,7 +3,7 @@ package rsocket
 import (
 	"testing"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // TestStreamIDWrap starts the id counter just below MaxStreamID and checks

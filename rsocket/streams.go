@@ -5,7 +5,7 @@ import (
 	"io"
 	"iter"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Stream is the requester's end of a request-stream. One goroutine reads

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rshm/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rshm/rshm/affinity"
-	"github.com/rshm/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
 	"google.golang.org/grpc"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )

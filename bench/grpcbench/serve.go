@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/rshm/rshm/affinity"
-	"github.com/rshm/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
 )
 
 // errAddr reports a --listen address that is neither tcp:// nor unix://.

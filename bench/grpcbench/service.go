@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/rshm/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"

@@ -12,7 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/rshm/rshm/internal/cli"
+	"github.com/rshm/rshm/cmd/rshm/internal/cli"
 )
 
 // commands is the subcommand table; a new subcommand is one more line.

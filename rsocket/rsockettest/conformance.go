@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Dial returns the two ends of a fresh transport: the client's and the

@@ -4,8 +4,8 @@ import (
 	"context"
 	"sync"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Spy wraps a Transport and records the frames that pass through it in

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/rshm/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
 )
 
 // BenchCommand is "rshm bench", registered in cmd/rshm's command table.

@@ -7,23 +7,23 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/rshm/rshm/internal/cli"
+	"github.com/rshm/rshm/internal/echo"
 	"github.com/rshm/rshm/rsocket"
 )
 
 // testdata/js/client.js (rsocket-js 0.0.27) against an rshm server running
-// the responder of `rshm serve` (cli.Echo).
+// the responder of `rshm serve` (echo.Responder).
 
-// recorder collects the events of a cli.Echo.
+// recorder collects the events of a echo.Responder.
 type recorder struct {
 	mu     sync.Mutex
-	events []cli.Event
+	events []echo.Event
 	more   chan struct{}
 }
 
 func newRecorder() *recorder { return &recorder{more: make(chan struct{})} }
 
-func (r *recorder) add(e cli.Event) {
+func (r *recorder) add(e echo.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
@@ -38,7 +38,7 @@ func (r *recorder) mark() int {
 }
 
 // wait returns the first event after mark that matches.
-func (r *recorder) wait(ctx context.Context, t *testing.T, mark int, what string, match func(cli.Event) bool) cli.Event {
+func (r *recorder) wait(ctx context.Context, t *testing.T, mark int, what string, match func(echo.Event) bool) echo.Event {
 	t.Helper()
 	for {
 		r.mu.Lock()
@@ -48,7 +48,7 @@ func (r *recorder) wait(ctx context.Context, t *testing.T, mark int, what string
 				return e
 			}
 		}
-		more, seen := r.more, append([]cli.Event(nil), r.events[mark:]...)
+		more, seen := r.more, append([]echo.Event(nil), r.events[mark:]...)
 		r.mu.Unlock()
 		select {
 		case <-more:
@@ -58,8 +58,8 @@ func (r *recorder) wait(ctx context.Context, t *testing.T, mark int, what string
 	}
 }
 
-func kind(k string, kv ...string) func(cli.Event) bool {
-	return func(e cli.Event) bool {
+func kind(k string, kv ...string) func(echo.Event) bool {
+	return func(e echo.Event) bool {
 		if e.Kind != k {
 			return false
 		}
@@ -87,7 +87,11 @@ func kind(k string, kv ...string) func(cli.Event) bool {
 // test ends and returns its port.
 func startGoServer(t *testing.T, rec *recorder, mtu int) int {
 	t.Helper()
-	return serveTCP(t, cli.ServerConfig(&cli.Echo{Observe: rec.add}, mtu, nil))
+	h := &echo.Responder{Observe: rec.add}
+	return serveTCP(t, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return h, nil },
+		MTU:      mtu,
+	})
 }
 
 // serveTCP serves RSocket over TCP with cfg on a free loopback port until

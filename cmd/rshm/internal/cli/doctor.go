@@ -7,7 +7,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/rshm/rshm/internal/doctor"
+	"github.com/rshm/rshm/cmd/rshm/internal/doctor"
 )
 
 // DoctorCommand is "rshm doctor".

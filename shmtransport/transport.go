@@ -1,10 +1,14 @@
-package handshake
+// Package shmtransport is the shared-memory frame transport: rsocket.Transport
+// over the two rings of a shm.Duplex, one per direction, with a socket kept
+// open beside them as the liveness channel. Package handshake negotiates the
+// region and builds a Transport with New; nothing here negotiates.
+package shmtransport
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -31,7 +35,7 @@ import (
 // place, waiting with the strategy when the ring is empty. The frame is a
 // view into shared memory, valid while fn runs.
 //
-// Goroutines: one, the liveness reader, started by the handshake and ended
+// Goroutines: one, the liveness reader, started by New and ended
 // by Close. It blocks reading the socket; EOF or any byte (the peer sends
 // nothing after the handshake) means the peer is gone, and it closes the
 // transport with ErrPeerGone so that Receive and every blocked Claim return
@@ -70,41 +74,73 @@ type Transport struct {
 	peerClosedRing bool
 	closed         chan struct{}
 	// state holds the users of the mapping, the claim and its waiters, and
-	// whether Close was called: see transport_state.go.
-	state     atomic.Int64
+	// whether Close was called: see state.go.
+	state     state
 	recvState atomic.Int32 // recvIdle, recvRunning or recvReleased
 	closeOnce sync.Once
 	err       error // why it closed; written once before closed is closed
 	release   sync.Once
 }
 
-var errFrameTooLarge = errors.New("handshake: frame larger than the ring's MaxRecord")
+// Errors a Transport returns.
+var (
+	// ErrPeerGone: the liveness socket closed or broke, so the peer is
+	// gone (or closed its side).
+	ErrPeerGone = errors.New("shmtransport: peer closed the liveness socket")
+	// ErrClosed: the transport was closed locally.
+	ErrClosed = errors.New("shmtransport: closed")
+)
 
-// newTransport wraps d. out and in are the rings this side writes and reads.
-// liveness is read by the liveness goroutine; it is c itself or a reader
-// that holds bytes c already delivered.
-func newTransport(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness *bufio.Reader, cfg *Config, wait Wait) *Transport {
+var errFrameTooLarge = errors.New("shmtransport: frame larger than the ring's MaxRecord")
+
+// Options says how a Transport waits and where its receive loop runs. The
+// zero value is WaitDefault, DefaultParkTimeout and no pinning.
+type Options struct {
+	// Wait is how the receive loop and a blocked Claim wait.
+	Wait Wait
+	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
+	// means DefaultParkTimeout.
+	ParkTimeout time.Duration
+	// PinCPU pins the OS thread of the receive loop to CPU (see package
+	// affinity). False (zero) pins nothing.
+	PinCPU bool
+	CPU    int
+}
+
+// New wraps d. out and in are the rings this side writes and reads; c is
+// the liveness socket, which the peer never writes to after the handshake.
+// liveness is what the liveness goroutine reads: c itself, or a reader
+// that holds bytes c already delivered (nil means c). The Transport owns
+// d and c from here on and closes both.
+func New(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness io.Reader, o Options) *Transport {
+	if liveness == nil {
+		liveness = c
+	}
+	park := o.ParkTimeout
+	if park <= 0 {
+		park = DefaultParkTimeout
+	}
 	t := &Transport{
 		out:      out,
 		in:       in,
 		duplex:   d,
 		conn:     c,
 		maxFrame: out.MaxRecord(),
-		wait:     wait,
-		park:     cfg.parkTimeout(),
-		pin:      pinner(cfg),
+		wait:     o.Wait,
+		park:     park,
+		pin:      pinner(o),
 		turn:     make(chan struct{}, 1),
 		closed:   make(chan struct{}),
 	}
 	t.handle = t.handleRecord
-	t.state.Store(1) // the receive side's reference: see Receive
+	t.state.init(1) // the receive side's reference: see Receive
 	t.kick = make(chan struct{}, 1)
 	go t.watch(liveness)
 	return t
 }
 
 // watch is the liveness reader.
-func (t *Transport) watch(r *bufio.Reader) {
+func (t *Transport) watch(r io.Reader) {
 	var b [1]byte
 	_, err := r.Read(b[:])
 	if err == nil {
@@ -113,8 +149,8 @@ func (t *Transport) watch(r *bufio.Reader) {
 	t.shutdown(fmt.Errorf("%w: %v", ErrPeerGone, err))
 }
 
-// Kind returns KindSHM.
-func (t *Transport) Kind() Kind { return KindSHM }
+// Wait returns the strategy the transport waits with.
+func (t *Transport) Wait() Wait { return t.wait }
 
 // RingSize returns the data capacity of each ring.
 func (t *Transport) RingSize() int { return t.out.Capacity() }
@@ -164,7 +200,7 @@ func (t *Transport) claimSlow(ctx context.Context, n int) ([]byte, error) {
 		}
 		if err != ring.ErrFull {
 			t.unlockClaim()
-			return nil, fmt.Errorf("handshake: send: %w", err)
+			return nil, fmt.Errorf("shmtransport: send: %w", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -256,7 +292,7 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 	if t.pin != nil {
 		unpin, err := t.pin()
 		if err != nil {
-			return fmt.Errorf("handshake: pin receive loop: %w", err)
+			return fmt.Errorf("shmtransport: pin receive loop: %w", err)
 		}
 		defer unpin()
 	}
@@ -349,7 +385,7 @@ func (t *Transport) poll(fn func(frame []byte) error) int {
 			t.peerClosedRing = true
 			t.setRecvErr(fmt.Errorf("%w: the peer closed its ring", ErrPeerGone))
 		} else {
-			t.setRecvErr(fmt.Errorf("handshake: receive: %w", err))
+			t.setRecvErr(fmt.Errorf("shmtransport: receive: %w", err))
 		}
 		return -1
 	}
@@ -485,7 +521,7 @@ func (t *Transport) shutdown(err error) {
 		t.err = err
 		close(t.closed)
 		_ = t.conn.Close()
-		if t.state.Or(closedBit)&usersMask == 0 {
+		if t.state.close() {
 			t.unmap()
 		}
 	})
@@ -506,73 +542,6 @@ func (t *Transport) Err() error {
 	default:
 		return nil
 	}
-}
-
-// waiter runs one side's wait strategy; one per loop.
-type waiter struct {
-	kind    Wait
-	park    time.Duration
-	idle    int
-	since   time.Time // start of the current idle period (WaitDefault)
-	backoff ring.Backoff
-}
-
-// DefaultSpinTime is how long WaitDefault keeps polling (spinning, then
-// yielding) before it parks on the futex word. Parking costs a wake-up
-// chain of several thread wake-ups per round trip (the ring's futex, then
-// the Go scheduler waking an idle thread for the goroutine that handles
-// the frame), each 10-50 us in a VM; polling through a gap this long keeps
-// a busy connection on the fast path while an idle one still parks within
-// tens of microseconds (~0% CPU).
-const DefaultSpinTime = 100 * time.Microsecond
-
-// defaultSpins is how many Idle calls WaitDefault spins with PAUSE before
-// it starts yielding.
-const defaultSpins = 100
-
-func (w *waiter) reset() {
-	w.idle = 0
-	w.backoff.Idle(1)
-}
-
-func (w *waiter) space(b *ring.Buffer, n int) {
-	if w.poll() {
-		b.WaitSpace(n, w.park)
-	}
-}
-
-// poll waits one step without the ring and reports whether the caller
-// should park on the ring's futex word instead.
-func (w *waiter) poll() bool {
-	switch w.kind {
-	case WaitSpin:
-		w.idle++
-		if w.idle&31 == 0 {
-			runtime.Gosched() // let other goroutines of a one-P process run
-		} else {
-			ring.Spin{}.Idle(0)
-		}
-	case WaitYield:
-		runtime.Gosched()
-	case WaitBackoff:
-		w.backoff.Idle(0)
-	case WaitBlock:
-		return true
-	default:
-		w.idle++
-		switch {
-		case w.idle == 1:
-			w.since = time.Now()
-			ring.Spin{}.Idle(0)
-		case w.idle <= defaultSpins:
-			ring.Spin{}.Idle(0)
-		case w.idle%16 != 0 || time.Since(w.since) < DefaultSpinTime:
-			runtime.Gosched()
-		default:
-			return true
-		}
-	}
-	return false
 }
 
 // RegionName returns the name the region had in the shm directory; it was

@@ -10,7 +10,7 @@
 // The JavaScript peers live in testdata/js with a committed package-lock.json;
 // install them with
 //
-//	cd internal/interop/testdata/js && npm ci
+//	cd rsocket/internal/interop/testdata/js && npm ci
 //
 // (make test does this). Without node or node_modules the tests skip.
 //

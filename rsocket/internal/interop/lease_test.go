@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // startLeaseServer starts testdata/js/lease_server.js (rsocket-js 0.0.27

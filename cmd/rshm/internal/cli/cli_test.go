@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/echo"
 	"github.com/rshm/rshm/rsocket"
 )
 
@@ -117,7 +118,7 @@ func TestServeRequest(t *testing.T) {
 				t.Fatalf("Request %q: %v", tt.args, err)
 			}
 			if got != tt.want {
-				t.Errorf("Request %q printed %q; want %q", tt.args, abbrev([]byte(got)), abbrev([]byte(tt.want)))
+				t.Errorf("Request %q printed %q; want %q", tt.args, got, tt.want)
 			}
 			if tt.log != "" {
 				waitLog(t, log, tt.log)
@@ -127,10 +128,10 @@ func TestServeRequest(t *testing.T) {
 
 	t.Run("applicationError", func(t *testing.T) {
 		for _, model := range []string{"--rr", "--stream", "--channel"} {
-			_, err := request(ctx, model, "--data", ErrorData, url)
+			_, err := request(ctx, model, "--data", echo.ErrorData, url)
 			var re *rsocket.Error
-			if !errors.As(err, &re) || re.Code != rsocket.CodeApplicationError || re.Message != ErrorMessage {
-				t.Errorf("%s error: %v; want APPLICATION_ERROR %q", model, err, ErrorMessage)
+			if !errors.As(err, &re) || re.Code != rsocket.CodeApplicationError || re.Message != echo.ErrorMessage {
+				t.Errorf("%s error: %v; want APPLICATION_ERROR %q", model, err, echo.ErrorMessage)
 			}
 		}
 	})
@@ -216,28 +217,6 @@ func TestParseFlags(t *testing.T) {
 		pos, err := parseFlags(fs, tt.args)
 		if err != nil || strings.Join(pos, ",") != strings.Join(tt.wantPos, ",") || *a != tt.wantA || *s != tt.wantS {
 			t.Errorf("%d: parseFlags(%q) = %q, a=%v, s=%q, %v; want %q, %v, %q", i, tt.args, pos, *a, *s, err, tt.wantPos, tt.wantA, tt.wantS)
-		}
-	}
-}
-
-func TestEchoCount(t *testing.T) {
-	tests := []struct {
-		count int
-		data  string
-		want  int
-	}{
-		{0, "", DefaultCount},
-		{0, "count:3", 3},
-		{5, "", 5},
-		{5, "count:0", 0},
-		{-1, "", 0},
-		{5, "count:x", 5},
-		{5, "count:-2", 5},
-	}
-	for i, tt := range tests {
-		e := &Echo{Count: tt.count}
-		if got := e.count(rsocket.Payload{Data: []byte(tt.data)}); got != tt.want {
-			t.Errorf("%d: Echo{Count: %d}.count(%q) = %d; want %d", i, tt.count, tt.data, got, tt.want)
 		}
 	}
 }

@@ -1,4 +1,6 @@
-package cli
+// Package echo is the reference responder of `rshm serve` and of the interop
+// tests: it answers every interaction model in a way the peers can check.
+package echo
 
 import (
 	"context"
@@ -11,18 +13,18 @@ import (
 	"github.com/rshm/rshm/rsocket"
 )
 
-// DefaultCount is how many payloads Echo streams when the request does not
+// DefaultCount is how many payloads Responder streams when the request does not
 // say ("count:N").
 const DefaultCount = 10
 
-// ErrorData is the request data that makes Echo fail the request with
+// ErrorData is the request data that makes Responder fail the request with
 // ErrorMessage as an APPLICATION_ERROR; the interop peers do the same.
 const (
 	ErrorData    = "error"
 	ErrorMessage = "requested error"
 )
 
-// Echo is the responder of rshm serve (and of testdata/js/server.js, which
+// Responder is the responder of rshm serve (and of rsocket/internal/interop/testdata/js/server.js, which
 // behaves the same):
 //
 //   - request-response answers with the request's data and metadata;
@@ -34,19 +36,19 @@ const (
 //   - request data "error" fails the request with APPLICATION_ERROR
 //     "requested error".
 //
-// The zero value works. Echo is safe for concurrent use.
-type Echo struct {
+// The zero value works. Responder is safe for concurrent use.
+type Responder struct {
 	// Count is the stream length when the request does not give one; zero
 	// means DefaultCount, negative means zero.
 	Count int
 	// Logger receives one record per request; nil is silent.
 	Logger *slog.Logger
-	// Observe, when set, is called with every event Echo logs, from the
+	// Observe, when set, is called with every event Responder logs, from the
 	// connection's handler goroutines; it must be safe for concurrent use.
 	Observe func(Event)
 }
 
-// Event is one thing Echo saw.
+// Event is one thing Responder saw.
 type Event struct {
 	// Kind is "rr", "fnf", "stream", "channel", "channelNext", "complete",
 	// "cancel" or "metadataPush".
@@ -62,9 +64,9 @@ type Event struct {
 
 var errRequested = errors.New(ErrorMessage)
 
-var _ rsocket.Handler = (*Echo)(nil)
+var _ rsocket.Handler = (*Responder)(nil)
 
-func (e *Echo) event(ev Event, p *rsocket.Payload) {
+func (e *Responder) event(ev Event, p *rsocket.Payload) {
 	if p != nil {
 		ev.Data = append([]byte(nil), p.Data...)
 		ev.HasMetadata = p.HasMetadata()
@@ -99,7 +101,7 @@ func abbrev(b []byte) string {
 	return string(b[:max]) + "…"
 }
 
-func (e *Echo) count(p rsocket.Payload) int {
+func (e *Responder) count(p rsocket.Payload) int {
 	if s, ok := strings.CutPrefix(string(p.Data), "count:"); ok {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 			return n
@@ -115,7 +117,7 @@ func (e *Echo) count(p rsocket.Payload) int {
 }
 
 // RequestResponse echoes p.
-func (e *Echo) RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+func (e *Responder) RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.Payload, error) {
 	e.event(Event{Kind: "rr"}, &p)
 	if string(p.Data) == ErrorData {
 		return rsocket.Payload{}, errRequested
@@ -126,12 +128,12 @@ func (e *Echo) RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.
 }
 
 // FireAndForget logs p.
-func (e *Echo) FireAndForget(ctx context.Context, p rsocket.Payload) {
+func (e *Responder) FireAndForget(ctx context.Context, p rsocket.Payload) {
 	e.event(Event{Kind: "fnf"}, &p)
 }
 
 // RequestStream sends "0" … "N-1".
-func (e *Echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
+func (e *Responder) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
 	e.event(Event{Kind: "stream"}, &p)
 	if string(p.Data) == ErrorData {
 		return errRequested
@@ -149,7 +151,7 @@ func (e *Echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.
 }
 
 // RequestChannel echoes every payload until the requester completes.
-func (e *Echo) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rsocket.Channel) error {
+func (e *Responder) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rsocket.Channel) error {
 	e.event(Event{Kind: "channel"}, &p)
 	sent := 0
 	for {
@@ -176,6 +178,6 @@ func (e *Echo) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rsocke
 }
 
 // MetadataPush logs the metadata.
-func (e *Echo) MetadataPush(ctx context.Context, metadata []byte) {
+func (e *Responder) MetadataPush(ctx context.Context, metadata []byte) {
 	e.event(Event{Kind: "metadataPush"}, &rsocket.Payload{Metadata: metadata})
 }

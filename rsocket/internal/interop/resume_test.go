@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/internal/wire"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // Resumption against rsocket-js 0.0.27: testdata/js/resume_client.js runs a

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rshm/rshm/internal/doctor"
+	"github.com/rshm/rshm/cmd/rshm/internal/doctor"
 )
 
 var doctorSections = []string{doctor.SectionCPU, doctor.SectionScheduling, doctor.SectionMemory, doctor.SectionNUMA, doctor.SectionStale}

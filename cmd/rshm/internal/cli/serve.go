@@ -9,10 +9,11 @@ import (
 	"slices"
 
 	"github.com/rshm/rshm"
+	"github.com/rshm/rshm/internal/echo"
 	"github.com/rshm/rshm/rsocket"
 )
 
-// Serve implements "rshm serve [--count N] [--mtu N] ADDR": an Echo responder
+// Serve implements "rshm serve [--count N] [--mtu N] ADDR": an echo.Responder
 // on ADDR (shm://, tcp:// or host:port, see ParseAddr). With a bare
 // host:port the port serves co-located clients over shared memory and every
 // other RSocket peer over TCP. It prints "listening on URL" on stdout when
@@ -22,7 +23,7 @@ import (
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	count := fs.Int("count", DefaultCount, "payloads per request-stream when the request data is not \"count:N\"")
+	count := fs.Int("count", echo.DefaultCount, "payloads per request-stream when the request data is not \"count:N\"")
 	mtu := fs.Int("mtu", 0, "fragment frames larger than `N` bytes (0: no fragmentation)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -36,11 +37,11 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageErr("%v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	echo := &Echo{Count: *count, Logger: log}
+	h := &echo.Responder{Count: *count, Logger: log}
 	if *count == 0 {
-		echo.Count = -1 // --count 0 asks for empty streams
+		h.Count = -1 // --count 0 asks for empty streams
 	}
-	ln, err := rshm.Listen(addr, rshm.Config{Transport: mode, Server: ServerConfig(echo, *mtu, log)})
+	ln, err := rshm.Listen(addr, rshm.Config{Transport: mode, Server: ServerConfig(h, *mtu, log)})
 	if err != nil {
 		return err
 	}

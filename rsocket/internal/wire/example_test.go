@@ -3,7 +3,7 @@ package wire_test
 import (
 	"fmt"
 
-	"github.com/rshm/rshm/internal/wire"
+	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
 // A byte-stream sender claims exactly Size bytes after the length prefix; the

@@ -1,0 +1,118 @@
+package shmtransport
+
+import (
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/rshm/rshm/ring"
+)
+
+// Wait is how a side waits for its ring: for data in the receive loop, for
+// room in Claim. See ring.Strategy for the trade-offs.
+type Wait uint8
+
+const (
+	// WaitDefault spins, then yields, for DefaultSpinTime, then parks on
+	// the ring's futex word (ParkTimeout at a time): low latency under
+	// load, no CPU while idle.
+	WaitDefault Wait = iota
+	// WaitSpin busy-polls (ring.Spin): lowest latency, a whole core per
+	// polling side. Only with a dedicated core (see Options.PinCPU).
+	WaitSpin
+	// WaitYield polls with runtime.Gosched between looks (ring.Yield).
+	WaitYield
+	// WaitBackoff spins, yields, then sleeps up to 1 ms (ring.Backoff).
+	WaitBackoff
+	// WaitBlock parks on the futex word at once (ring.Block).
+	WaitBlock
+	waitCount
+)
+
+// Valid reports whether w is one of the strategies above.
+func (w Wait) Valid() bool { return w < waitCount }
+
+var waitNames = [...]string{
+	WaitDefault: "default", WaitSpin: "spin", WaitYield: "yield",
+	WaitBackoff: "backoff", WaitBlock: "block",
+}
+
+func (w Wait) String() string {
+	if int(w) < len(waitNames) {
+		return waitNames[w]
+	}
+	return "wait(" + strconv.Itoa(int(w)) + ")"
+}
+
+// waiter runs one side's wait strategy; one per loop.
+type waiter struct {
+	kind    Wait
+	park    time.Duration
+	idle    int
+	since   time.Time // start of the current idle period (WaitDefault)
+	backoff ring.Backoff
+}
+
+// DefaultParkTimeout bounds one futex park of the receive loop, and so
+// how long a locally closed transport takes to notice its own Close when
+// the ring is idle. Peer death is seen through the liveness socket, whose
+// reader closes the transport.
+const DefaultParkTimeout = 20 * time.Millisecond
+
+// DefaultSpinTime is how long WaitDefault keeps polling (spinning, then
+// yielding) before it parks on the futex word. Parking costs a wake-up
+// chain of several thread wake-ups per round trip (the ring's futex, then
+// the Go scheduler waking an idle thread for the goroutine that handles
+// the frame), each 10-50 us in a VM; polling through a gap this long keeps
+// a busy connection on the fast path while an idle one still parks within
+// tens of microseconds (~0% CPU).
+const DefaultSpinTime = 100 * time.Microsecond
+
+// defaultSpins is how many Idle calls WaitDefault spins with PAUSE before
+// it starts yielding.
+const defaultSpins = 100
+
+func (w *waiter) reset() {
+	w.idle = 0
+	w.backoff.Idle(1)
+}
+
+func (w *waiter) space(b *ring.Buffer, n int) {
+	if w.poll() {
+		b.WaitSpace(n, w.park)
+	}
+}
+
+// poll waits one step without the ring and reports whether the caller
+// should park on the ring's futex word instead.
+func (w *waiter) poll() bool {
+	switch w.kind {
+	case WaitSpin:
+		w.idle++
+		if w.idle&31 == 0 {
+			runtime.Gosched() // let other goroutines of a one-P process run
+		} else {
+			ring.Spin{}.Idle(0)
+		}
+	case WaitYield:
+		runtime.Gosched()
+	case WaitBackoff:
+		w.backoff.Idle(0)
+	case WaitBlock:
+		return true
+	default:
+		w.idle++
+		switch {
+		case w.idle == 1:
+			w.since = time.Now()
+			ring.Spin{}.Idle(0)
+		case w.idle <= defaultSpins:
+			ring.Spin{}.Idle(0)
+		case w.idle%16 != 0 || time.Since(w.since) < DefaultSpinTime:
+			runtime.Gosched()
+		default:
+			return true
+		}
+	}
+	return false
+}
