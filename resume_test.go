@@ -50,7 +50,7 @@ func TestResumeAcrossTransports(t *testing.T) {
 	defer cancel()
 
 	// The order of transports: the first dial, then one per cut.
-	modes := []Transport{SHMOnly, TCPOnly, TCPOnly, SHMOnly, SHMOnly}
+	modes := []Mode{SHMOnly, TCPOnly, TCPOnly, SHMOnly, SHMOnly}
 	var mu sync.Mutex
 	var cur rsocket.Transport
 	var kinds []Kind
@@ -58,7 +58,9 @@ func TestResumeAcrossTransports(t *testing.T) {
 		mu.Lock()
 		i := min(len(kinds), len(modes)-1)
 		mu.Unlock()
-		tr, k, err := handshake.Dial(ctx, addr, cfg.handshake(modes[i]))
+		hcfg := cfg.Handshake
+		hcfg.Mode = modes[i]
+		tr, k, err := handshake.Dial(ctx, addr, hcfg)
 		if err != nil {
 			return nil, err
 		}

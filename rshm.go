@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -26,11 +25,10 @@ import (
 
 	"github.com/rshm/rshm/handshake"
 	"github.com/rshm/rshm/rsocket"
-	"github.com/rshm/rshm/shm"
 )
 
-// Transport selects which transports a side uses.
-type Transport = handshake.Mode
+// Mode selects which transports a side uses: Auto, SHMOnly or TCPOnly.
+type Mode = handshake.Mode
 
 const (
 	// Auto uses shared memory with a co-located peer and TCP otherwise.
@@ -50,7 +48,7 @@ const (
 	KindSHM = handshake.KindSHM
 )
 
-// Wait is how a side waits on its rings; see handshake.Wait.
+// Wait is how a side waits on its rings; see shmtransport.Wait.
 type Wait = handshake.Wait
 
 const (
@@ -61,77 +59,52 @@ const (
 	WaitBlock   = handshake.WaitBlock
 )
 
+// Handshake configures the negotiation of a connection and the
+// shared-memory transport it builds: handshake.Config, whose fields a
+// Config promotes.
+type Handshake = handshake.Config
+
 // Config configures Listen and Dial. The zero value works: Auto, 1 MiB
 // rings under /dev/shm, the default wait strategy, a 2 s handshake, the
 // rsocket defaults.
+//
+//	cfg := rshm.Config{Handshake: rshm.Handshake{Wait: rshm.WaitSpin, PinCPU: true, CPU: 3}}
+//	cfg.RingSize = 4 << 20 // the Handshake's fields are the Config's
 type Config struct {
-	// Transport: Auto (zero), SHMOnly or TCPOnly. A URL scheme given to
-	// Dial or Listen (shm://, tcp://) overrides it.
-	Transport Transport
-	// RingSize is the capacity of each ring in bytes (a power of two);
-	// zero means handshake.DefaultRingSize. The largest frame is
-	// RingSize/8 + ring.HeaderSlack (64): a payload of RingSize/8 is one
-	// frame; the engine fragments larger messages.
-	RingSize int
-	// Wait is how the receive loop waits for frames; zero is
-	// WaitDefault (spin briefly, then park on a futex: ~0% CPU when idle).
-	// Over TCP it says how long the receive loop polls the socket before
-	// it parks: WaitDefault and WaitBackoff for rsocket.DefaultTCPPoll,
-	// WaitBlock not at all, WaitSpin and WaitYield without end.
-	Wait Wait
-	// PinCPU pins the receive loop's thread to CPU; false (zero) pins
-	// nothing.
-	PinCPU bool
-	CPU    int
-	// BindNUMA places the rings on NUMA node NUMANode; false (zero)
-	// leaves placement to the kernel.
-	BindNUMA bool
-	NUMANode int
-	// SHM says where regions live and how they are mapped; zero is
-	// /dev/shm, prefaulted.
-	SHM shm.Config
-	// HandshakeTimeout bounds the negotiation of one connection and, on
-	// the server, the wait for its SETUP. Zero means
-	// handshake.DefaultTimeout.
-	HandshakeTimeout time.Duration
+	// Handshake: the mode (a URL scheme given to Dial or Listen
+	// overrides it), ring sizes, wait strategy and park timeout, pinning
+	// and NUMA placement, where regions live, the negotiation timeout
+	// (Timeout, which on a server also bounds the wait for SETUP), the
+	// server's MaxPending and the logger. The largest frame over shared
+	// memory is RingSize/8 + ring.HeaderSlack; the engine fragments
+	// larger messages.
+	Handshake
 	// Client configures connections made by Dial; Server those accepted by
 	// a Listener.
 	Client rsocket.ClientConfig
 	Server rsocket.ServerConfig
-	// Logger receives handshake diagnostics; nil is silent.
-	Logger *slog.Logger
 }
 
-func (c *Config) handshake(mode Transport) handshake.Config {
-	return handshake.Config{
-		Mode:     mode,
-		RingSize: c.RingSize,
-		Wait:     c.Wait,
-		Timeout:  c.HandshakeTimeout,
-		SHM:      c.SHM,
-		PinCPU:   c.PinCPU,
-		CPU:      c.CPU,
-		BindNUMA: c.BindNUMA,
-		NUMANode: c.NUMANode,
-		Logger:   c.Logger,
-	}
-}
-
+// timeout is the negotiation timeout, which also bounds a server's wait
+// for SETUP.
 func (c *Config) timeout() time.Duration {
-	if c.HandshakeTimeout <= 0 {
+	if c.Timeout <= 0 {
 		return handshake.DefaultTimeout
 	}
-	return c.HandshakeTimeout
+	return c.Timeout
 }
 
 // ErrBadURL reports an address ParseURL cannot use.
 var ErrBadURL = errors.New("rshm: bad address")
 
-// ParseURL splits an rshm address into a TCP host:port and a transport:
-// "shm://127.0.0.1:7878" requires shared memory, "tcp://127.0.0.1:7878"
-// uses TCP only, and a plain "127.0.0.1:7878" is Auto.
-func ParseURL(s string) (addr string, mode Transport, err error) {
-	addr, mode = s, Auto
+// ParseURL splits an rshm address into a TCP host:port and a mode:
+// "shm://host:port" requires shared memory, "tcp://host:port" uses TCP
+// only, and a plain "host:port" is Auto. Schemes are case-insensitive and
+// a trailing slash is dropped. An empty host means 127.0.0.1: rshm listens
+// on every interface only when asked to ("0.0.0.0:port" or "[::]:port").
+// Port 0 asks the kernel for a free port.
+func ParseURL(s string) (addr string, mode Mode, err error) {
+	hostport, mode := s, Auto
 	if scheme, rest, ok := strings.Cut(s, "://"); ok {
 		switch strings.ToLower(scheme) {
 		case "shm":
@@ -141,24 +114,44 @@ func ParseURL(s string) (addr string, mode Transport, err error) {
 		default:
 			return "", 0, fmt.Errorf("%w: %q: scheme %q is not shm or tcp", ErrBadURL, s, scheme)
 		}
-		addr = strings.TrimSuffix(rest, "/")
+		hostport = strings.TrimSuffix(rest, "/")
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
 		return "", 0, fmt.Errorf("%w: %q: %v", ErrBadURL, s, err)
 	}
-	return addr, mode, nil
+	if port == "" {
+		return "", 0, fmt.Errorf("%w: %q: missing port", ErrBadURL, s)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), mode, nil
 }
 
-// resolve applies a URL's scheme over cfg.Transport.
-func resolve(s string, cfg *Config) (string, Transport, error) {
+// URL writes addr with the scheme of mode: what ParseURL reads back.
+func URL(addr string, mode Mode) string {
+	switch mode {
+	case SHMOnly:
+		return "shm://" + addr
+	case TCPOnly:
+		return "tcp://" + addr
+	}
+	return addr
+}
+
+// resolve parses s and returns the handshake configuration for it: a URL's
+// scheme overrides cfg.Mode.
+func resolve(s string, cfg *Config) (string, handshake.Config, error) {
 	addr, mode, err := ParseURL(s)
 	if err != nil {
-		return "", 0, err
+		return "", handshake.Config{}, err
 	}
-	if !strings.Contains(s, "://") {
-		mode = cfg.Transport
+	hcfg := cfg.Handshake
+	if strings.Contains(s, "://") {
+		hcfg.Mode = mode
 	}
-	return addr, mode, nil
+	return addr, hcfg, nil
 }
 
 // Conn is an RSocket connection and the transport it runs on.
@@ -180,11 +173,10 @@ func (c *Conn) Kind() Kind { return Kind(c.kind.Load()) }
 // Dial connects to addr (host:port, shm://host:port or tcp://host:port),
 // negotiates the transport and runs the RSocket client over it.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
-	a, mode, err := resolve(addr, &cfg)
+	a, hcfg, err := resolve(addr, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	hcfg := cfg.handshake(mode)
 	t, k, err := handshake.Dial(ctx, a, hcfg)
 	if err != nil {
 		return nil, err
@@ -193,18 +185,13 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if r := cfg.Client.Resume; r != nil && r.Redial == nil {
 		// A resumable session redials the same address with the same
 		// transport choice: shared memory again when it can, else TCP.
-		cfg.Client.Resume = &rsocket.ResumeConfig{
-			Token:          r.Token,
-			SessionTimeout: r.SessionTimeout,
-			StoreSize:      r.StoreSize,
-			Redial: func(ctx context.Context) (rsocket.Transport, error) {
-				t, k, err := handshake.Dial(ctx, a, hcfg)
-				if err == nil {
-					conn.kind.Store(uint32(k))
-				}
-				return t, err
-			},
-		}
+		cfg.Client.Resume = r.WithRedial(func(ctx context.Context) (rsocket.Transport, error) {
+			t, k, err := handshake.Dial(ctx, a, hcfg)
+			if err == nil {
+				conn.kind.Store(uint32(k))
+			}
+			return t, err
+		})
 	}
 	c, err := rsocket.Client(ctx, t, cfg.Client)
 	if err != nil {
@@ -215,70 +202,50 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 }
 
 // Listener accepts rshm and plain RSocket-over-TCP clients on one port.
+// Its pipeline is handshake.Serve: each connection is negotiated and then
+// waits for its SETUP on a goroutine of its own, and holds one of
+// Handshake.MaxPending slots until Accept takes it.
 //
-// Goroutines: the handshake listener's (see handshake.Listener), one loop
-// that takes its connections, and one per connection waiting for SETUP or
-// for Accept; all end when Close returns.
+// Goroutines: handshake.Serve's, all ended when Close returns.
 type Listener struct {
-	hl    *handshake.Listener
+	ln    net.Listener
 	cfg   Config
 	ready chan *Conn
-	sem   chan struct{} // a slot per connection waiting for SETUP or Accept
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	done   chan struct{} // closed when Serve returned
 	once   sync.Once
 }
 
 // Listen listens on addr (host:port, or a URL as for Dial, whose scheme
-// sets the server's transport). Use a loopback address unless serving
-// other hosts over TCP is meant.
+// sets the server's mode). An empty host is 127.0.0.1 (see ParseURL).
 func Listen(addr string, cfg Config) (*Listener, error) {
-	a, mode, err := resolve(addr, &cfg)
+	a, hcfg, err := resolve(addr, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	hl, err := handshake.Listen(a, cfg.handshake(mode))
+	ln, err := net.Listen("tcp", a)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Listener{hl: hl, cfg: cfg, ready: make(chan *Conn), ctx: ctx, cancel: cancel,
-		sem: make(chan struct{}, handshake.DefaultMaxPending)}
-	l.wg.Add(1)
-	go l.loop()
+	l := &Listener{ln: ln, cfg: cfg, ready: make(chan *Conn), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		_ = handshake.Serve(ctx, ln, hcfg, l.setup)
+	}()
 	return l, nil
 }
 
 // Addr returns the listening address.
-func (l *Listener) Addr() net.Addr { return l.hl.Addr() }
-
-func (l *Listener) loop() {
-	defer l.wg.Done()
-	for {
-		select {
-		case l.sem <- struct{}{}:
-		case <-l.ctx.Done():
-			return
-		}
-		a, err := l.hl.Accept(l.ctx)
-		if err != nil {
-			<-l.sem
-			return
-		}
-		l.wg.Add(1)
-		go l.setup(a)
-	}
-}
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // setup waits for the client's SETUP, bounded by the handshake timeout,
 // and hands the connection to Accept.
-func (l *Listener) setup(a handshake.Accepted) {
-	defer l.wg.Done()
-	defer func() { <-l.sem }()
-	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.timeout())
-	c, err := rsocket.Server(ctx, a.Transport, l.cfg.Server)
+func (l *Listener) setup(ctx context.Context, a handshake.Accepted) {
+	sctx, cancel := context.WithTimeout(ctx, l.cfg.timeout())
+	c, err := rsocket.Server(sctx, a.Transport, l.cfg.Server)
 	cancel()
 	if errors.Is(err, rsocket.ErrResumed) {
 		// The transport now carries a session accepted earlier.
@@ -296,7 +263,7 @@ func (l *Listener) setup(a handshake.Accepted) {
 	}
 	select {
 	case l.ready <- newConn(c, a.Kind):
-	case <-l.ctx.Done():
+	case <-ctx.Done():
 		_ = c.Close()
 	}
 }
@@ -319,8 +286,8 @@ func (l *Listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.cancel()
-		err = l.hl.Close()
-		l.wg.Wait()
+		err = l.ln.Close()
+		<-l.done
 	})
 	return err
 }

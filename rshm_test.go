@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestParseURL(t *testing.T) {
 	tests := []struct {
 		in   string
 		addr string
-		mode Transport
+		mode Mode
 		err  bool
 	}{
 		{"shm://127.0.0.1:7878", "127.0.0.1:7878", SHMOnly, false},
@@ -25,8 +26,17 @@ func TestParseURL(t *testing.T) {
 		{"TCP://localhost:1/", "localhost:1", TCPOnly, false},
 		{"127.0.0.1:7878", "127.0.0.1:7878", Auto, false},
 		{"[::1]:7878", "[::1]:7878", Auto, false},
+		{":0", "127.0.0.1:0", Auto, false},
+		{"tcp://:9000", "127.0.0.1:9000", TCPOnly, false},
+		{"shm://:7878", "127.0.0.1:7878", SHMOnly, false},
+		{"tcp://[::1]:7878", "[::1]:7878", TCPOnly, false},
+		{"0.0.0.0:7878", "0.0.0.0:7878", Auto, false},
 		{"http://127.0.0.1:7878", "", 0, true},
+		{"ws://127.0.0.1:80", "", 0, true},
 		{"shm://127.0.0.1", "", 0, true},
+		{"shm://rshm-x", "", 0, true},
+		{"tcp://127.0.0.1:", "", 0, true},
+		{"127.0.0.1", "", 0, true},
 		{"", "", 0, true},
 	}
 	for i, tc := range tests {
@@ -34,8 +44,30 @@ func TestParseURL(t *testing.T) {
 		if addr != tc.addr || mode != tc.mode || (err != nil) != tc.err {
 			t.Errorf("%d %q: got %q, %v, %v; want %q, %v, error %v", i, tc.in, addr, mode, err, tc.addr, tc.mode, tc.err)
 		}
-		if err != nil && !errors.Is(err, ErrBadURL) {
-			t.Errorf("%d: %v is not ErrBadURL", i, err)
+		if err != nil {
+			if !errors.Is(err, ErrBadURL) {
+				t.Errorf("%d: %v is not ErrBadURL", i, err)
+			}
+			continue
+		}
+		if back, m, err := ParseURL(URL(addr, mode)); err != nil || back != addr || m != mode {
+			t.Errorf("%d: ParseURL(URL(%q, %v)) = %q, %v, %v", i, addr, mode, back, m, err)
+		}
+	}
+}
+
+// TestListenEmptyHost: an empty host listens on 127.0.0.1, not on every
+// interface.
+func TestListenEmptyHost(t *testing.T) {
+	for _, addr := range []string{":0", "tcp://:0"} {
+		l, err := Listen(addr, testConfig(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := l.Addr().(*net.TCPAddr).IP
+		l.Close()
+		if !got.Equal(net.IPv4(127, 0, 0, 1)) {
+			t.Errorf("Listen(%q) bound %v; want 127.0.0.1", addr, got)
 		}
 	}
 }
@@ -59,8 +91,7 @@ func (echo) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Paylo
 
 func testConfig(t *testing.T) Config {
 	return Config{
-		SHM:      shm.Config{Dir: t.TempDir()},
-		RingSize: 64 << 10,
+		Handshake: Handshake{SHM: shm.Config{Dir: t.TempDir()}, RingSize: 64 << 10},
 		Server: rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
 			return echo{}, nil
 		}},

@@ -59,14 +59,14 @@ func init() {
 
 // dialRSHM starts an rshm peer and connects to it with the given transport
 // (ringSize 0: the default).
-func dialRSHM(b *testing.B, mode rshm.Transport, ringSize int) *rsocket.Conn {
+func dialRSHM(b *testing.B, mode rshm.Mode, ringSize int) *rsocket.Conn {
 	pin(b)
 	addr := listenPeer(b, "rshm")
-	conn, err := rshm.Dial(context.Background(), addr, rshm.Config{Transport: mode, Wait: rshm.WaitSpin, RingSize: ringSize})
+	conn, err := rshm.Dial(context.Background(), addr, rshm.Config{Handshake: rshm.Handshake{Mode: mode, Wait: rshm.WaitSpin, RingSize: ringSize}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if want := map[rshm.Transport]rshm.Kind{rshm.SHMOnly: rshm.KindSHM, rshm.TCPOnly: rshm.KindTCP}[mode]; conn.Kind() != want {
+	if want := map[rshm.Mode]rshm.Kind{rshm.SHMOnly: rshm.KindSHM, rshm.TCPOnly: rshm.KindTCP}[mode]; conn.Kind() != want {
 		b.Fatalf("connected over %v, want %v", conn.Kind(), want)
 	}
 	keepOnly(b, conn)
@@ -101,7 +101,7 @@ func childRSHM(m *mapping) error { return serveRSHM(m, serverConfig(&echoHandler
 // serveRSHM serves rshm with busy-spin and the given server config until
 // the parent stops the peer.
 func serveRSHM(m *mapping, cfg rsocket.ServerConfig) error {
-	ln, err := rshm.Listen("127.0.0.1:0", rshm.Config{Wait: rshm.WaitSpin, Server: cfg})
+	ln, err := rshm.Listen("127.0.0.1:0", rshm.Config{Handshake: rshm.Handshake{Wait: rshm.WaitSpin}, Server: cfg})
 	if err != nil {
 		return err
 	}

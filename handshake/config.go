@@ -115,9 +115,10 @@ type Config struct {
 	// False (zero) leaves placement to the kernel.
 	BindNUMA bool
 	NUMANode int
-	// MaxPending (listener) bounds the connections being sniffed and
-	// negotiated at once; more wait in the kernel's accept queue. Zero
-	// means DefaultMaxPending.
+	// MaxPending (server) bounds the connections in Serve's pipeline at
+	// once: being sniffed and negotiated, or negotiated and not yet taken
+	// by their owner (rshm.Listener: waiting for SETUP or Accept). More
+	// wait in the kernel's accept queue. Zero means DefaultMaxPending.
 	MaxPending int
 	// Logger receives handshake diagnostics; nil is silent.
 	Logger *slog.Logger

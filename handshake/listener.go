@@ -10,31 +10,81 @@ import (
 	"github.com/rshm/rshm/rsocket"
 )
 
-// Listener serves rshm peers and plain RSocket-over-TCP peers on one TCP
-// port: each accepted connection is sniffed and negotiated (Server) on a
-// goroutine of its own, at most cfg.MaxPending at a time, each bounded by
-// cfg.Timeout. Accept returns the connections whose negotiation succeeded;
-// failed ones are closed and logged.
-//
-// Goroutines: one accept loop, plus one per connection being negotiated or
-// waiting for Accept; all end when Close returns.
-type Listener struct {
-	ln    net.Listener
-	cfg   Config
-	ready chan Accepted
-	sem   chan struct{} // a slot per connection in negotiation or in ready
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-}
-
 // Accepted is a connection whose transport was negotiated.
 type Accepted struct {
 	Transport rsocket.Transport
 	Kind      Kind
 	Remote    net.Addr
+}
+
+// Serve is the accept pipeline of an rshm port: it accepts connections
+// from ln until ctx is done or ln is closed, negotiates each on a goroutine
+// of its own (Server, bounded by cfg.Timeout) and calls handle with the
+// negotiated transport on that goroutine. At most cfg.MaxPending
+// connections are being negotiated or handled at once; more wait in the
+// kernel's accept queue. handle owns the transport; its ctx is ctx. A
+// connection whose negotiation fails is closed and logged.
+//
+// Serve returns once ctx is done or ln is closed, and every handle call has
+// returned; transient accept errors (EMFILE and the like) are retried with
+// a backoff, as net/http does. Closing ln is the caller's.
+func Serve(ctx context.Context, ln net.Listener, cfg Config, handle func(context.Context, Accepted)) error {
+	sem := make(chan struct{}, cfg.maxPending())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var backoff time.Duration
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			<-sem
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			cfg.logger().Warn("handshake: accept", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		backoff = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t, k, err := Server(ctx, c, cfg)
+			if err != nil {
+				return // Server closed c and logged
+			}
+			handle(ctx, Accepted{Transport: t, Kind: k, Remote: c.RemoteAddr()})
+		}()
+	}
+}
+
+// Listener serves rshm peers and plain RSocket-over-TCP peers on one TCP
+// port through Serve, and hands the negotiated transports to Accept. A
+// negotiated connection holds its slot of cfg.MaxPending until it is
+// accepted.
+//
+// Goroutines: Serve's, all ended when Close returns.
+type Listener struct {
+	ln    net.Listener
+	ready chan Accepted
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Serve returned
+	once   sync.Once
 }
 
 // Listen listens on addr, a TCP host:port (normally a loopback address).
@@ -49,66 +99,25 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 // NewListener serves connections accepted from ln; it takes ln over.
 func NewListener(ln net.Listener, cfg Config) *Listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Listener{
-		ln:     ln,
-		cfg:    cfg,
-		ready:  make(chan Accepted),
-		sem:    make(chan struct{}, cfg.maxPending()),
-		ctx:    ctx,
-		cancel: cancel,
-	}
-	l.wg.Add(1)
-	go l.loop()
+	l := &Listener{ln: ln, ready: make(chan Accepted), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		_ = Serve(ctx, ln, cfg, l.deliver)
+	}()
 	return l
+}
+
+// deliver hands a to Accept, or closes it when the listener closes first.
+func (l *Listener) deliver(ctx context.Context, a Accepted) {
+	select {
+	case l.ready <- a:
+	case <-ctx.Done():
+		_ = a.Transport.Close()
+	}
 }
 
 // Addr returns the address the listener is bound to.
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
-
-func (l *Listener) loop() {
-	defer l.wg.Done()
-	var backoff time.Duration
-	for {
-		select {
-		case l.sem <- struct{}{}:
-		case <-l.ctx.Done():
-			return
-		}
-		c, err := l.ln.Accept()
-		if err != nil {
-			<-l.sem
-			if l.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE and friends: wait a little, like net/http.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			l.cfg.logger().Warn("handshake: accept", "err", err, "retry_in", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-l.ctx.Done():
-				return
-			}
-			continue
-		}
-		backoff = 0
-		l.wg.Add(1)
-		go l.serve(c)
-	}
-}
-
-func (l *Listener) serve(c net.Conn) {
-	defer l.wg.Done()
-	defer func() { <-l.sem }()
-	t, k, err := Server(l.ctx, c, l.cfg)
-	if err != nil {
-		return // Server closed c and logged
-	}
-	select {
-	case l.ready <- Accepted{Transport: t, Kind: k, Remote: c.RemoteAddr()}:
-	case <-l.ctx.Done():
-		_ = t.Close()
-	}
-}
 
 // Accept waits for the next negotiated connection. The caller owns the
 // transport (normally it runs rsocket.Server over it).
@@ -130,7 +139,7 @@ func (l *Listener) Close() error {
 	l.once.Do(func() {
 		l.cancel()
 		err = l.ln.Close()
-		l.wg.Wait()
+		<-l.done
 	})
 	return err
 }

@@ -60,6 +60,13 @@ type ResumeConfig struct {
 	sessions sessionTable
 }
 
+// WithRedial returns a new ResumeConfig with c's settings and Redial set to
+// redial: what a client that dials for its user (rshm.Dial) hands the
+// engine. The copy shares no server state with c.
+func (c *ResumeConfig) WithRedial(redial func(ctx context.Context) (Transport, error)) *ResumeConfig {
+	return &ResumeConfig{Token: c.Token, Redial: redial, SessionTimeout: c.SessionTimeout, StoreSize: c.StoreSize}
+}
+
 // Resumption defaults.
 const (
 	DefaultSessionTimeout  = 60 * time.Second

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -447,5 +448,46 @@ func TestResumeRenewsLease(t *testing.T) {
 	}
 	if got := h.rr.Load(); got != 5 {
 		t.Fatalf("server handled %d requests, want 5", got)
+	}
+}
+
+// TestWithRedialCopiesEverySetting: WithRedial carries every exported
+// field of ResumeConfig but Redial, so a field added later cannot be
+// dropped by a client that dials for its user.
+func TestWithRedialCopiesEverySetting(t *testing.T) {
+	var c rsocket.ResumeConfig
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() || v.Type().Field(i).Name == "Redial" {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]byte("token")))
+		case reflect.Int, reflect.Int64:
+			f.SetInt(int64(i + 1))
+		default:
+			t.Fatalf("field %s of kind %v: teach this test to set it", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	called := false
+	got := c.WithRedial(func(context.Context) (rsocket.Transport, error) { called = true; return nil, nil })
+	gv := reflect.ValueOf(got).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if !v.Type().Field(i).IsExported() || name == "Redial" {
+			continue
+		}
+		if !reflect.DeepEqual(gv.Field(i).Interface(), v.Field(i).Interface()) {
+			t.Errorf("WithRedial dropped %s: %v, want %v", name, gv.Field(i).Interface(), v.Field(i).Interface())
+		}
+	}
+	if got.Redial == nil {
+		t.Fatal("WithRedial did not set Redial")
+	}
+	_, _ = got.Redial(context.Background())
+	if !called {
+		t.Fatal("Redial is not the function given")
 	}
 }

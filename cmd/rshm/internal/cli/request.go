@@ -70,7 +70,7 @@ func Request(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.Model == ModelMetadataPush && o.Metadata == nil {
 		return usageErr("--metadata-push needs --metadata")
 	}
-	if o.Addr, o.Transport, err = ParseAddr(pos[0]); err != nil {
+	if o.Addr, o.Mode, err = rshm.ParseURL(pos[0]); err != nil {
 		return usageErr("%v", err)
 	}
 	o.OnConnect = func(k rshm.Kind) { fmt.Fprintf(stderr, "transport: %s\n", k) }
@@ -95,7 +95,7 @@ const (
 // RequestOptions is one request for Do.
 type RequestOptions struct {
 	Addr      string          // host:port
-	Transport rshm.Transport  // Auto (zero), SHMOnly or TCPOnly
+	Mode      rshm.Mode       // Auto (zero), SHMOnly or TCPOnly
 	OnConnect func(rshm.Kind) // if set, told the transport in use
 	Model     Model
 	Data      []string // payload data; a channel sends one payload per entry
@@ -112,7 +112,7 @@ func Do(ctx context.Context, o RequestOptions, out func(rsocket.Payload) error) 
 	if o.N == 0 {
 		cfg.Prefetch = 1<<31 - 1
 	}
-	rc, err := rshm.Dial(ctx, o.Addr, rshm.Config{Transport: o.Transport, Client: cfg})
+	rc, err := rshm.Dial(ctx, o.Addr, rshm.Config{Handshake: rshm.Handshake{Mode: o.Mode}, Client: cfg})
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // Serve implements "rshm serve [--count N] [--mtu N] ADDR": an echo.Responder
-// on ADDR (shm://, tcp:// or host:port, see ParseAddr). With a bare
+// on ADDR (shm://, tcp:// or host:port, see rshm.ParseURL). With a bare
 // host:port the port serves co-located clients over shared memory and every
 // other RSocket peer over TCP. It prints "listening on URL" on stdout when
 // ready (the real port when ADDR asks for port 0), logs every connection
@@ -32,7 +32,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageErr("want one ADDR, got %d arguments", len(pos))
 	}
-	addr, mode, err := ParseAddr(pos[0])
+	addr, mode, err := rshm.ParseURL(pos[0])
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -41,12 +41,12 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *count == 0 {
 		h.Count = -1 // --count 0 asks for empty streams
 	}
-	ln, err := rshm.Listen(addr, rshm.Config{Transport: mode, Server: ServerConfig(h, *mtu, log)})
+	ln, err := rshm.Listen(addr, rshm.Config{Handshake: rshm.Handshake{Mode: mode}, Server: ServerConfig(h, *mtu, log)})
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	fmt.Fprintf(stdout, "listening on %s\n", URL(ln.Addr().String(), mode))
+	fmt.Fprintf(stdout, "listening on %s\n", rshm.URL(ln.Addr().String(), mode))
 	var conns []*rshm.Conn
 	defer func() {
 		for _, c := range conns {

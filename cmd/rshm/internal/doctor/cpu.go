@@ -245,6 +245,6 @@ func pairItem(m *machine) Item {
 // pinCommand is how to run a server and a client on CPUs a and b.
 func pinCommand(a, b int) string {
 	return fmt.Sprintf("taskset -c %d rshm serve %s\ntaskset -c %d rshm request --rr --data hi tcp://%s\n"+
-		"in Go: rshm.Config{PinCPU: true, CPU: %d} on the server, CPU: %d on the client",
+		"in Go: rshm.Handshake{PinCPU: true, CPU: %d} on the server, CPU: %d on the client",
 		a, exampleAddr, b, exampleAddr, a, b)
 }

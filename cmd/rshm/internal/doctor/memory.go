@@ -65,7 +65,7 @@ func (e *env) shmMountItem(m shm.Mount, found bool) Item {
 		it.Status = Warn
 		it.Value = fmt.Sprintf("%s is on %s (%s), not tmpfs", e.shmDir, m.FSType, m.Point)
 		it.Note = "region pages on a disk file system are written back to the disk"
-		it.Fix = "keep regions on a tmpfs: rshm.Config{SHM: shm.Config{Dir: \"/dev/shm\"}}, or\n" +
+		it.Fix = "keep regions on a tmpfs: rshm.Handshake{SHM: shm.Config{Dir: \"/dev/shm\"}}, or\n" +
 			"sudo mount -t tmpfs -o size=1g,huge=within_size,mode=1777 tmpfs " + e.shmDir
 	default:
 		it.Status = OK

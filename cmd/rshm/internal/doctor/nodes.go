@@ -51,13 +51,13 @@ func pairNodeItem(m *machine) Item {
 		it.Status = OK
 		it.Value = fmt.Sprintf("node %d (server CPU %d, client CPU %d)", na, m.a, m.b)
 		if len(m.nodes) > 1 {
-			it.Fix = fmt.Sprintf("rshm.Config{BindNUMA: true, NUMANode: %d}, or numactl --cpunodebind=%d --membind=%d CMD", na, na, na)
+			it.Fix = fmt.Sprintf("rshm.Handshake{BindNUMA: true, NUMANode: %d}, or numactl --cpunodebind=%d --membind=%d CMD", na, na, na)
 		}
 	default:
 		it.Status = Warn
 		it.Value = fmt.Sprintf("split: server CPU %d on node %d, client CPU %d on node %d", m.a, na, m.b, nb)
 		it.Note = "every message crosses the NUMA link"
-		it.Fix = "allow two CPUs of one node: taskset -c A,B with both in one node's CPU list, and rshm.Config{BindNUMA: true, NUMANode: N}"
+		it.Fix = "allow two CPUs of one node: taskset -c A,B with both in one node's CPU list, and rshm.Handshake{BindNUMA: true, NUMANode: N}"
 	}
 	return it
 }

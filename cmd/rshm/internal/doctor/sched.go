@@ -165,7 +165,7 @@ func virtItem(m *machine) Item {
 	it.Status = Warn
 	it.Value = "virtual machine (hypervisor: " + m.hypervisor + ")"
 	it.Note = "a futex wake-up costs 10-50 µs here (an IPI exits to the host, and the woken vCPU may be descheduled) against a few µs on bare metal"
-	it.Fix = "wait by spinning, not parking: rshm.Config{Wait: rshm.WaitSpin, PinCPU: true} on dedicated CPUs,\n" +
+	it.Fix = "wait by spinning, not parking: rshm.Handshake{Wait: rshm.WaitSpin, PinCPU: true} on dedicated CPUs,\n" +
 		"or rshm.WaitBackoff where a core cannot be spared; ask the host for pinned vCPUs"
 	return it
 }

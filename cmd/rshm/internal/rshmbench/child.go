@@ -152,15 +152,15 @@ func listen(t Transport) (*server, error) {
 func clientConfig(t Transport) rshm.Config {
 	switch t {
 	case SHMSpin:
-		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitSpin}
+		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly, Wait: rshm.WaitSpin}}
 	case SHMDefault:
-		return rshm.Config{Transport: rshm.SHMOnly}
+		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly}}
 	case SHMBackoff:
-		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitBackoff}
+		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly, Wait: rshm.WaitBackoff}}
 	case SHMBlock:
-		return rshm.Config{Transport: rshm.SHMOnly, Wait: rshm.WaitBlock}
+		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly, Wait: rshm.WaitBlock}}
 	}
-	return rshm.Config{Transport: rshm.TCPOnly}
+	return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.TCPOnly}}
 }
 
 // close stops the server and closes its connections; nil is a no-op.
