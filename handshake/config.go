@@ -98,8 +98,8 @@ type Config struct {
 	// ring's MaxRecord, RingSize/8 + ring.HeaderSlack; the engine
 	// fragments above it.
 	Wait Wait
-	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
-	// means shmtransport.DefaultParkTimeout.
+	// ParkTimeout bounds one futex park of the shared-memory transport.
+	// Zero parks until woken (shmtransport.Options.ParkTimeout).
 	ParkTimeout time.Duration
 	// Timeout bounds the whole handshake of one connection, from the first
 	// byte to the final message. Zero means DefaultTimeout.

@@ -29,6 +29,10 @@ type Buffer struct {
 	dataParked  *atomic.Uint32
 	spaceParked *atomic.Uint32
 
+	// intr is this process's, not shared: set by Interrupt, it makes
+	// every wait on this Buffer return.
+	intr atomic.Bool
+
 	_ [lineSize]byte
 
 	// Producer side.

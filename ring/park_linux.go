@@ -21,6 +21,10 @@ const (
 // it returned because the timeout ran out. It may return early for no reason
 // (a signal, a wake meant for an earlier park); callers re-check.
 func futexWait(w *atomic.Uint32, val uint32, timeout time.Duration) (timedOut bool) {
+	if timeout < 0 { // NoTimeout: a nil timespec
+		unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexOpWait, uintptr(val), 0, 0, 0)
+		return false
+	}
 	ts := unix.NsecToTimespec(int64(timeout))
 	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexOpWait,
 		uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)

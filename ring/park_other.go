@@ -15,6 +15,10 @@ const parkPoll = 50 * time.Microsecond
 func futexWait(w *atomic.Uint32, val uint32, timeout time.Duration) (timedOut bool) {
 	deadline := time.Now().Add(timeout)
 	for w.Load() == val {
+		if timeout < 0 {
+			time.Sleep(parkPoll)
+			continue
+		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			return true

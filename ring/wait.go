@@ -58,6 +58,10 @@ const (
 	DefaultParkTimeout   = 100 * time.Millisecond
 )
 
+// NoTimeout, as the timeout of WaitData or WaitSpace, parks until a wake-up
+// (a publish, a hand-back, WakeConsumer or Interrupt) with no deadline.
+const NoTimeout time.Duration = -1
+
 // Spin busy-waits with the CPU's spin-wait hint (PAUSE on amd64).
 type Spin struct {
 	// Pauses is how many PAUSE instructions one Idle(0) executes; zero or
@@ -88,38 +92,70 @@ func (Yield) Idle(work int) {
 	}
 }
 
-// Backoff spins, then yields, then sleeps for MinPark doubling up to
-// MaxPark, and starts over after work. The zero value uses the defaults;
-// use a pointer, the strategy counts.
+// Backoff spins, then yields, then waits longer: Idle sleeps for MinPark
+// doubling up to MaxPark, while a caller that has a ring to park on uses
+// Step and parks (WaitData, WaitSpace) once Step says so, to be woken by
+// the peer instead of sleeping through its traffic. It starts over after
+// work. The zero value uses the defaults; use a pointer, the strategy
+// counts.
 type Backoff struct {
-	// Spins is the number of Idle(0) calls that spin; zero means
+	// Spins is the number of idle steps that spin; zero means
 	// DefaultBackoffSpins, negative means none.
 	Spins int
-	// Yields is the number of Idle(0) calls that yield after spinning;
-	// zero means DefaultBackoffYields, negative means none.
+	// Yields is the number of idle steps that yield after spinning; zero
+	// means DefaultBackoffYields, negative means none.
 	Yields int
-	// MinPark and MaxPark bound the sleeps; zero or negative means
+	// SpinTime, when positive, makes the yielding phase last until
+	// SpinTime has passed since the idle period began (checked every 16
+	// yields) instead of Yields steps.
+	SpinTime time.Duration
+	// MinPark and MaxPark bound the sleeps of Idle; zero or negative means
 	// DefaultMinPark and DefaultMaxPark.
 	MinPark, MaxPark time.Duration
 
 	spun, yielded int
+	since         time.Time // start of the idle period (SpinTime)
 	park          time.Duration
 }
 
-// Idle implements Strategy.
-func (s *Backoff) Idle(work int) {
-	if work > 0 {
-		s.spun, s.yielded, s.park = 0, 0, 0
-		return
-	}
+// Step takes one step of the spinning and yielding phases and returns
+// false, or returns true without waiting once they are over: the caller
+// parks.
+func (s *Backoff) Step() (park bool) {
 	if s.spun < orDefault(s.Spins, DefaultBackoffSpins) {
+		if s.spun == 0 && s.SpinTime > 0 {
+			s.since = time.Now()
+		}
 		s.spun++
 		procyield(DefaultSpinPauses)
-		return
+		return false
+	}
+	if s.SpinTime > 0 {
+		if s.since.IsZero() {
+			s.since = time.Now() // Spins was negative
+		}
+		s.yielded++
+		if s.yielded%16 != 0 || time.Since(s.since) < s.SpinTime {
+			runtime.Gosched()
+			return false
+		}
+		return true
 	}
 	if s.yielded < orDefault(s.Yields, DefaultBackoffYields) {
 		s.yielded++
 		runtime.Gosched()
+		return false
+	}
+	return true
+}
+
+// Idle implements Strategy: after Step's phases it sleeps.
+func (s *Backoff) Idle(work int) {
+	if work > 0 {
+		s.spun, s.yielded, s.park, s.since = 0, 0, 0, time.Time{}
+		return
+	}
+	if !s.Step() {
 		return
 	}
 	lo, hi := s.MinPark, s.MaxPark
@@ -194,6 +230,9 @@ func (b *Buffer) WaitData(timeout time.Duration) bool {
 // ready reports whether a waiter can stop: the consumer (space false) when
 // hasData, the producer (space true) when the claim ending at end fits.
 func (b *Buffer) ready(space bool, end uint64) bool {
+	if b.intr.Load() {
+		return true
+	}
 	if space {
 		return b.hasSpace(end)
 	}
@@ -212,17 +251,22 @@ func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
 	if space {
 		word, st = b.spaceParked, &b.pStats
 	}
-	deadline := time.Now().Add(timeout)
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
 	for {
 		word.Store(1)
 		if b.ready(space, end) {
 			word.Store(0)
 			return true
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			word.Store(0)
-			return false
+		left := NoTimeout
+		if timeout >= 0 {
+			if left = time.Until(deadline); left <= 0 {
+				word.Store(0)
+				return false
+			}
 		}
 		st.Parks++
 		timedOut := futexWait(word, 1, left)
@@ -261,6 +305,23 @@ func (b *Buffer) WakeConsumer() {
 	if b.dataParked.Load() != 0 {
 		b.dataParked.Store(0)
 		futexWake(b.dataParked)
+	}
+}
+
+// Interrupt makes every wait on this Buffer return at once, now and from
+// now on, as if there were work: a parked WaitData or WaitSpace, in any
+// goroutine of this process, is woken. It is for a side that is shutting
+// down (its loops then see why and leave). Being on the shared parked
+// words, the wake-up may also reach the peer's waiter, which sees it as
+// spurious and waits again. Interrupt is the Dekker partner of the
+// waiters' check, as a publish is.
+func (b *Buffer) Interrupt() {
+	b.intr.Store(true)
+	for _, w := range [...]*atomic.Uint32{b.dataParked, b.spaceParked} {
+		if w.Load() != 0 {
+			w.Store(0)
+			futexWake(w)
+		}
 	}
 }
 

@@ -252,3 +252,81 @@ func TestWakeConsumer(t *testing.T) {
 		t.Fatal("parked word left set")
 	}
 }
+
+// TestWaitNoTimeout: a wait with NoTimeout parks until a publish wakes it.
+func TestWaitNoTimeout(t *testing.T) {
+	b := newRing(t, 4096)
+	done := make(chan bool)
+	go func() { done <- b.WaitData(NoTimeout) }()
+	waitParked(t, b.dataParked)
+	if err := b.Write([]byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	if !<-done {
+		t.Fatal("WaitData(NoTimeout) = false after a publish; want true")
+	}
+}
+
+// TestInterrupt: Interrupt wakes a consumer parked with no timeout and a
+// producer parked for space, and every later wait returns at once.
+func TestInterrupt(t *testing.T) {
+	b := newRing(t, 4096)
+	data := make(chan bool)
+	go func() { data <- b.WaitData(NoTimeout) }()
+	waitParked(t, b.dataParked)
+
+	// Fill the ring so that the producer parks for space.
+	for {
+		if err := b.Write(make([]byte, 256)); errors.Is(err, ErrFull) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	space := make(chan bool)
+	go func() { space <- b.WaitSpace(256, NoTimeout) }()
+	waitParked(t, b.spaceParked)
+
+	b.Interrupt()
+	for name, ch := range map[string]chan bool{"WaitData": data, "WaitSpace": space} {
+		select {
+		case ok := <-ch:
+			if !ok {
+				t.Errorf("%s after Interrupt = false; want true", name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s still parked after Interrupt", name)
+		}
+	}
+	if !b.WaitData(NoTimeout) || !b.WaitSpace(256, NoTimeout) {
+		t.Fatal("a wait after Interrupt did not return at once")
+	}
+}
+
+// TestBackoffStep: Step spins Spins times, yields Yields times (or until
+// SpinTime has passed), then says park, and starts over after work.
+func TestBackoffStep(t *testing.T) {
+	s := Backoff{Spins: 3, Yields: 2}
+	for i := range 5 {
+		if s.Step() {
+			t.Fatalf("step %d said park; want 3 spins and 2 yields first", i)
+		}
+	}
+	if !s.Step() {
+		t.Fatal("step 6 did not say park")
+	}
+	s.Idle(1) // work: start over
+	if s.Step() {
+		t.Fatal("after work the first step said park")
+	}
+
+	timed := Backoff{Spins: -1, SpinTime: 20 * time.Millisecond}
+	start := time.Now()
+	steps := 0
+	for !timed.Step() {
+		steps++
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Fatalf("SpinTime 20ms ended its phase after %v (%d steps)", d, steps)
+	}
+}

@@ -39,7 +39,9 @@ import (
 // by Close. It blocks reading the socket; EOF or any byte (the peer sends
 // nothing after the handshake) means the peer is gone, and it closes the
 // transport with ErrPeerGone so that Receive and every blocked Claim return
-// at once (a parked receive loop within ParkTimeout).
+// at once: closing interrupts their parks (ring.Buffer.Interrupt). No
+// goroutine of a Transport wakes up periodically: an idle connection costs
+// no CPU.
 //
 // The mapping stays until Close has been called and the last Receive,
 // Claim/Commit or Abort has returned; only then is it unmapped.
@@ -94,12 +96,13 @@ var (
 var errFrameTooLarge = errors.New("shmtransport: frame larger than the ring's MaxRecord")
 
 // Options says how a Transport waits and where its receive loop runs. The
-// zero value is WaitDefault, DefaultParkTimeout and no pinning.
+// zero value is WaitDefault, parks without a timeout, and no pinning.
 type Options struct {
 	// Wait is how the receive loop and a blocked Claim wait.
 	Wait Wait
-	// ParkTimeout bounds one futex park (WaitDefault, WaitBlock). Zero
-	// means DefaultParkTimeout.
+	// ParkTimeout bounds one futex park. Zero (or negative) parks until
+	// woken: by the peer's publish or hand-back, or by Close and the
+	// peer's death, which interrupt the waits.
 	ParkTimeout time.Duration
 	// PinCPU pins the OS thread of the receive loop to CPU (see package
 	// affinity). False (zero) pins nothing.
@@ -118,7 +121,7 @@ func New(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness io.Reader, o 
 	}
 	park := o.ParkTimeout
 	if park <= 0 {
-		park = DefaultParkTimeout
+		park = ring.NoTimeout
 	}
 	t := &Transport{
 		out:      out,
@@ -192,7 +195,7 @@ func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
 // from Claim so the fast path does not build the waiter: zeroing it cost
 // more than the claim itself.
 func (t *Transport) claimSlow(ctx context.Context, n int) ([]byte, error) {
-	w := waiter{kind: t.wait, park: t.park}
+	w := newWaiter(t.wait, t.park)
 	for {
 		b, err := t.out.Claim(n)
 		if err == nil {
@@ -296,7 +299,7 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 		}
 		defer unpin()
 	}
-	w := waiter{kind: t.wait, park: t.park}
+	w := newWaiter(t.wait, t.park)
 	stepAside := time.NewTimer(time.Hour)
 	defer stepAside.Stop()
 	t.startPolling(recvPollBit)
@@ -346,13 +349,7 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 			// Parking reads consumer state: hold the token; a driver
 			// that wants it wakes us (WakeConsumer). A parked loop
 			// publishes nothing: it stops polling first.
-			if w.kind == WaitBackoff {
-				// Its sleeps would hold staged frames back: a
-				// backing-off loop does not count as a poller.
-				t.stopPolling(recvPollBit)
-				w.poll()
-				t.startPolling(recvPollBit)
-			} else if w.poll() {
+			if w.poll() {
 				t.stopPolling(recvPollBit)
 				t.in.WaitData(w.park)
 				t.startPolling(recvPollBit)
@@ -503,8 +500,8 @@ func signalKick(ch chan struct{}) {
 }
 
 // Close closes the liveness socket, which tells the peer at once, makes a
-// blocked Claim return and Receive return within ParkTimeout, and unmaps
-// the region once they have.
+// blocked Claim and Receive return at once, and unmaps the region once they
+// have.
 func (t *Transport) Close() error {
 	t.shutdown(ErrClosed)
 	// A transport closed by its owner before Receive ran will not be read:
@@ -520,6 +517,10 @@ func (t *Transport) shutdown(err error) {
 	t.closeOnce.Do(func() {
 		t.err = err
 		close(t.closed)
+		// Wake this side's parked waits (the receive loop, a Claim
+		// waiting for room): they see closed and leave.
+		t.in.Interrupt()
+		t.out.Interrupt()
 		_ = t.conn.Close()
 		if t.state.close() {
 			t.unmap()

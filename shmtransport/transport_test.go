@@ -299,13 +299,15 @@ func TestCorruptRing(t *testing.T) {
 	// With the connection idle, the client's ring has producer counter ==
 	// consumer counter (ring layout offsets 128 and 256), and the server
 	// polls the record header slot at that position. Publish a record
-	// header of an unknown type there, as a scribbling peer would.
+	// header of an unknown type there and wake the server, as a scribbling
+	// peer that publishes would.
 	pos := binary.LittleEndian.Uint64(mem[256:])
 	if prod := binary.LittleEndian.Uint64(mem[128:]); prod != pos {
 		t.Fatalf("ring not idle: producer %d, consumer %d", prod, pos)
 	}
 	off := ring.HeaderSize + int(pos)&(st.in.Capacity()-1)
 	(*atomic.Uint64)(unsafe.Pointer(&mem[off])).Store(16 | 7<<32)
+	st.in.WakeConsumer() // as a publish would: the server may be parked
 	select {
 	case <-r.Server.Done():
 	case <-time.After(time.Second):

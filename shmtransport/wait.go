@@ -14,15 +14,16 @@ type Wait uint8
 
 const (
 	// WaitDefault spins, then yields, for DefaultSpinTime, then parks on
-	// the ring's futex word (ParkTimeout at a time): low latency under
-	// load, no CPU while idle.
+	// the ring's futex word until the peer publishes: low latency under
+	// load, no CPU and no periodic wake-up while idle.
 	WaitDefault Wait = iota
 	// WaitSpin busy-polls (ring.Spin): lowest latency, a whole core per
 	// polling side. Only with a dedicated core (see Options.PinCPU).
 	WaitSpin
 	// WaitYield polls with runtime.Gosched between looks (ring.Yield).
 	WaitYield
-	// WaitBackoff spins, yields, then sleeps up to 1 ms (ring.Backoff).
+	// WaitBackoff spins and yields for ring.Backoff's default number of
+	// steps, then parks as WaitDefault does.
 	WaitBackoff
 	// WaitBlock parks on the futex word at once (ring.Block).
 	WaitBlock
@@ -44,32 +45,39 @@ func (w Wait) String() string {
 	return "wait(" + strconv.Itoa(int(w)) + ")"
 }
 
-// waiter runs one side's wait strategy; one per loop.
+// waiter runs one side's wait strategy with the ring package's
+// strategies; one per loop. WaitSpin is ring.Spin (letting the process's
+// other goroutines run every 32 steps), WaitYield ring.Yield, WaitBlock
+// parks at once, and WaitBackoff and WaitDefault are ring.Backoff, whose
+// last phase parks on the ring (woken by the peer's publish) instead of
+// sleeping: WaitBackoff with ring.Backoff's defaults, WaitDefault spinning
+// defaultSpins steps and then yielding until DefaultSpinTime has passed.
 type waiter struct {
 	kind    Wait
-	park    time.Duration
-	idle    int
-	since   time.Time // start of the current idle period (WaitDefault)
+	park    time.Duration // each park's bound: ring.NoTimeout unless Options say
+	idle    int           // WaitSpin's steps
 	backoff ring.Backoff
 }
 
-// DefaultParkTimeout bounds one futex park of the receive loop, and so
-// how long a locally closed transport takes to notice its own Close when
-// the ring is idle. Peer death is seen through the liveness socket, whose
-// reader closes the transport.
-const DefaultParkTimeout = 20 * time.Millisecond
+func newWaiter(kind Wait, park time.Duration) waiter {
+	w := waiter{kind: kind, park: park}
+	if kind == WaitDefault {
+		w.backoff = ring.Backoff{Spins: defaultSpins, SpinTime: DefaultSpinTime}
+	}
+	return w
+}
 
 // DefaultSpinTime is how long WaitDefault keeps polling (spinning, then
 // yielding) before it parks on the futex word. Parking costs a wake-up
 // chain of several thread wake-ups per round trip (the ring's futex, then
 // the Go scheduler waking an idle thread for the goroutine that handles
-// the frame), each 10-50 us in a VM; polling through a gap this long keeps
-// a busy connection on the fast path while an idle one still parks within
-// tens of microseconds (~0% CPU).
+// the frame), each costly in a VM (Ring/wake-futex in package bench
+// measures it); polling through a gap this long keeps a busy connection on
+// the fast path while an idle one still parks within tens of microseconds.
 const DefaultSpinTime = 100 * time.Microsecond
 
-// defaultSpins is how many Idle calls WaitDefault spins with PAUSE before
-// it starts yielding.
+// defaultSpins is how many steps WaitDefault spins with PAUSE before it
+// starts yielding.
 const defaultSpins = 100
 
 func (w *waiter) reset() {
@@ -94,25 +102,13 @@ func (w *waiter) poll() bool {
 		} else {
 			ring.Spin{}.Idle(0)
 		}
+		return false
 	case WaitYield:
 		runtime.Gosched()
-	case WaitBackoff:
-		w.backoff.Idle(0)
+		return false
 	case WaitBlock:
 		return true
 	default:
-		w.idle++
-		switch {
-		case w.idle == 1:
-			w.since = time.Now()
-			ring.Spin{}.Idle(0)
-		case w.idle <= defaultSpins:
-			ring.Spin{}.Idle(0)
-		case w.idle%16 != 0 || time.Since(w.since) < DefaultSpinTime:
-			runtime.Gosched()
-		default:
-			return true
-		}
+		return w.backoff.Step()
 	}
-	return false
 }
