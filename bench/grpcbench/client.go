@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/internal/benchkit"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -25,12 +25,12 @@ func dial(target string) (*grpc.ClientConn, error) {
 }
 
 // measureCase measures c against the server at target (a gRPC dial
-// target) with rshmbench.Measure: a connection, one Echo to make sure it
+// target) with benchkit.Measure: a connection, one Echo to make sure it
 // is up, then c.Concurrency goroutines of the case's model on it.
-func measureCase(ctx context.Context, suite string, c rshmbench.Case, target string, warm, dur time.Duration,
-	serverCPU func() (user, sys int64, err error)) rshmbench.Row {
-	fail := func(err error) rshmbench.Row {
-		return rshmbench.Row{Suite: suite, Transport: c.Transport.String(), Model: c.Model.String(),
+func measureCase(ctx context.Context, suite string, c benchkit.Case, target string, warm, dur time.Duration,
+	serverCPU func() (user, sys int64, err error)) benchkit.Row {
+	fail := func(err error) benchkit.Row {
+		return benchkit.Row{Suite: suite, Transport: c.Transport.String(), Model: c.Model.String(),
 			Size: c.Size, Concurrency: c.Concurrency, Err: err.Error()}
 	}
 	if target == "" {
@@ -48,21 +48,21 @@ func measureCase(ctx context.Context, suite string, c rshmbench.Case, target str
 	if err != nil {
 		return fail(fmt.Errorf("rshm-grpc: connecting to %s: %w", target, err))
 	}
-	var work func(context.Context, *rshmbench.Worker)
+	var work func(context.Context, *benchkit.Worker)
 	switch c.Model {
-	case rshmbench.RR:
-		work = func(ctx context.Context, w *rshmbench.Worker) { unary(ctx, cc, c.Size, w) }
-	case rshmbench.Stream:
-		work = func(ctx context.Context, w *rshmbench.Worker) { stream(ctx, cc, c.Size, w) }
+	case benchkit.RR:
+		work = func(ctx context.Context, w *benchkit.Worker) { unary(ctx, cc, c.Size, w) }
+	case benchkit.Stream:
+		work = func(ctx context.Context, w *benchkit.Worker) { stream(ctx, cc, c.Size, w) }
 	default:
 		return fail(fmt.Errorf("rshm-grpc: %v is not measured over gRPC", c.Model))
 	}
-	return rshmbench.Measure(ctx, suite, c, warm, dur, work, serverCPU)
+	return benchkit.Measure(ctx, suite, c, warm, dur, work, serverCPU)
 }
 
 // unary calls Echo with size bytes until the window ends, timing each
 // round trip.
-func unary(ctx context.Context, cc *grpc.ClientConn, size int, w *rshmbench.Worker) {
+func unary(ctx context.Context, cc *grpc.ClientConn, size int, w *benchkit.Worker) {
 	req := make([]byte, size)
 	var resp []byte
 	for !w.Stopping() {
@@ -81,7 +81,7 @@ func unary(ctx context.Context, cc *grpc.ClientConn, size int, w *rshmbench.Work
 
 // stream opens one Stream of size-byte payloads and receives until the
 // window ends, recording each payload's one-way delay.
-func stream(ctx context.Context, cc *grpc.ClientConn, size int, w *rshmbench.Worker) {
+func stream(ctx context.Context, cc *grpc.ClientConn, size int, w *benchkit.Worker) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the server's side of the stream
 	s, err := cc.NewStream(ctx, &serviceDesc.Streams[0], streamMethod)
@@ -89,7 +89,7 @@ func stream(ctx context.Context, cc *grpc.ClientConn, size int, w *rshmbench.Wor
 		w.Fail(err)
 		return
 	}
-	req := rshmbench.StreamRequest(size)
+	req := benchkit.StreamRequest(size)
 	if err := s.SendMsg(&req); err != nil {
 		w.Fail(err)
 		return

@@ -12,8 +12,8 @@
 //	rshm-grpc run --transport grpc-tcp --model rr --size 64 --concurrency 1
 //
 // run measures each case and writes one JSON object a line on stdout, in
-// exactly the schema of `rshm bench -json` (the rshmbench.Row type, with
-// rshmbench.Measure doing the measuring). It re-executes itself as the
+// exactly the schema of `rshm bench -json` (the benchkit.Row type, with
+// benchkit.Measure doing the measuring). It re-executes itself as the
 // server, pins itself to the client CPU and the server to the server CPU
 // (affinity.BestPair unless given; GOMAXPROCS 1 on each side, as rshm
 // bench does), and talks to the server over the server's stdin and stdout.
@@ -33,12 +33,12 @@
 //	rpc Echo(bytes) returns (bytes);              // request-response
 //	rpc Stream(bytes) returns (stream bytes);     // request "size:N"
 //
-// Echo returns its request. Stream answers "size:N" (rshmbench.StreamRequest)
+// Echo returns its request. Stream answers "size:N" (benchkit.StreamRequest)
 // with N-byte payloads, each stamped with the server's wall clock
-// (rshmbench.Stamp), until the client cancels; the client's latency is the
+// (benchkit.Stamp), until the client cancels; the client's latency is the
 // one-way delay from the stamp. Everything else is gRPC-go's defaults, as a
 // user would have them: one ClientConn per measurement shared by its
 // goroutines (HTTP/2 multiplexing, as rshm multiplexes one connection),
 // insecure credentials, default flow-control windows, receive limits raised
-// to rshmbench.MaxSize.
+// to benchkit.MaxSize.
 package main

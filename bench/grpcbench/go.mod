@@ -8,7 +8,6 @@ require (
 )
 
 require (
-	github.com/edsrzf/mmap-go v1.2.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

@@ -13,14 +13,14 @@ import (
 	"time"
 
 	"github.com/rshm/rshm/affinity"
-	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/internal/benchkit"
 	"google.golang.org/grpc"
 )
 
 // runConfig is run's command line.
 type runConfig struct {
 	suite          string
-	cases          []rshmbench.Case
+	cases          []benchkit.Case
 	duration, warm time.Duration
 	noPin          bool
 	clientCPU      int // negative: affinity.BestPair's
@@ -63,7 +63,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		cases = fmt.Sprintf("%s/%s/%d/%d", transport, model, size, conc)
 	}
 	var err error
-	if cfg.cases, err = rshmbench.ParseCases(cases); err != nil {
+	if cfg.cases, err = benchkit.ParseCases(cases); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	for _, c := range cfg.cases {
@@ -135,13 +135,13 @@ func runCases(ctx context.Context, cfg *runConfig, out, info io.Writer) error {
 	}
 	fmt.Fprintf(info, "rshm-grpc: gRPC-go %s, %s, GOMAXPROCS %d client / %d server\n",
 		grpc.Version, pinNote, runtime.GOMAXPROCS(0), srv.hello.GOMAXPROCS)
-	targets := map[rshmbench.Transport]string{}
+	targets := map[benchkit.Transport]string{}
 	for _, a := range srv.hello.Addrs {
 		switch {
 		case strings.HasPrefix(a, "tcp://"):
-			targets[rshmbench.GRPCTCP] = grpcTarget(a)
+			targets[benchkit.GRPCTCP] = grpcTarget(a)
 		case strings.HasPrefix(a, "unix://"):
-			targets[rshmbench.GRPCUnix] = grpcTarget(a)
+			targets[benchkit.GRPCUnix] = grpcTarget(a)
 		}
 	}
 	enc := json.NewEncoder(out)

@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/internal/benchkit"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
 // startInProcess serves the benchmark service on TCP and on a Unix socket
 // in this process and returns the dial targets.
-func startInProcess(t *testing.T) map[rshmbench.Transport]string {
+func startInProcess(t *testing.T) map[benchkit.Transport]string {
 	t.Helper()
 	srv := newServer()
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
@@ -35,14 +35,14 @@ func startInProcess(t *testing.T) map[rshmbench.Transport]string {
 	go func() { _ = srv.Serve(tcp) }()  // ends at Stop
 	go func() { _ = srv.Serve(unix) }() // ends at Stop
 	t.Cleanup(srv.Stop)
-	return map[rshmbench.Transport]string{
-		rshmbench.GRPCTCP:  grpcTarget("tcp://" + tcp.Addr().String()),
-		rshmbench.GRPCUnix: grpcTarget("unix://" + unix.Addr().String()),
+	return map[benchkit.Transport]string{
+		benchkit.GRPCTCP:  grpcTarget("tcp://" + tcp.Addr().String()),
+		benchkit.GRPCUnix: grpcTarget("unix://" + unix.Addr().String()),
 	}
 }
 
 // checkRow fails t unless r is a measured row of c.
-func checkRow(t *testing.T, c rshmbench.Case, r rshmbench.Row) {
+func checkRow(t *testing.T, c benchkit.Case, r benchkit.Row) {
 	t.Helper()
 	if r.Transport != c.Transport.String() || r.Model != c.Model.String() || r.Size != c.Size || r.Concurrency != c.Concurrency {
 		t.Errorf("%v: row is for %s %s %d c=%d", c, r.Transport, r.Model, r.Size, r.Concurrency)
@@ -68,14 +68,14 @@ func TestMeasureInProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	serverCPU := func() (int64, int64, error) { // the same process: its CPU counts twice
-		u, s, _ := rshmbench.CPUTime()
+		u, s, _ := benchkit.CPUTime()
 		return u, s, nil
 	}
-	for _, c := range []rshmbench.Case{
-		{Transport: rshmbench.GRPCTCP, Model: rshmbench.RR, Size: 64, Concurrency: 1},
-		{Transport: rshmbench.GRPCUnix, Model: rshmbench.RR, Size: 1 << 10, Concurrency: 4},
-		{Transport: rshmbench.GRPCTCP, Model: rshmbench.Stream, Size: 16 << 10, Concurrency: 1},
-		{Transport: rshmbench.GRPCUnix, Model: rshmbench.Stream, Size: 64, Concurrency: 2},
+	for _, c := range []benchkit.Case{
+		{Transport: benchkit.GRPCTCP, Model: benchkit.RR, Size: 64, Concurrency: 1},
+		{Transport: benchkit.GRPCUnix, Model: benchkit.RR, Size: 1 << 10, Concurrency: 4},
+		{Transport: benchkit.GRPCTCP, Model: benchkit.Stream, Size: 16 << 10, Concurrency: 1},
+		{Transport: benchkit.GRPCUnix, Model: benchkit.Stream, Size: 64, Concurrency: 2},
 	} {
 		r := measureCase(ctx, "quick", c, targets[c.Transport], 10*time.Millisecond, 40*time.Millisecond, serverCPU)
 		checkRow(t, c, r)
@@ -83,7 +83,7 @@ func TestMeasureInProcess(t *testing.T) {
 			t.Errorf("%v: suite %q", c, r.Suite)
 		}
 	}
-	c := rshmbench.Case{Transport: rshmbench.GRPCTCP, Model: rshmbench.RR, Size: 64, Concurrency: 1}
+	c := benchkit.Case{Transport: benchkit.GRPCTCP, Model: benchkit.RR, Size: 64, Concurrency: 1}
 	if r := measureCase(ctx, "quick", c, "", 0, time.Millisecond, serverCPU); !strings.Contains(r.Err, "does not serve") {
 		t.Errorf("no target: %+v", r)
 	}
@@ -93,7 +93,7 @@ func TestMeasureInProcess(t *testing.T) {
 // size:N with InvalidArgument.
 func TestStreamBadRequest(t *testing.T) {
 	targets := startInProcess(t)
-	cc, err := dial(targets[rshmbench.GRPCTCP])
+	cc, err := dial(targets[benchkit.GRPCTCP])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +128,10 @@ func TestRunCommand(t *testing.T) {
 	if !strings.Contains(info.String(), "gRPC-go") || !strings.Contains(info.String(), "unpinned (--nopin)") {
 		t.Errorf("info: %q", info.String())
 	}
-	cases, _ := rshmbench.ParseCases("grpc-tcp/rr/64/1,grpc-unix/stream/64/1")
+	cases, _ := benchkit.ParseCases("grpc-tcp/rr/64/1,grpc-unix/stream/64/1")
 	sc := bufio.NewScanner(&out)
 	for i := 0; sc.Scan(); i++ {
-		var r rshmbench.Row
+		var r benchkit.Row
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
@@ -147,7 +147,7 @@ func TestParseRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := rshmbench.Case{Transport: rshmbench.GRPCUnix, Model: rshmbench.Stream, Size: 1024, Concurrency: 3}
+	want := benchkit.Case{Transport: benchkit.GRPCUnix, Model: benchkit.Stream, Size: 1024, Concurrency: 3}
 	if len(cfg.cases) != 1 || cfg.cases[0] != want || cfg.suite != "full" || cfg.duration != defaultDuration || cfg.warm != defaultWarmup {
 		t.Errorf("got %+v; want one case %v and the defaults", cfg, want)
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/rshm/rshm/affinity"
-	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // errAddr reports a --listen address that is neither tcp:// nor unix://.
@@ -120,7 +120,7 @@ func serve(ctx context.Context, addrs []string, cpu int, in io.Reader, out io.Wr
 			switch strings.TrimSpace(l) {
 			case "usage":
 				var ok bool
-				if r.UserNS, r.SysNS, ok = rshmbench.CPUTime(); !ok {
+				if r.UserNS, r.SysNS, ok = benchkit.CPUTime(); !ok {
 					r.Err = "CPU time is not measured on " + runtime.GOOS
 				}
 			default:

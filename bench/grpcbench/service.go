@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/rshm/rshm/cmd/rshm/internal/rshmbench"
+	"github.com/rshm/rshm/internal/benchkit"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,7 +18,7 @@ const (
 
 // maxMsg is the receive limit on both sides: gRPC's default (4 MiB) is
 // below the largest payload rshm bench asks for.
-const maxMsg = rshmbench.MaxSize + 1<<10
+const maxMsg = benchkit.MaxSize + 1<<10
 
 // serviceDesc is what protoc would generate for
 //
@@ -54,13 +54,13 @@ func streamHandler(_ any, ss grpc.ServerStream) error {
 	if err := ss.RecvMsg(&req); err != nil {
 		return err
 	}
-	size, err := rshmbench.ParseStreamRequest(req)
+	size, err := benchkit.ParseStreamRequest(req)
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	p := make([]byte, size) // reused: Marshal copies
 	for {
-		rshmbench.Stamp(p)
+		benchkit.Stamp(p)
 		if err := ss.SendMsg(&p); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rshm/rshm/affinity"
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // Run measures the matrix of cfg: it prints the machine and the plan to
@@ -19,7 +20,7 @@ import (
 // set, not an error of Run; Run fails when the server cannot be started or
 // ctx ends. Without an rshm-grpc binary the gRPC cases are skipped: Run
 // prints GRPCMissing and returns no row for them.
-func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
+func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -82,8 +83,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
 		enc = json.NewEncoder(cfg.JSON)
 	}
 	prog := &progress{w: cfg.Progress, total: all, start: began}
-	rows := make([]Row, 0, all)
-	emit := func(row Row) error {
+	rows := make([]benchkit.Row, 0, all)
+	emit := func(row benchkit.Row) error {
 		rows = append(rows, row)
 		if enc != nil {
 			return enc.Encode(row)
@@ -105,16 +106,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]Row, error) {
 			r, listenErr = ch.call(request{Op: "listen", Transport: c.Transport.String()})
 			tg.addr = r.Addr
 		}
-		var row Row
+		var row benchkit.Row
 		if listenErr != nil {
-			row = newRow(cfg.suite(), c, &window{})
+			row = benchkit.NewRow(cfg.suite(), c, nil)
 			row.Err = listenErr.Error()
 		} else {
 			w, err := measure(ctx, tg, ch, c, cfg.warmup(), cfg.duration())
-			if w == nil {
-				w = &window{}
-			}
-			row = newRow(cfg.suite(), c, w)
+			row = benchkit.NewRow(cfg.suite(), c, w)
 			if err != nil {
 				row.Err = err.Error()
 			}

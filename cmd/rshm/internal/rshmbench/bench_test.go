@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // TestRunQuickJSON runs the quick matrix end to end, server process and
@@ -34,10 +36,10 @@ func TestRunQuickJSON(t *testing.T) {
 	if len(external) == 0 {
 		t.Fatal("the quick matrix has no gRPC case")
 	}
-	var parsed []Row
+	var parsed []benchkit.Row
 	sc := bufio.NewScanner(&js)
 	for sc.Scan() {
-		var r Row
+		var r benchkit.Row
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("JSON line %q: %v", sc.Text(), err)
 		}
@@ -63,7 +65,7 @@ func TestRunQuickJSON(t *testing.T) {
 		}
 		msgs[r.Transport] += r.Msgs
 	}
-	for _, tr := range Transports() {
+	for _, tr := range benchkit.Transports() {
 		if tr.External() {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rshm/rshm"
 	"github.com/rshm/rshm/affinity"
+	"github.com/rshm/rshm/internal/benchkit"
 	"github.com/rshm/rshm/rsocket"
 )
 
@@ -52,7 +53,7 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) error {
 		case "listen":
 			srv.close()
 			srv = nil
-			t, err := ParseTransport(req.Transport)
+			t, err := benchkit.ParseTransport(req.Transport)
 			if err == nil {
 				srv, err = listen(t)
 			}
@@ -62,7 +63,7 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) error {
 				r.Addr = srv.addr
 			}
 		case "usage":
-			r.UserNS, r.SysNS, _ = cpuTime()
+			r.UserNS, r.SysNS, _ = benchkit.CPUTime()
 			if srv != nil && srv.echo != nil {
 				r.FNF = srv.echo.fnf.Load()
 			}
@@ -96,17 +97,17 @@ type server struct {
 	conns  []*rshm.Conn
 }
 
-func listen(t Transport) (*server, error) {
+func listen(t benchkit.Transport) (*server, error) {
 	s := &server{}
 	switch t {
-	case RawTCP:
+	case benchkit.RawTCP:
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
 		s.raw, s.addr = serveRaw(ln), ln.Addr().String()
 		return s, nil
-	case RawUnix:
+	case benchkit.RawUnix:
 		dir, err := os.MkdirTemp("", "rshm-bench-")
 		if err != nil {
 			return nil, err
@@ -149,15 +150,15 @@ func listen(t Transport) (*server, error) {
 }
 
 // clientConfig is the rshm.Config both sides of transport t use.
-func clientConfig(t Transport) rshm.Config {
+func clientConfig(t benchkit.Transport) rshm.Config {
 	switch t {
-	case SHMSpin:
+	case benchkit.SHMSpin:
 		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly, Wait: rshm.WaitSpin}}
-	case SHMDefault:
+	case benchkit.SHMDefault:
 		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly}}
-	case SHMBackoff:
+	case benchkit.SHMBackoff:
 		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly, Wait: rshm.WaitBackoff}}
-	case SHMBlock:
+	case benchkit.SHMBlock:
 		return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.SHMOnly, Wait: rshm.WaitBlock}}
 	}
 	return rshm.Config{Handshake: rshm.Handshake{Mode: rshm.TCPOnly}}

@@ -1,21 +1,20 @@
 package rshmbench
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // Defaults used where a Config field is zero.
 const (
 	DefaultDuration      = time.Second
 	DefaultQuickDuration = 400 * time.Millisecond
-	// MaxSize bounds a payload: the raw baselines refuse larger frames and
-	// rsocket's default message limit is 16 MiB.
-	MaxSize = 8 << 20
 	// HighConcurrency is the second concurrency of the matrix.
 	HighConcurrency = 64
 )
@@ -27,11 +26,9 @@ var (
 	QuickSizes   = []int{64, 16 << 10}
 )
 
-// ErrConfig reports a Config (or a command line) that cannot run.
-var ErrConfig = errors.New("rshmbench: bad config")
-
-// Config configures Run. The zero value runs the full matrix, prints the
-// table to Run's stdout, and pins both processes.
+// Config configures Run, which fails with benchkit.ErrConfig for a Config
+// that cannot run. The zero value runs the full matrix, prints the table
+// to Run's stdout, and pins both processes.
 type Config struct {
 	// Quick runs the short matrix: QuickSizes, concurrency 1 for every
 	// model and HighConcurrency for request-response only, and
@@ -43,13 +40,13 @@ type Config struct {
 	// Warmup runs before each window, unrecorded; zero means Duration/4,
 	// negative means none.
 	Warmup time.Duration
-	// Sizes are the payload sizes in bytes (1 to MaxSize); nil means
+	// Sizes are the payload sizes in bytes (1 to benchkit.MaxSize); nil means
 	// DefaultSizes (QuickSizes with Quick).
 	Sizes []int
 	// Transports to measure; nil means all of them.
-	Transports []Transport
-	// JSON, when set, receives one JSON object (a Row) per measurement, a
-	// line each.
+	Transports []benchkit.Transport
+	// JSON, when set, receives one JSON object (a benchkit.Row) per
+	// measurement, a line each.
 	JSON io.Writer
 	// PlotDir, when set, receives SVG charts (see WritePlots).
 	PlotDir string
@@ -100,15 +97,15 @@ func (c *Config) sizes() []int {
 	return DefaultSizes
 }
 
-func (c *Config) transports() []Transport {
+func (c *Config) transports() []benchkit.Transport {
 	if c.Transports != nil {
 		return c.Transports
 	}
-	return Transports()
+	return benchkit.Transports()
 }
 
-func (c *Config) concurrencies(m Model) []int {
-	if c.Quick && m != RR {
+func (c *Config) concurrencies(m benchkit.Model) []int {
+	if c.Quick && m != benchkit.RR {
 		return []int{1}
 	}
 	return []int{1, HighConcurrency}
@@ -123,13 +120,13 @@ func (c *Config) suite() string {
 
 func (c *Config) check() error {
 	for _, s := range c.Sizes {
-		if s < 1 || s > MaxSize {
-			return fmt.Errorf("%w: size %d is not in [1, %d]", ErrConfig, s, MaxSize)
+		if s < 1 || s > benchkit.MaxSize {
+			return fmt.Errorf("%w: size %d is not in [1, %d]", benchkit.ErrConfig, s, benchkit.MaxSize)
 		}
 	}
 	for _, t := range c.Transports {
-		if t >= numTransports {
-			return fmt.Errorf("%w: %v", ErrConfig, t)
+		if !slices.Contains(benchkit.Transports(), t) {
+			return fmt.Errorf("%w: %v", benchkit.ErrConfig, t)
 		}
 	}
 	return nil
@@ -149,8 +146,8 @@ func ParseSizes(s string) ([]int, error) {
 			mul, f = 1<<20, f[:len(f)-1]
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > MaxSize/mul {
-			return nil, fmt.Errorf("%w: size %q is not a number of bytes in [1, %d]", ErrConfig, f, MaxSize)
+		if err != nil || n < 1 || n > benchkit.MaxSize/mul {
+			return nil, fmt.Errorf("%w: size %q is not a number of bytes in [1, %d]", benchkit.ErrConfig, f, benchkit.MaxSize)
 		}
 		out = append(out, n*mul)
 	}
@@ -158,10 +155,10 @@ func ParseSizes(s string) ([]int, error) {
 }
 
 // ParseTransports reads a comma-separated list of transport names.
-func ParseTransports(s string) ([]Transport, error) {
-	var out []Transport
+func ParseTransports(s string) ([]benchkit.Transport, error) {
+	var out []benchkit.Transport
 	for f := range strings.SplitSeq(s, ",") {
-		t, err := ParseTransport(strings.TrimSpace(f))
+		t, err := benchkit.ParseTransport(strings.TrimSpace(f))
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -19,7 +21,7 @@ func TestParseSizes(t *testing.T) {
 	} {
 		got, err := ParseSizes(c.in)
 		if c.want == nil {
-			if !errors.Is(err, ErrConfig) {
+			if !errors.Is(err, benchkit.ErrConfig) {
 				t.Errorf("ParseSizes(%q) = %v, %v; want ErrConfig", c.in, got, err)
 			}
 			continue
@@ -40,7 +42,7 @@ func FuzzParseSizes(f *testing.F) {
 			return
 		}
 		for _, n := range sizes {
-			if n < 1 || n > MaxSize {
+			if n < 1 || n > benchkit.MaxSize {
 				t.Fatalf("ParseSizes(%q) gave %d", s, n)
 			}
 		}
@@ -49,20 +51,15 @@ func FuzzParseSizes(f *testing.F) {
 
 func TestParseTransports(t *testing.T) {
 	got, err := ParseTransports("raw-tcp, RSHM-SHM-SPIN")
-	if err != nil || !slices.Equal(got, []Transport{RawTCP, SHMSpin}) {
+	if err != nil || !slices.Equal(got, []benchkit.Transport{benchkit.RawTCP, benchkit.SHMSpin}) {
 		t.Errorf("got %v, %v", got, err)
 	}
-	if _, err := ParseTransports("grpc"); !errors.Is(err, ErrConfig) {
+	if _, err := ParseTransports("grpc"); !errors.Is(err, benchkit.ErrConfig) {
 		t.Errorf("grpc: got %v; want ErrConfig", err)
 	}
 	got, err = ParseTransports("grpc-tcp,grpc-unix")
-	if err != nil || !slices.Equal(got, []Transport{GRPCTCP, GRPCUnix}) {
+	if err != nil || !slices.Equal(got, []benchkit.Transport{benchkit.GRPCTCP, benchkit.GRPCUnix}) {
 		t.Errorf("grpc-tcp,grpc-unix: got %v, %v", got, err)
-	}
-	for _, tr := range Transports() {
-		if back, err := ParseTransport(tr.String()); err != nil || back != tr {
-			t.Errorf("%v does not round-trip: %v, %v", tr, back, err)
-		}
 	}
 }
 
@@ -75,10 +72,10 @@ func TestMatrix(t *testing.T) {
 		t.Errorf("quick matrix: %d cases; want %d", got, want)
 	}
 	for _, c := range cases {
-		if c.Concurrency != 1 && c.Model != RR {
+		if c.Concurrency != 1 && c.Model != benchkit.RR {
 			t.Errorf("quick matrix has %v", c)
 		}
-		if (c.Transport.raw() || c.Transport.External()) && (c.Model == FNF || c.Model == Channel) {
+		if (c.Transport.Raw() || c.Transport.External()) && (c.Model == benchkit.FNF || c.Model == benchkit.Channel) {
 			t.Errorf("raw or grpc baseline with %v", c)
 		}
 	}
@@ -92,7 +89,7 @@ func TestMatrix(t *testing.T) {
 	if est := Estimate(quick, len(cases)); est > 45*time.Second {
 		t.Errorf("quick estimate %v; the quick suite must stay under a minute", est)
 	}
-	if err := (&Config{Sizes: []int{0}}).check(); !errors.Is(err, ErrConfig) {
+	if err := (&Config{Sizes: []int{0}}).check(); !errors.Is(err, benchkit.ErrConfig) {
 		t.Errorf("size 0: got %v; want ErrConfig", err)
 	}
 }

@@ -50,13 +50,12 @@ type reply struct {
 
 // child is the client's handle on the server process.
 type child struct {
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	enc     *json.Encoder
-	dec     *json.Decoder
-	stderr  *tailBuffer
-	mu      sync.Mutex
-	lastFNF uint64 // FNF of the last usage reply
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	enc    *json.Encoder
+	dec    *json.Decoder
+	stderr *tailBuffer
+	mu     sync.Mutex
 }
 
 func startChild(ctx context.Context, cfg *Config) (*child, error) {

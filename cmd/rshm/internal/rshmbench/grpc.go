@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // The gRPC baselines (transports grpc-tcp and grpc-unix) run in another
@@ -23,8 +25,9 @@ import (
 //	    --client-cpu 0 --server-cpu 1 --cases grpc-tcp/rr/64/1,...
 //
 // It starts its own server process, pins both as Run pins its own, measures
-// each case with Measure, and writes one Row a line, as JSON, on stdout, in
-// the order of --cases; its stderr is kept for error messages.
+// each case with benchkit.Measure, and writes one benchkit.Row a line, as
+// JSON, on stdout, in the order of --cases; its stderr is kept for error
+// messages.
 
 // GRPCBinEnv names the environment variable that gives the rshm-grpc
 // binary's path (see Config.GRPCBinary).
@@ -58,7 +61,7 @@ func grpcBinary(cfg *Config) (string, bool) {
 
 // splitExternal separates the cases Run measures in this process from
 // those of an external binary, keeping the order of each.
-func splitExternal(cases []Case) (local, external []Case) {
+func splitExternal(cases []benchkit.Case) (local, external []benchkit.Case) {
 	for _, c := range cases {
 		if c.Transport.External() {
 			external = append(external, c)
@@ -71,9 +74,9 @@ func splitExternal(cases []Case) (local, external []Case) {
 
 // grpcArgs is rshm-grpc's command line for cases; cpus are the client's
 // and the server's CPU, or nil to leave both unpinned.
-func grpcArgs(cfg *Config, cases []Case, cpus []int) []string {
+func grpcArgs(cfg *Config, cases []benchkit.Case, cpus []int) []string {
 	args := []string{"run", "--suite", cfg.suite(), "--duration", cfg.duration().String(),
-		"--warmup", cfg.warmup().String(), "--cases", FormatCases(cases)}
+		"--warmup", cfg.warmup().String(), "--cases", benchkit.FormatCases(cases)}
 	if cpus == nil {
 		return append(args, "--nopin")
 	}
@@ -86,8 +89,8 @@ func grpcArgs(cfg *Config, cases []Case, cpus []int) []string {
 // note for the output: what the binary said on stderr when it succeeded
 // (its gRPC-go version and pinning), else its failure; and an error only
 // when ctx ended or row did.
-func runExternal(ctx context.Context, cfg *Config, bin string, cases []Case, cpus []int,
-	next func(i int), row func(Row) error) (string, error) {
+func runExternal(ctx context.Context, cfg *Config, bin string, cases []benchkit.Case, cpus []int,
+	next func(i int), row func(benchkit.Row) error) (string, error) {
 	// The binary's own deadline: every case's estimate, twice, plus a
 	// start-up allowance for the server process.
 	limit := 2*Estimate(cfg, len(cases)) + 30*time.Second
@@ -111,7 +114,7 @@ func runExternal(ctx context.Context, cfg *Config, bin string, cases []Case, cpu
 		sc.Buffer(make([]byte, 0, 4<<10), 1<<20)
 		next(0)
 		for i < len(cases) && sc.Scan() {
-			var r Row
+			var r benchkit.Row
 			if err = json.Unmarshal(sc.Bytes(), &r); err != nil {
 				err = fmt.Errorf("%w: %s wrote %q: %v", ErrCorrupt, grpcName, sc.Bytes(), err)
 				break
@@ -156,7 +159,7 @@ func runExternal(ctx context.Context, cfg *Config, bin string, cases []Case, cpu
 		msg += "; its stderr: " + tail
 	}
 	for _, c := range cases[i:] { // none when it failed after its last row
-		r := newRow(cfg.suite(), c, &window{})
+		r := benchkit.NewRow(cfg.suite(), c, nil)
 		r.Err = msg
 		if err := row(r); err != nil {
 			return "", err

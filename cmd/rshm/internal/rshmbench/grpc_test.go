@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 func TestGRPCBinary(t *testing.T) {
@@ -54,7 +56,10 @@ func TestGRPCBinary(t *testing.T) {
 
 func TestGRPCArgs(t *testing.T) {
 	cfg := &Config{Quick: true, Warmup: -1}
-	cases := []Case{{GRPCTCP, RR, 64, 1}, {GRPCUnix, Stream, 16, 1}}
+	cases := []benchkit.Case{
+		{Transport: benchkit.GRPCTCP, Model: benchkit.RR, Size: 64, Concurrency: 1},
+		{Transport: benchkit.GRPCUnix, Model: benchkit.Stream, Size: 16, Concurrency: 1},
+	}
 	got := strings.Join(grpcArgs(cfg, cases, []int{0, 1}), " ")
 	want := "run --suite quick --duration 400ms --warmup 0s --cases grpc-tcp/rr/64/1,grpc-unix/stream/16/1 --client-cpu 0 --server-cpu 1"
 	if got != want {
@@ -83,7 +88,10 @@ func fakeBinary(t *testing.T, script string) string {
 // TestRunExternalFailures: every case gets a row, in order, whatever the
 // binary does; the ones it did not measure carry why.
 func TestRunExternalFailures(t *testing.T) {
-	cases := []Case{{GRPCTCP, RR, 64, 1}, {GRPCUnix, RR, 64, 1}}
+	cases := []benchkit.Case{
+		{Transport: benchkit.GRPCTCP, Model: benchkit.RR, Size: 64, Concurrency: 1},
+		{Transport: benchkit.GRPCUnix, Model: benchkit.RR, Size: 64, Concurrency: 1},
+	}
 	good := `{"suite":"quick","transport":"grpc-tcp","model":"rr","size":64,"concurrency":1,"msgs":10,"seconds":0.1,"msgs_per_s":100}`
 	both := fmt.Sprintf("echo '%s'\necho '%s'\n", good, strings.ReplaceAll(good, "grpc-tcp", "grpc-unix"))
 	for _, c := range []struct {
@@ -100,10 +108,10 @@ func TestRunExternalFailures(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := &Config{Quick: true, Duration: time.Millisecond, GRPCBinary: fakeBinary(t, c.script)}
-			var rows []Row
+			var rows []benchkit.Row
 			var nexts []int
 			note, err := runExternal(context.Background(), cfg, cfg.GRPCBinary, cases, nil,
-				func(i int) { nexts = append(nexts, i) }, func(r Row) error { rows = append(rows, r); return nil })
+				func(i int) { nexts = append(nexts, i) }, func(r benchkit.Row) error { rows = append(rows, r); return nil })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +140,7 @@ func TestRunExternalFailures(t *testing.T) {
 // directory, skipping the test where the build cannot fetch its modules.
 func buildGRPC(t *testing.T) string {
 	t.Helper()
-	src, err := filepath.Abs(filepath.Join("..", "..", "bench", "grpcbench"))
+	src, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "bench", "grpcbench"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +169,7 @@ func TestRunGRPC(t *testing.T) {
 	bin := buildGRPC(t)
 	var js, out bytes.Buffer
 	cfg := Config{Quick: true, Duration: 40 * time.Millisecond, Warmup: 10 * time.Millisecond, Sizes: []int{64},
-		Transports: []Transport{RawTCP, GRPCTCP, GRPCUnix}, GRPCBinary: bin, JSON: &js}
+		Transports: []benchkit.Transport{benchkit.RawTCP, benchkit.GRPCTCP, benchkit.GRPCUnix}, GRPCBinary: bin, JSON: &js}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rows, err := Run(ctx, cfg, &out)

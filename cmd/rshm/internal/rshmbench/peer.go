@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"github.com/rshm/rshm/internal/benchkit"
 	"github.com/rshm/rshm/rsocket"
 )
 
@@ -27,13 +28,13 @@ func (e *echo) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) { _
 func (e *echo) FireAndForget(context.Context, rsocket.Payload) { e.fnf.Add(1) }
 
 func (e *echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
-	size, err := ParseStreamRequest(p.Data)
+	size, err := benchkit.ParseStreamRequest(p.Data)
 	if err != nil {
 		return &rsocket.Error{Code: rsocket.CodeInvalid, Message: "want size:N"}
 	}
 	out := rsocket.Payload{Data: make([]byte, size)}
 	for {
-		stamp(out.Data)
+		benchkit.Stamp(out.Data)
 		if err := w.Send(ctx, out); err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // progress rewrites one status line on a terminal-ish writer (stderr):
@@ -15,7 +17,7 @@ type progress struct {
 	width int
 }
 
-func (p *progress) update(i int, c Case, left time.Duration) {
+func (p *progress) update(i int, c benchkit.Case, left time.Duration) {
 	if p.w == nil {
 		return
 	}

@@ -9,7 +9,8 @@ import (
 	"io"
 	"net"
 	"sync"
-	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // The raw baselines speak the protocol a user would write by hand: a
@@ -29,23 +30,23 @@ import (
 //
 // Echo: the server writes every frame back as it is. Stream: the server
 // writes size-byte frames, each starting with its wall clock in ns
-// (little-endian int64) when size >= 8, through a 64 KiB bufio.Writer
-// (flushed when full, as a user streaming would), until the client hangs up.
+// (little-endian int64, benchkit.Stamp) when size >= 8, through a 64 KiB
+// bufio.Writer (flushed when full, as a user streaming would), until the
+// client hangs up.
 const (
 	helloLen    = 1 + 4
 	frameHdrLen = 4
 	opEcho      = 'E'
 	opStream    = 'S'
 	rawBufSize  = 64 << 10
-	stampLen    = 8
 )
 
 // ErrCorrupt reports a raw frame whose length is out of range or not the
 // one expected.
 var ErrCorrupt = errors.New("rshmbench: corrupt frame")
 
-// readFrame reads one frame into buf, growing it up to MaxSize, and returns
-// the frame (header included) and the payload.
+// readFrame reads one frame into buf, growing it up to benchkit.MaxSize,
+// and returns the frame (header included) and the payload.
 func readFrame(r io.Reader, buf []byte) (frame, payload []byte, err error) {
 	if cap(buf) < frameHdrLen {
 		buf = make([]byte, frameHdrLen, rawBufSize)
@@ -55,8 +56,8 @@ func readFrame(r io.Reader, buf []byte) (frame, payload []byte, err error) {
 		return buf, nil, err
 	}
 	n := binary.BigEndian.Uint32(buf)
-	if n > MaxSize {
-		return buf, nil, fmt.Errorf("%w: length %d over %d", ErrCorrupt, n, MaxSize)
+	if n > benchkit.MaxSize {
+		return buf, nil, fmt.Errorf("%w: length %d over %d", ErrCorrupt, n, benchkit.MaxSize)
 	}
 	total := frameHdrLen + int(n)
 	if cap(buf) < total {
@@ -124,7 +125,7 @@ func handleRaw(c net.Conn) error {
 		return err
 	}
 	size := binary.BigEndian.Uint32(hello[1:])
-	if size > MaxSize {
+	if size > benchkit.MaxSize {
 		return fmt.Errorf("%w: stream size %d", ErrCorrupt, size)
 	}
 	switch hello[0] {
@@ -145,7 +146,7 @@ func handleRaw(c net.Conn) error {
 		frame := make([]byte, frameHdrLen+int(size))
 		binary.BigEndian.PutUint32(frame, size)
 		for {
-			stamp(frame[frameHdrLen:])
+			benchkit.Stamp(frame[frameHdrLen:])
 			if _, err := bw.Write(frame); err != nil {
 				return err
 			}
@@ -227,19 +228,3 @@ func (r *rawConn) recv() ([]byte, error) {
 }
 
 func (r *rawConn) Close() error { return r.c.Close() }
-
-// stamp writes the wall clock into the first 8 bytes of p, if it has them.
-// Wall-clock ns (not tsc) because the two processes read it.
-func stamp(p []byte) {
-	if len(p) >= stampLen {
-		binary.LittleEndian.PutUint64(p, uint64(time.Now().UnixNano()))
-	}
-}
-
-// since returns the ns since p's stamp, and false when p has none.
-func since(p []byte) (int64, bool) {
-	if len(p) < stampLen {
-		return 0, false
-	}
-	return time.Now().UnixNano() - int64(binary.LittleEndian.Uint64(p)), true
-}

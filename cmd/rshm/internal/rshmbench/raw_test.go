@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 func startRaw(t *testing.T) string {
@@ -56,7 +58,7 @@ func TestRawStreamStamped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lat, ok := since(p)
+		lat, ok := benchkit.Since(p)
 		if !ok || lat < 0 || lat > int64(10*time.Second) {
 			t.Fatalf("one-way delay %d ns (ok %v); want a small positive value", lat, ok)
 		}
@@ -81,18 +83,6 @@ func TestRawRoundTripAllocs(t *testing.T) {
 	}
 }
 
-func TestTallyAllocs(t *testing.T) {
-	var tl tally
-	p := &phase{}
-	p.rec.Store(true)
-	if n := testing.AllocsPerRun(1000, func() { tl.done(p, 1234, true) }); n != 0 {
-		t.Errorf("tally.done: %v allocations; want 0", n)
-	}
-	if tl.msgs != 1001 || tl.h.Count() != 1001 {
-		t.Errorf("recorded %d msgs, %d samples; want 1001", tl.msgs, tl.h.Count())
-	}
-}
-
 func TestReadFrame(t *testing.T) {
 	frame := func(n uint32, body []byte) []byte {
 		return append(binary.BigEndian.AppendUint32(nil, n), body...)
@@ -104,7 +94,7 @@ func TestReadFrame(t *testing.T) {
 	}{
 		{frame(3, []byte("abc")), "abc", nil},
 		{frame(0, nil), "", nil},
-		{frame(MaxSize+1, nil), "", ErrCorrupt},
+		{frame(benchkit.MaxSize+1, nil), "", ErrCorrupt},
 		{frame(0xffffffff, nil), "", ErrCorrupt},
 		{frame(5, []byte("ab")), "", errors.New("unexpected EOF")},
 		{[]byte{0, 0}, "", errors.New("unexpected EOF")},
@@ -121,11 +111,11 @@ func TestReadFrame(t *testing.T) {
 	}
 }
 
-// FuzzReadFrame: any bytes from a peer give a frame within MaxSize or an
-// error, never a panic.
+// FuzzReadFrame: any bytes from a peer give a frame within
+// benchkit.MaxSize or an error, never a panic.
 func FuzzReadFrame(f *testing.F) {
 	f.Add(binary.BigEndian.AppendUint32(nil, 3), []byte("abc"))
-	f.Add(binary.BigEndian.AppendUint32(nil, MaxSize+1), []byte{})
+	f.Add(binary.BigEndian.AppendUint32(nil, benchkit.MaxSize+1), []byte{})
 	f.Add([]byte{0, 0, 0}, []byte{})
 	f.Fuzz(func(t *testing.T, hdr, body []byte) {
 		in := append(append([]byte(nil), hdr...), body...)
@@ -133,7 +123,7 @@ func FuzzReadFrame(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(p) > MaxSize || len(fr) != frameHdrLen+len(p) || int(binary.BigEndian.Uint32(fr)) != len(p) {
+		if len(p) > benchkit.MaxSize || len(fr) != frameHdrLen+len(p) || int(binary.BigEndian.Uint32(fr)) != len(p) {
 			t.Fatalf("frame of %d bytes, payload %d, header %x", len(fr), len(p), fr[:frameHdrLen])
 		}
 	})

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // Chart geometry, in SVG user units.
@@ -30,7 +32,7 @@ var palette = []string{"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#
 //     transport, grouped bars on a log scale;
 //   - throughput-MODEL-cN.svg: bytes/s by payload size, a line per
 //     transport, log scales.
-func WritePlots(dir string, rows []Row) ([]string, error) {
+func WritePlots(dir string, rows []benchkit.Row) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -44,8 +46,8 @@ func WritePlots(dir string, rows []Row) ([]string, error) {
 		model string
 		conc  int
 	}
-	lat := map[key][]Row{}
-	tput := map[tkey][]Row{}
+	lat := map[key][]benchkit.Row{}
+	tput := map[tkey][]benchkit.Row{}
 	var keys []key
 	var tkeys []tkey
 	for _, r := range rows {
@@ -64,8 +66,8 @@ func WritePlots(dir string, rows []Row) ([]string, error) {
 		tput[tk] = append(tput[tk], r)
 	}
 	for _, k := range keys {
-		name := fmt.Sprintf("latency-%s-c%d-%s.svg", k.model, k.conc, sizeName(k.size))
-		title := fmt.Sprintf("%s latency, %s payloads, concurrency %d", k.model, sizeName(k.size), k.conc)
+		name := fmt.Sprintf("latency-%s-c%d-%s.svg", k.model, k.conc, benchkit.SizeName(k.size))
+		title := fmt.Sprintf("%s latency, %s payloads, concurrency %d", k.model, benchkit.SizeName(k.size), k.conc)
 		if err := write(name, latencyChart(title, lat[k])); err != nil {
 			return paths, err
 		}
@@ -161,9 +163,9 @@ func (d *svgDoc) legend(names []string) {
 func (d *svgDoc) String() string { return d.b.String() + "</svg>\n" }
 
 // latencyChart draws one group of bars per transport, a bar per quantile.
-func latencyChart(title string, rows []Row) string {
+func latencyChart(title string, rows []benchkit.Row) string {
 	names := []string{"p50", "p90", "p99", "p99.9", "max"}
-	vals := func(r Row) []float64 {
+	vals := func(r benchkit.Row) []float64 {
 		return []float64{float64(r.P50), float64(r.P90), float64(r.P99), float64(r.P999), float64(r.Max)}
 	}
 	var all []float64
@@ -189,7 +191,7 @@ func latencyChart(title string, rows []Row) string {
 }
 
 // throughputChart draws bytes/s against payload size, a line per transport.
-func throughputChart(title string, rows []Row) string {
+func throughputChart(title string, rows []benchkit.Row) string {
 	var sizes []int
 	var transports []string
 	var all []float64
@@ -214,7 +216,7 @@ func throughputChart(title string, rows []Row) string {
 		return marginL + 30 + float64(i)*float64(plotW-60)/float64(len(sizes)-1)
 	}
 	for _, size := range sizes {
-		d.text(xAt(size), marginT+plotH+18, "middle", 11, sizeName(size))
+		d.text(xAt(size), marginT+plotH+18, "middle", 11, benchkit.SizeName(size))
 	}
 	d.text(marginL+plotW/2, chartH-14, "middle", 12, "payload size")
 	for i, t := range transports {
@@ -226,7 +228,7 @@ func throughputChart(title string, rows []Row) string {
 					x, y := xAt(size), marginT+plotH-s.at(r.BytesPerS)
 					pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 					fmt.Fprintf(&d.b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s %s %sB/s</title></circle>`+"\n",
-						x, y, colour, html.EscapeString(t), sizeName(size), count(r.BytesPerS))
+						x, y, colour, html.EscapeString(t), benchkit.SizeName(size), count(r.BytesPerS))
 				}
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // checkSVG parses b as XML and checks it is one <svg> element with drawing
@@ -44,17 +46,17 @@ func checkSVG(t *testing.T, name string, b []byte) map[string]int {
 	return counts
 }
 
-func plotRows() []Row {
-	var rows []Row
+func plotRows() []benchkit.Row {
+	var rows []benchkit.Row
 	for i, tr := range []string{"rshm-shm-spin", "rshm-tcp", "raw-tcp"} {
 		for _, size := range []int{64, 16 << 10} {
 			f := int64(i + 1)
-			rows = append(rows, Row{Transport: tr, Model: "rr", Size: size, Concurrency: 1, Msgs: 10,
+			rows = append(rows, benchkit.Row{Transport: tr, Model: "rr", Size: size, Concurrency: 1, Msgs: 10,
 				P50: 1000 * f, P90: 2000 * f, P99: 5000 * f, P999: 9000 * f, Max: 20000 * f,
 				MsgsPerS: 1e5 / float64(f), BytesPerS: 1e5 / float64(f) * float64(size)})
 		}
 	}
-	rows = append(rows, Row{Transport: "raw-unix", Model: "rr", Size: 64, Concurrency: 1, Err: "failed"})
+	rows = append(rows, benchkit.Row{Transport: "raw-unix", Model: "rr", Size: 64, Concurrency: 1, Err: "failed"})
 	return rows
 }
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 // key is what rows compare on: the same model, size and concurrency.
@@ -15,11 +17,11 @@ type key struct {
 	size, conc int
 }
 
-func keyOf(r *Row) key { return key{r.Model, r.Size, r.Concurrency} }
+func keyOf(r *benchkit.Row) key { return key{r.Model, r.Size, r.Concurrency} }
 
 // ratio returns r's msgs/s over the baseline's for the same key, and false
 // when there is no baseline row to compare with.
-func ratio(r *Row, base map[key]*Row) (float64, bool) {
+func ratio(r *benchkit.Row, base map[key]*benchkit.Row) (float64, bool) {
 	b, ok := base[keyOf(r)]
 	if !ok || b.Err != "" || b.MsgsPerS == 0 || r.Err != "" {
 		return 0, false
@@ -30,14 +32,14 @@ func ratio(r *Row, base map[key]*Row) (float64, bool) {
 // WriteTable prints rows grouped by model, concurrency and size, each row
 // with its throughput ratio to rshm-tcp and to raw-tcp measured in the
 // same run.
-func WriteTable(w io.Writer, rows []Row) error {
-	byTransport := map[string]map[key]*Row{}
+func WriteTable(w io.Writer, rows []benchkit.Row) error {
+	byTransport := map[string]map[key]*benchkit.Row{}
 	order := map[string]int{}
-	for i, t := range transportNames {
-		order[t] = i
-		byTransport[t] = map[key]*Row{}
+	for i, t := range benchkit.Transports() {
+		order[t.String()] = i
+		byTransport[t.String()] = map[key]*benchkit.Row{}
 	}
-	sorted := make([]*Row, len(rows))
+	sorted := make([]*benchkit.Row, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		sorted[i] = r
@@ -46,10 +48,10 @@ func WriteTable(w io.Writer, rows []Row) error {
 		}
 	}
 	models := map[string]int{}
-	for i, m := range modelNames {
-		models[m] = i
+	for i, m := range benchkit.Models() {
+		models[m.String()] = i
 	}
-	slices.SortStableFunc(sorted, func(a, b *Row) int {
+	slices.SortStableFunc(sorted, func(a, b *benchkit.Row) int {
 		return cmp.Or(cmp.Compare(models[a.Model], models[b.Model]), cmp.Compare(a.Concurrency, b.Concurrency),
 			cmp.Compare(a.Size, b.Size), cmp.Compare(order[a.Transport], order[b.Transport]))
 	})
@@ -64,7 +66,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
 		}
 		last = keyOf(r)
-		head := fmt.Sprintf("%s\t%d\t%s\t%s\t", r.Model, r.Concurrency, sizeName(r.Size), r.Transport)
+		head := fmt.Sprintf("%s\t%d\t%s\t%s\t", r.Model, r.Concurrency, benchkit.SizeName(r.Size), r.Transport)
 		if r.Err != "" && r.Msgs == 0 {
 			fmt.Fprintf(tw, "%sfailed: %s\t\t\t\t\t\t\t\t\t\t\n", head, r.Err)
 			continue
@@ -79,7 +81,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 	}
 	for _, r := range sorted {
 		if r.Err != "" {
-			fmt.Fprintf(w, "error: %s %s %s c=%d: %s\n", r.Transport, r.Model, sizeName(r.Size), r.Concurrency, r.Err)
+			fmt.Fprintf(w, "error: %s %s %s c=%d: %s\n", r.Transport, r.Model, benchkit.SizeName(r.Size), r.Concurrency, r.Err)
 		}
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/rshm/rshm/internal/benchkit"
 )
 
 func readFile(t *testing.T, p string) []byte {
@@ -17,7 +19,7 @@ func readFile(t *testing.T, p string) []byte {
 }
 
 func TestWriteTable(t *testing.T) {
-	rows := []Row{
+	rows := []benchkit.Row{
 		{Transport: "raw-tcp", Model: "rr", Size: 64, Concurrency: 1, Msgs: 1, P50: 20000, P90: 25000, P99: 40000, P999: 90000, Max: 1500000,
 			MsgsPerS: 50000, BytesPerS: 3.2e6, ClientCPUPerMsg: 9000, ServerCPUPerMsg: 8000},
 		{Transport: "rshm-shm-spin", Model: "rr", Size: 64, Concurrency: 1, Msgs: 1, P50: 812, P90: 900, P99: 4210, P999: 12000, Max: 2000000,
@@ -79,7 +81,6 @@ func TestFormat(t *testing.T) {
 	}{
 		{ns(999), "999ns"}, {ns(4210), "4.21µs"}, {ns(12_300_000), "12.3ms"}, {ns(2_500_000_000), "2.5s"},
 		{count(812), "812"}, {count(45600), "45.6k"}, {count(1.23e6), "1.23M"},
-		{sizeName(64), "64B"}, {sizeName(16 << 10), "16KiB"}, {sizeName(1 << 20), "1MiB"}, {sizeName(1000), "1000B"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q; want %q", c.got, c.want)

@@ -1,4 +1,4 @@
-package rshmbench
+package benchkit
 
 import (
 	"math"
@@ -13,13 +13,13 @@ func TestNewRow(t *testing.T) {
 	for v := int64(1); v <= 1000; v++ {
 		h.Record(v * 10) // ticks
 	}
-	w := &window{
-		h: h, nsPerUnit: 0.5, msgs: 2000, elapsed: 2 * time.Second,
+	w := &Window{
+		h: h, nsPerUnit: 0.5, Msgs: 2000, elapsed: 2 * time.Second,
 		client: [2]usage{{user: 100, sys: 50}, {user: 2_000_150, sys: 1_000_000}},
 		server: [2]usage{{user: 0, sys: 0}, {user: 1_000_000, sys: 0}},
 	}
 	c := Case{Transport: RawUnix, Model: RR, Size: 1024, Concurrency: 64}
-	r := newRow("full", c, w)
+	r := NewRow("full", c, w)
 	scaled := func(q float64) int64 { return int64(math.Round(float64(h.Quantile(q)) * 0.5)) }
 	for _, x := range []struct {
 		name      string
@@ -49,8 +49,10 @@ func TestNewRow(t *testing.T) {
 	if r.Transport != "raw-unix" || r.Model != "rr" || r.Size != 1024 || r.Concurrency != 64 || r.Suite != "full" {
 		t.Errorf("identity fields: %+v", r)
 	}
-	empty := newRow("quick", c, &window{})
-	if empty.MsgsPerS != 0 || empty.CPUPerMsg != 0 || empty.P50 != 0 {
-		t.Errorf("empty window: %+v", empty)
+	for _, w := range []*Window{nil, {}} {
+		empty := NewRow("quick", c, w)
+		if empty.MsgsPerS != 0 || empty.CPUPerMsg != 0 || empty.P50 != 0 || empty.Transport != "raw-unix" || empty.Suite != "quick" {
+			t.Errorf("empty window %v: %+v", w, empty)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package rshmbench
+package benchkit
 
 import (
 	"time"
@@ -6,9 +6,10 @@ import (
 	"github.com/rshm/rshm/internal/hist"
 )
 
-// Row is one measurement, as the table prints it and -json writes it.
-// Latencies are in ns; see the package comment for what a message and its
-// latency are in each model.
+// Row is one measurement, as rshm bench's table prints it and its -json,
+// like rshm-grpc, writes it.
+// Latencies are in ns; see rshm bench's package comment (rshmbench) for
+// what a message and its latency are in each model.
 type Row struct {
 	Suite       string `json:"suite"` // "quick" or "full"
 	Transport   string `json:"transport"`
@@ -43,21 +44,31 @@ type usage struct{ user, sys int64 }
 
 func (u usage) ns() int64 { return u.user + u.sys }
 
-// window is what one measurement's workers produced.
-type window struct {
+// Window is what one measurement's workers produced (Collect); NewRow
+// turns it into a Row.
+type Window struct {
+	// Msgs counts the messages of the window: the operations its workers
+	// recorded, unless the caller counts them elsewhere and sets it (rshm
+	// bench counts fire-and-forget by what the server's handler received).
+	Msgs uint64
+
 	h         *hist.Histogram
 	nsPerUnit float64 // ns per histogram unit (tsc ticks or ns)
-	msgs      uint64
 	elapsed   time.Duration
 	client    [2]usage // before, after
 	server    [2]usage
 }
 
-// newRow turns a window into a row: quantiles from the merged histogram
-// scaled to ns, rates over the window, CPU deltas per message.
-func newRow(suite string, c Case, w *window) Row {
+// NewRow turns a window into the row of case c in suite: quantiles from
+// the merged histogram scaled to ns, rates over the window, CPU deltas per
+// message. A nil window, nothing measured, gives a row of c's identity
+// fields and zeros, for a failure to carry in Err.
+func NewRow(suite string, c Case, w *Window) Row {
+	if w == nil {
+		w = &Window{}
+	}
 	r := Row{Suite: suite, Transport: c.Transport.String(), Model: c.Model.String(),
-		Size: c.Size, Concurrency: c.Concurrency, Msgs: w.msgs, Seconds: w.elapsed.Seconds()}
+		Size: c.Size, Concurrency: c.Concurrency, Msgs: w.Msgs, Seconds: w.elapsed.Seconds()}
 	if w.h != nil {
 		ns := func(v int64) int64 { return int64(float64(v)*w.nsPerUnit + 0.5) }
 		r.Samples = w.h.Count()
@@ -65,12 +76,12 @@ func newRow(suite string, c Case, w *window) Row {
 		r.P999, r.Max = ns(w.h.Quantile(0.999)), ns(w.h.Max())
 	}
 	if r.Seconds > 0 {
-		r.MsgsPerS = float64(w.msgs) / r.Seconds
+		r.MsgsPerS = float64(w.Msgs) / r.Seconds
 		r.BytesPerS = r.MsgsPerS * float64(c.Size)
 	}
-	if w.msgs > 0 {
-		r.ClientCPUPerMsg = float64(w.client[1].ns()-w.client[0].ns()) / float64(w.msgs)
-		r.ServerCPUPerMsg = float64(w.server[1].ns()-w.server[0].ns()) / float64(w.msgs)
+	if w.Msgs > 0 {
+		r.ClientCPUPerMsg = float64(w.client[1].ns()-w.client[0].ns()) / float64(w.Msgs)
+		r.ServerCPUPerMsg = float64(w.server[1].ns()-w.server[0].ns()) / float64(w.Msgs)
 		r.CPUPerMsg = r.ClientCPUPerMsg + r.ServerCPUPerMsg
 	}
 	return r
