@@ -63,9 +63,10 @@ const DefaultParkTimeout = 20 * time.Millisecond
 // yielding) before it parks on the futex word. Parking costs a wake-up
 // chain of several thread wake-ups per round trip (the ring's futex, then
 // the Go scheduler waking an idle thread for the goroutine that handles
-// the frame), each 10-50 us in a VM; polling through a gap this long keeps
-// a busy connection on the fast path while an idle one still parks within
-// tens of microseconds (~0% CPU).
+// the frame), each slow in a VM (BenchmarkRing/wake-futex in package
+// bench); polling through a gap this long keeps a busy connection on the
+// fast path while an idle one still parks soon after its last frame (~0%
+// CPU).
 const DefaultSpinTime = 100 * time.Microsecond
 
 // defaultSpins is how many Idle calls WaitDefault spins with PAUSE before
