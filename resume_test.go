@@ -117,7 +117,8 @@ func TestResumeAcrossTransports(t *testing.T) {
 	if want := fmt.Sprint([]Kind{KindSHM, KindTCP, KindTCP, KindSHM, KindSHM}); got != want {
 		t.Fatalf("transports %s, want %s", got, want)
 	}
-	// The resumed transports joined the first session: nothing new to accept.
+	// The resumed transports joined the session of the first connection:
+	// nothing new to accept.
 	actx, acancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer acancel()
 	if extra, err := l.Accept(actx); err == nil {

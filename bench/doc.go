@@ -9,8 +9,8 @@
 //	go test ./bench -run '^$' -bench RSocket // RSocket over shared memory against TCP
 //
 // Latencies are per round trip, from RDTSC timestamps taken once per sample
-// (see internal/tsc; each sample includes one counter read, about 12 ns on
-// the reference machine, in the baseline and the measured path alike), and
+// (see internal/tsc; each sample includes one counter read, whose cost
+// BenchmarkNow measures, in the baseline and the measured path alike), and
 // reported as p50-ns / p99-ns from a log-linear histogram (internal/hist).
 // The machine, the CPUs and the pinning are printed at the top of the run.
 package bench

@@ -97,8 +97,8 @@ func serveUntilStopped(m *mapping, addr string, serve func(context.Context) erro
 
 // benchRR measures request-response round trips of size bytes, each answer
 // copied into the same buffer (RequestResponseInto), as a requester that
-// cares about latency does: a fresh allocation per answer costs the
-// 14 KiB round trip about a microsecond (docs/benchmarks.md, ninth session).
+// cares about latency does: a fresh allocation per answer slows the 14 KiB
+// round trip (RSocket/shm-rr-14KiB against RSocket/ring-pingpong-14KiB).
 func benchRR(b *testing.B, conn *rsocket.Conn, size int) {
 	ctx := context.Background()
 	p := rsocket.Payload{Data: make([]byte, size)}

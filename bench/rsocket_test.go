@@ -33,9 +33,9 @@ import (
 // ring-pingpong-64B, ring-pingpong-14KiB, ring-stream-64B and
 // ring-stream-1MiB repeat BenchmarkRing's baselines right before the
 // shared-memory rows they are the baselines of: the cross-CPU latency of
-// this VM changes from minute to minute (ring ping-pong p50 200 ns in one
-// part of a run, 790 ns in another), so a baseline taken a minute earlier
-// can make a ratio off by 4x.
+// a VM can change from minute to minute (compare Ring/pingpong-64B with
+// RSocket/ring-pingpong-64B of the same run), so a baseline taken a minute
+// earlier can make a ratio off by a multiple.
 func BenchmarkRSocket(b *testing.B) {
 	b.Run("ring-pingpong-64B", benchPingPong)
 	b.Run("shm-rr-64B", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })

@@ -11,7 +11,7 @@ import (
 // A signal that interrupts a parked waiter (FUTEX_WAIT with a timeout then
 // returns EINTR, whatever SA_RESTART says) does not end the wait: the waiter
 // was not woken and nothing is ready, so it sleeps again. CI once saw
-// WaitSpace return false 2 ms into a 10 s wait this way.
+// WaitSpace return false early in a 10 s wait this way.
 func TestParkSurvivesSignals(t *testing.T) {
 	for _, space := range []bool{false, true} {
 		name := "WaitData"

@@ -22,8 +22,9 @@ import (
 //
 // Which to use:
 //
-//   - Spin: lowest latency (the peer's store is seen within ~100 ns), but
-//     the core runs at 100% while idle. Only with a dedicated, pinned core
+//   - Spin: lowest latency (the peer's store is seen as soon as its cache
+//     line arrives: BenchmarkRing/limit in package bench), but the core
+//     runs at 100% while idle. Only with a dedicated, pinned core
 //     per spinning side, and never with more spinners than cores, or a
 //     spinner steals the CPU from the very peer it waits for.
 //   - Yield: like Spin but lets other goroutines run; still 100% CPU.
@@ -32,8 +33,8 @@ import (
 //     after a quiet period pays the sleep (up to MaxPark).
 //   - Block: parks the thread on the ring's futex word and is woken by the
 //     peer's publish. No CPU while idle and no polling delay, but each
-//     wake-up costs a system call on the peer and a scheduler wake-up here:
-//     about 2-5 us on bare metal and typically 10-50 us in a VM, where
+//     wake-up costs a system call on the peer and a scheduler wake-up here
+//     (BenchmarkRing/wake-futex in package bench), far more in a VM, where
 //     waking a halted vCPU takes an IPI through the hypervisor (a VM exit).
 //     In a VM, Backoff with a few hundred microseconds of spinning often
 //     beats Block for request/response latency.
@@ -41,13 +42,13 @@ type Strategy interface {
 	Idle(work int)
 }
 
-// Defaults of the strategies. A PAUSE takes about 40-50 ns on recent Intel
-// and AMD cores (about 3 ns before Skylake), so the default spin phase of
-// Backoff lasts about 50 us. The sleeps of Backoff are subject to the
-// kernel's timer slack (50 us by default for normal threads, see
-// prctl(PR_SET_TIMERSLACK)) and to the Go runtime's timers, so a short sleep
-// lasts much longer than asked: time.Sleep(time.Microsecond) measured 357 us
-// on average on a 2-vCPU AMD EPYC VM. Hence a long spin phase: once Backoff
+// Defaults of the strategies. A PAUSE is long on recent Intel and AMD cores
+// (Intel made it about 140 cycles with Skylake, from about 10), so the
+// default spin phase of Backoff lasts tens of microseconds. The sleeps of
+// Backoff are subject to the kernel's timer slack (50 us by default for
+// normal threads, see prctl(PR_SET_TIMERSLACK)) and to the Go runtime's
+// timers, so a short sleep lasts much longer than asked (see "Machine and
+// method" in docs/benchmarks.md). Hence a long spin phase: once Backoff
 // sleeps, the first message after the pause waits for the sleep to end.
 const (
 	DefaultSpinPauses    = 1

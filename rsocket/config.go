@@ -21,11 +21,11 @@ const (
 	// PrefetchBytes / (average size + 64), at least 2 and at most
 	// MaxPrefetch payloads. 64-byte payloads get MaxPrefetch, 1 MiB ones 7.
 	DefaultPrefetchBytes = 8 << 20
-	// MaxPrefetch is the largest window a zero Prefetch grows to. A fixed
-	// window of 1024 held a TCP stream of 64-byte payloads to 1.7-1.8M/s
-	// on a 2-CPU VM (the credit loop, with thread wake-ups, takes several
-	// hundred microseconds); 8192 let it reach 2.6-4.0M/s (four runs each,
-	// docs/benchmarks.md, fifth session).
+	// MaxPrefetch is the largest window a zero Prefetch grows to. A stream
+	// of small payloads over TCP is held back by a smaller one: the credit
+	// loop, with thread wake-ups, is slow next to the payloads (see
+	// BenchmarkTCP/rsocket-stream-64B in package bench, and the window
+	// sweep in docs/benchmarks.md).
 	MaxPrefetch = 8192
 	// MinMTU is the smallest fragment size accepted: a fragment must hold its
 	// frame header and some payload.

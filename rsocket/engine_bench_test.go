@@ -10,8 +10,8 @@ import (
 // The engine's own per-frame cost, without a transport or a second
 // goroutine: frames are handed to the receive path directly and sent into
 // a sink, so the numbers are stable enough to compare small changes (the
-// two-process benchmarks in package bench vary by tens of percent from run
-// to run on a VM).
+// two-process benchmarks in package bench move with the cross-CPU latency
+// of a VM from run to run).
 
 // sinkTransport accepts every frame into one reused buffer and never
 // delivers anything.

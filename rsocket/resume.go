@@ -80,9 +80,10 @@ const (
 	// resumeAckEvery is how many received bytes make a side report its
 	// position unasked (or StoreSize/4 if smaller). The peer's store then
 	// holds what is in flight plus at most this much: about 1.3 MiB with
-	// 1 MiB rings in BenchmarkResume, still past the cache (its copy is 44%
-	// of the sender's profile there). One KEEPALIVE per ~3,700 64-byte
-	// payloads.
+	// 1 MiB rings in BenchmarkResume, still past the cache (the copy into
+	// it leads the sender's profile of
+	// BenchmarkResume/shm-stream-64B-resume). One KEEPALIVE per ~3,700
+	// 64-byte payloads.
 	resumeAckEvery = 256 << 10
 )
 

@@ -2,9 +2,9 @@ package rsocket
 
 // streamTable is a Conn's table of open streams by id (used with c.mu
 // held). A request-response adds, finds and removes an entry per request,
-// and with a Go map those three were 40% of a blocking request-response's
-// engine cost (BenchmarkEngineRequestResponse): hashing, and clearing a
-// deleted slot with write barriers while the collector runs.
+// and with a Go map those three were a large part of a blocking
+// request-response's engine cost (BenchmarkEngineRequestResponse): hashing,
+// and clearing a deleted slot with write barriers while the collector runs.
 //
 // Both sides hand out ids in sequence (1, 3, 5, ... and 2, 4, 6, ...), so
 // the open streams of a connection nearly always have ids within a window

@@ -24,12 +24,13 @@ type TCPConfig struct {
 	// polling it (non-blocking reads, yielding the processor to runnable
 	// goroutines between them) before it parks in the runtime's network
 	// poller. Parking costs a thread wake-up when the next bytes arrive,
-	// twice per round trip (80-140 us each in the 2-vCPU KVM guest of
-	// docs/benchmarks.md, whose idle vCPU halts). Polling keeps the answer
-	// to a request just sent on a running thread, at the price of up to
-	// Poll of CPU after each burst of frames (none while idle). Zero means
-	// DefaultTCPPoll; negative parks at once (a plain blocking read);
-	// PollForever never parks.
+	// twice per round trip, and in a VM whose idle vCPU halts a wake-up
+	// takes longer than the round trip itself (see BenchmarkRing/wake-futex,
+	// and BenchmarkTCP/rsocket-rr-64B against TCP/raw-64B, in package
+	// bench). Polling keeps the answer to a request just sent on a running
+	// thread, at the price of up to Poll of CPU after each burst of frames
+	// (none while idle). Zero means DefaultTCPPoll; negative parks at once
+	// (a plain blocking read); PollForever never parks.
 	Poll time.Duration
 	// Prefix holds bytes already read from the connection (a sniffer's
 	// peek); the transport reads them before the socket.

@@ -23,22 +23,14 @@
 // # Mapping: x/sys/unix, not mmap-go
 //
 // BenchmarkMap (map_linux_test.go) creates, maps, touches every page of and
-// removes a fresh region per iteration. On this project's 2-vCPU AMD EPYC
-// VM (Linux 6.18, /dev/shm tmpfs, -benchtime 20x -count 2, under load from
-// other builds) it gave, per region:
-//
-//	                   1 MiB total  first touch   64 MiB total  first touch
-//	mmap-go            1.03-1.26 ms   0.89-0.98 ms   78-117 ms     63-70 ms
-//	unix, no populate  1.04-1.54 ms   1.08-1.20 ms   96-124 ms     99-101 ms
-//	unix MAP_POPULATE  0.96-1.42 ms      17-21 µs    69-92 ms     1.1-1.3 ms
-//	unix MADV_POP._W   0.96-1.11 ms     2.2-2.3 µs   69-99 ms     0.4-0.6 ms
-//
-// Allocating and zeroing tmpfs pages costs the same whichever way, so the
-// totals are within noise; what differs is who pays it. Without prefaulting
-// (mmap-go has no MAP_POPULATE) the first messages through a fresh region
-// take a page fault per 4 KiB page, about 4 µs each here. With
-// MADV_POPULATE_WRITE the setup pays it all and the first touch is about 8x
-// (1 MiB) to 2-3x (64 MiB) cheaper than after MAP_POPULATE, which on a shared mapping prefaults for
+// removes a fresh region per iteration, once per way of mapping it (its
+// figures are in docs/benchmarks.md, "Region mapping"). Allocating and
+// zeroing tmpfs pages costs the same whichever way, so the totals are
+// within noise; what differs is who pays it, which its touch-ns/op shows.
+// Without prefaulting (mmap-go has no MAP_POPULATE) the first messages
+// through a fresh region take a page fault per 4 KiB page. With
+// MADV_POPULATE_WRITE the setup pays it all and the first touch is cheaper
+// still than after MAP_POPULATE, which on a shared mapping prefaults for
 // reading only. So regions are mapped with unix.Mmap and prefaulted with
 // MADV_POPULATE_WRITE, falling back to MAP_POPULATE on kernels before 5.14;
 // Config.NoPopulate turns prefaulting off. A populate on a file that a peer

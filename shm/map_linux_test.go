@@ -20,8 +20,8 @@ import (
 //
 //	mmap-go       mmap-go MapRegion, then first touch faults each page
 //	nopopulate    unix.Mmap without MAP_POPULATE, same faults
-//	populate      unix.Mmap with MAP_POPULATE (our choice)
-//	madv-populate unix.Mmap, then madvise(MADV_POPULATE_WRITE)
+//	populate      unix.Mmap with MAP_POPULATE (mapFile before Linux 5.14)
+//	madv-populate unix.Mmap, then madvise(MADV_POPULATE_WRITE) (mapFile)
 //
 // touch-ns/op is the part spent in the first-touch loop: what the first
 // messages through a fresh region would pay. Run with -benchtime 20x; it

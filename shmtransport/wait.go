@@ -71,9 +71,10 @@ func newWaiter(kind Wait, park time.Duration) waiter {
 // yielding) before it parks on the futex word. Parking costs a wake-up
 // chain of several thread wake-ups per round trip (the ring's futex, then
 // the Go scheduler waking an idle thread for the goroutine that handles
-// the frame), each costly in a VM (Ring/wake-futex in package bench
-// measures it); polling through a gap this long keeps a busy connection on
-// the fast path while an idle one still parks within tens of microseconds.
+// the frame), each slow in a VM (BenchmarkRing/wake-futex in package
+// bench); polling through a gap this long keeps a busy connection on the
+// fast path while an idle one still parks soon after its last frame (~0%
+// CPU).
 const DefaultSpinTime = 100 * time.Microsecond
 
 // defaultSpins is how many steps WaitDefault spins with PAUSE before it

@@ -1,5 +1,6 @@
-// Command rshm serves and requests RSocket over TCP (and, later, shared
-// memory). Run it without arguments for the list of subcommands.
+// Command rshm serves and requests RSocket over shared memory and TCP,
+// compares the transports on this machine (bench) and says what limits the
+// machine (doctor). Run it without arguments for the list of subcommands.
 package main
 
 import (

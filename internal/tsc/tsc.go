@@ -1,9 +1,9 @@
 // Package tsc reads a cheap cycle counter for latency sampling.
 //
-// On amd64 Now reads the time-stamp counter (RDTSC, about 12 ns in a KVM
-// guest with an invariant TSC, against about 32 ns for the runtime's
-// monotonic clock), so a per-round-trip timestamp costs less than the
-// round trips it measures. Elsewhere it falls back to the monotonic clock.
+// On amd64 Now reads the time-stamp counter (RDTSC, cheaper than the
+// runtime's monotonic clock in a KVM guest with an invariant TSC; see
+// BenchmarkNow), so a per-round-trip timestamp costs less than the round
+// trips it measures. Elsewhere it falls back to the monotonic clock.
 // Ticks are converted to nanoseconds with a Clock calibrated against the
 // monotonic clock over the measured interval.
 package tsc

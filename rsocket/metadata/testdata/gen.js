@@ -4,9 +4,10 @@
 //
 //   node gen.js > vectors.json
 //
-// rsocket-core is taken from internal/interop/testdata/js/node_modules (run
-// `npm ci` there), or from the directory named by RSOCKET_CORE. The Go test
-// TestVectorsCurrent re-runs this script and fails if vectors.json differs.
+// rsocket-core is taken from rsocket/internal/interop/testdata/js/node_modules
+// (run `npm ci` there), or from the directory named by RSOCKET_CORE. The Go
+// test TestVectorsCurrent re-runs this script and fails if vectors.json
+// differs.
 // rsocket-js 0.0.27 has no codec for tracing or the per-stream MIME type
 // entries; their golden bytes are in the Go tests, from the specification.
 'use strict';

@@ -10,6 +10,6 @@
 // from the running process itself. With Config.Clean, Run also removes the
 // regions that shm.Stale reports.
 //
-// "rshm doctor" (internal/cli) only parses flags and prints the Report as
-// text (WriteText) or JSON (encoding/json).
+// "rshm doctor" (cmd/rshm/internal/cli) only parses flags and prints the
+// Report as text (WriteText) or JSON (encoding/json).
 package doctor
