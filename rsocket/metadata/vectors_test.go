@@ -157,9 +157,9 @@ func TestVectorsCurrent(t *testing.T) {
 	if err != nil {
 		t.Skip("node not found in PATH")
 	}
-	core := filepath.Join("..", "..", "internal", "interop", "testdata", "js", "node_modules", "rsocket-core", "package.json")
+	core := filepath.Join("..", "internal", "interop", "testdata", "js", "node_modules", "rsocket-core", "package.json")
 	if _, err := os.Stat(core); err != nil {
-		t.Skip("rsocket-core not installed; run `npm ci` in internal/interop/testdata/js")
+		t.Skip("rsocket-core not installed; run `npm ci` in rsocket/internal/interop/testdata/js")
 	}
 	cmd := exec.Command(node, "gen.js")
 	cmd.Dir = "testdata"

@@ -15,7 +15,7 @@
 const path = require('path');
 const coreDir =
   process.env.RSOCKET_CORE ||
-  path.join(__dirname, '../../../internal/interop/testdata/js/node_modules/rsocket-core');
+  path.join(__dirname, '../../internal/interop/testdata/js/node_modules/rsocket-core');
 const core = require(coreDir);
 const coreVersion = require(path.join(coreDir, 'package.json')).version;
 
