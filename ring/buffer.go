@@ -46,6 +46,14 @@ type Buffer struct {
 	pErr       error  // sticky
 	pStats     Stats
 
+	// Local staging (StageLocally): claims of at most localMax bytes are
+	// written in this process's memory and copied into the ring by Flush.
+	local     []byte     // the arena; nil: local staging off
+	localMax  int        // largest claim staged locally
+	localUsed int        // bytes of the arena held by staged records
+	localRecs []localRec // records staged locally, in ring order
+	pClaimLoc bool       // the outstanding claim is in the arena
+
 	_ [lineSize]byte
 
 	// Consumer side.

@@ -39,8 +39,78 @@ func (b *Buffer) Claim(n int) ([]byte, error) {
 		}
 	}
 	b.pClaimPos, b.pClaimLen = rec, n
+	if b.local != nil {
+		if n <= b.localMax && b.localUsed+n <= len(b.local) {
+			b.pClaimLoc = true
+			return b.local[b.localUsed : b.localUsed+n : b.localUsed+n], nil
+		}
+		// A record written in place comes after the locally staged ones
+		// in the ring: they go to their places first (unpublished).
+		b.materialize()
+	}
 	start := rec&b.mask + RecordHeaderSize
 	return b.data[start : start+uint64(n) : start+uint64(n)], nil
+}
+
+// localRec is a record staged in the arena: where it goes in the ring and
+// where its payload is in the arena.
+type localRec struct {
+	pos   uint64 // the producer position before it (a padding record may sit between)
+	rec   uint64 // its position in the ring
+	n     int    // payload length
+	arena int    // payload offset in the arena
+}
+
+// StageLocally makes claims of at most maxRecord bytes return memory of
+// this process (an arena of arena bytes) instead of the ring's: Stage
+// records where the record goes, and Flush copies the staged payloads into
+// the ring and writes their headers right before it publishes them. The
+// record's space in the ring is reserved at Claim as for any claim, so
+// Flush never waits. A claim that does not fit the arena's free bytes, or
+// is larger than maxRecord, is written in place, after the locally staged
+// records have been copied to the ring (still unpublished).
+//
+// The ring's bytes and the consumer see exactly what in-place claims would
+// produce; what changes is when the producer's stores to shared memory
+// happen: together at Flush, instead of one record at a time between the
+// caller's other work. A caller that takes a lock (an atomic read-modify-
+// write) around each claim then never waits, inside that lock, for stores
+// to cache lines the consumer holds. Producer side only; call it before the
+// first Claim. arena <= 0 turns local staging off (after the next Flush).
+func (b *Buffer) StageLocally(arena, maxRecord int) {
+	if arena <= 0 {
+		b.materialize()
+		b.local, b.localMax = nil, 0
+		return
+	}
+	b.local = make([]byte, arena)
+	b.localMax = min(maxRecord, arena)
+}
+
+// materialize copies the locally staged records into the ring and writes
+// their headers as Stage does for a record written in place; nothing is
+// published.
+func (b *Buffer) materialize() {
+	for _, r := range b.localRecs {
+		start := r.rec&b.mask + RecordHeaderSize
+		copy(b.data[start:start+uint64(r.n)], b.local[r.arena:r.arena+r.n])
+		b.writeHeaders(r.pos, r.rec, r.n)
+	}
+	b.localRecs = b.localRecs[:0]
+	b.localUsed = 0
+}
+
+// writeHeaders writes the headers of a staged record at rec with an n-byte
+// payload, the producer having been at pos before it: the zero slot after
+// it, the padding header when it starts a new lap, and its own header (the
+// first header of a batch held back for Flush).
+func (b *Buffer) writeHeaders(pos, rec uint64, n int) {
+	end := rec + RecordHeaderSize + align8(uint64(n))
+	*b.slot(end) = 0 // free space: Claim checked that the slot fits
+	if rec != pos {
+		b.putHeader(pos, (rec-pos-RecordHeaderSize)|recordPadding<<32)
+	}
+	b.putHeader(rec, uint64(n)|recordData<<32)
 }
 
 // refreshConsumer loads the consumer counter and reports whether the ring
@@ -102,20 +172,26 @@ func (b *Buffer) Stage(n int) {
 		panic("ring: Stage or Commit of more than was claimed")
 	}
 	rec, end := b.pClaimPos, b.pClaimPos+RecordHeaderSize+align8(uint64(n))
-	*b.slot(end) = 0 // free space: Claim checked that the slot fits
-	if rec != b.pPos {
-		b.putHeader(b.pPos, (rec-b.pPos-RecordHeaderSize)|recordPadding<<32)
+	if b.pClaimLoc {
+		b.localRecs = append(b.localRecs, localRec{pos: b.pPos, rec: rec, n: n, arena: b.localUsed})
+		b.localUsed += int(align8(uint64(n)))
+		b.pClaimLoc = false
+	} else {
+		b.writeHeaders(b.pPos, rec, n)
 	}
-	b.putHeader(rec, uint64(n)|recordData<<32)
 	b.pPos = end
 	b.pClaimLen = -1
 }
 
 // published returns the end of the published records: the held-back
-// header's position while a batch is staged, else the producer's position.
+// header's position while a batch is staged (or the position before the
+// first locally staged record), else the producer's position.
 func (b *Buffer) published() uint64 {
 	if b.pGateHdr != 0 {
 		return b.pGate
+	}
+	if len(b.localRecs) > 0 {
+		return b.localRecs[0].pos
 	}
 	return b.pPos
 }
@@ -136,6 +212,9 @@ func (b *Buffer) putHeader(pos, h uint64) {
 // consumer if it is parked in WaitData. It makes no system call while the
 // consumer is awake.
 func (b *Buffer) Flush() {
+	if len(b.localRecs) > 0 {
+		b.materialize()
+	}
 	if b.pGateHdr == 0 {
 		return
 	}
@@ -151,7 +230,7 @@ func (b *Buffer) Flush() {
 
 // Abort ends the outstanding claim without keeping it. It does nothing when
 // no claim is outstanding.
-func (b *Buffer) Abort() { b.pClaimLen = -1 }
+func (b *Buffer) Abort() { b.pClaimLen, b.pClaimLoc = -1, false }
 
 // Write publishes p as one record: Claim, copy, Commit. It returns Claim's
 // errors, ErrFull included; it does not wait.

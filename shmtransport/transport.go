@@ -135,6 +135,11 @@ func New(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness io.Reader, o 
 		turn:     make(chan struct{}, 1),
 		closed:   make(chan struct{}),
 	}
+	// Small frames are encoded in this process's memory and copied into
+	// the ring when their batch is published (ring.Buffer.StageLocally):
+	// the claim's lock and release then never wait for stores to lines
+	// the peer's consumer holds.
+	out.StageLocally(localArena, batchMaxFrame)
 	t.handle = t.handleRecord
 	t.state.init(1) // the receive side's reference: see Receive
 	t.kick = make(chan struct{}, 1)
@@ -264,10 +269,13 @@ func (t *Transport) commitStaged(n int, bits int64) error {
 	return nil
 }
 
-// Batching of CommitLater.
+// Batching of CommitLater: at most batchMax frames of at most
+// batchMaxFrame bytes wait staged; they are encoded in an arena of
+// localArena bytes (a frame that finds it full is written in place).
 const (
-	batchMax      = 16
+	batchMax      = 64
 	batchMaxFrame = 2048
+	localArena    = 32 << 10
 )
 
 // Abort discards the claimed frame.

@@ -1,0 +1,126 @@
+package ring
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestStageLocallySameBytes: a producer that stages locally leaves the ring
+// byte for byte as one that writes in place, after every Flush, through
+// wraps, padding records, aborted claims, claims too large for the arena
+// and a full ring; and the consumer reads the same records.
+func TestStageLocallySameBytes(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		const capacity = 4096
+		plain, local := newRing(t, capacity), newRing(t, capacity)
+		local.StageLocally(1024, 256)
+		var want [][]byte
+		for step := range 3000 {
+			n := rng.IntN(300)
+			if rng.IntN(10) == 0 {
+				n = rng.IntN(int(plain.MaxRecord()) + 1)
+			}
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(rng.Uint32())
+			}
+			bp, errp := plain.Claim(n)
+			bl, errl := local.Claim(n)
+			if !errors.Is(errl, errp) {
+				t.Fatalf("seed %d step %d: Claim(%d): local %v, in place %v", seed, step, n, errl, errp)
+			}
+			if errp == nil {
+				switch rng.IntN(8) {
+				case 0: // nothing written: an aborted claim leaves the ring as it was
+					plain.Abort()
+					local.Abort()
+				case 1:
+					copy(bp, p)
+					copy(bl, p)
+					plain.Commit(n)
+					local.Commit(n)
+					want = append(want, p)
+				default:
+					copy(bp, p)
+					copy(bl, p)
+					plain.Stage(n)
+					local.Stage(n)
+					want = append(want, p)
+				}
+			}
+			if errp != nil || rng.IntN(5) == 0 {
+				plain.Flush()
+				local.Flush()
+				if !bytes.Equal(plain.Mem(), local.Mem()) {
+					t.Fatalf("seed %d step %d: the rings differ after Flush", seed, step)
+				}
+				if got := readAll(t, local); !sameRecords(got, want) {
+					t.Fatalf("seed %d step %d: read %d records, want %d (or different bytes)", seed, step, len(got), len(want))
+				}
+				readAll(t, plain)
+				want = want[:0]
+			}
+		}
+	}
+}
+
+func sameRecords(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStageLocallyUnpublished: locally staged records stay invisible to the
+// consumer until Flush, and the producer counter check (published) does
+// not count them.
+func TestStageLocallyUnpublished(t *testing.T) {
+	b := newRing(t, 4096)
+	b.StageLocally(1024, 64)
+	for range 3 {
+		buf, err := b.Claim(8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(buf, "12345678")
+		b.Stage(8)
+	}
+	if got := readAll(t, b); len(got) != 0 {
+		t.Fatalf("consumer read %d records before Flush", len(got))
+	}
+	if b.published() != 0 {
+		t.Fatalf("published() = %d before Flush; want 0", b.published())
+	}
+	b.Flush()
+	if got := readAll(t, b); len(got) != 3 || string(got[2]) != "12345678" {
+		t.Fatalf("after Flush read %q", got)
+	}
+}
+
+// TestStageLocallyAllocs: staging locally allocates nothing once the
+// record list has grown.
+func TestStageLocallyAllocs(t *testing.T) {
+	b := newRing(t, 1<<16)
+	b.StageLocally(4096, 256)
+	round := func() {
+		for range 16 {
+			buf, _ := b.Claim(64)
+			buf[0] = 1
+			b.Stage(64)
+		}
+		b.Flush()
+		b.Read(func([]byte) bool { return true })
+	}
+	round()
+	if n := testing.AllocsPerRun(100, round); n != 0 {
+		t.Fatalf("%v allocations per round; want 0", n)
+	}
+}
