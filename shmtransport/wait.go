@@ -55,7 +55,7 @@ func (w Wait) String() string {
 type waiter struct {
 	kind    Wait
 	park    time.Duration // each park's bound: ring.NoTimeout unless Options say
-	idle    int           // WaitSpin's steps
+	idle    int           // steps since the last work
 	backoff ring.Backoff
 }
 
@@ -94,22 +94,27 @@ func (w *waiter) space(b *ring.Buffer, n int) {
 
 // poll waits one step without the ring and reports whether the caller
 // should park on the ring's futex word instead.
+//
+// Every strategy that spins lets the process's other goroutines run every
+// 32 steps: with one P, a loop that only spins would keep the goroutine it
+// just handed a frame to (a requester, a stream's reader) from running
+// until the spinning ends.
 func (w *waiter) poll() bool {
 	switch w.kind {
-	case WaitSpin:
-		w.idle++
-		if w.idle&31 == 0 {
-			runtime.Gosched() // let other goroutines of a one-P process run
-		} else {
-			ring.Spin{}.Idle(0)
-		}
-		return false
 	case WaitYield:
 		runtime.Gosched()
 		return false
 	case WaitBlock:
 		return true
-	default:
-		return w.backoff.Step()
 	}
+	w.idle++
+	if w.idle&31 == 0 {
+		runtime.Gosched()
+		return false
+	}
+	if w.kind == WaitSpin {
+		ring.Spin{}.Idle(0)
+		return false
+	}
+	return w.backoff.Step()
 }
