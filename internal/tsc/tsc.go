@@ -3,9 +3,11 @@
 // On amd64 Now reads the time-stamp counter (RDTSC, cheaper than the
 // runtime's monotonic clock in a KVM guest with an invariant TSC; see
 // BenchmarkNow), so a per-round-trip timestamp costs less than the round
-// trips it measures. Elsewhere it falls back to the monotonic clock.
-// Ticks are converted to nanoseconds with a Clock calibrated against the
-// monotonic clock over the measured interval.
+// trips it measures. Elsewhere it falls back to the wall clock. Either is
+// one clock for every process of the machine (an invariant TSC counts at
+// one rate on every CPU), so a tick read in one process can be compared
+// with one read in another. Ticks are converted to nanoseconds with a
+// Clock calibrated against the monotonic clock over the measured interval.
 package tsc
 
 import "time"

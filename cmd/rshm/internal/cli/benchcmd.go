@@ -13,7 +13,7 @@ import (
 // BenchCommand is "rshm bench", registered in cmd/rshm's command table.
 var BenchCommand = Command{
 	Name:    "bench",
-	Usage:   "bench [--quick] [-json FILE|-] [-plot DIR] [--duration D] [--sizes 64,1k,...] [--transports rshm-shm-spin,...]",
+	Usage:   "bench [--quick] [-json FILE|-] [-plot DIR] [--duration D] [--sizes 64,1k,...] [--transports rshm-shm-spin,...] [--models rr,...] [--cpuprofile PREFIX]",
 	Summary: "compare rshm with RSocket over TCP and raw sockets on this machine",
 	Run:     Bench,
 }
@@ -29,6 +29,7 @@ func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		jsonPath   string
 		sizes      string
 		transports string
+		models     string
 		server     bool
 	)
 	fs.BoolVar(&cfg.Quick, "quick", false, "the short matrix (64 B and 16 KiB; concurrency 64 for rr only)")
@@ -38,6 +39,8 @@ func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unrecorded warm-up before each window (default duration/4; negative: none)")
 	fs.StringVar(&sizes, "sizes", "", "payload sizes, comma-separated, k and m binary (default 64,1k,16k,256k,1m)")
 	fs.StringVar(&transports, "transports", "", "transports, comma-separated (default all: rshm-shm-spin,rshm-shm-default,rshm-shm-backoff,rshm-shm-block,rshm-tcp,raw-tcp,raw-unix,grpc-tcp,grpc-unix)")
+	fs.StringVar(&models, "models", "", "interaction models, comma-separated (default all: rr,fnf,stream,channel)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write CPU profiles of the client and server processes to `PREFIX`.client and PREFIX.server")
 	fs.BoolVar(&cfg.NoPin, "nopin", false, "do not pin the client and server processes")
 	fs.BoolVar(&server, "server", false, "") // hidden: the benchmark's server process
 	pos, err := parseFlags(fs, args)
@@ -57,6 +60,11 @@ func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if transports != "" {
 		if cfg.Transports, err = rshmbench.ParseTransports(transports); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if models != "" {
+		if cfg.Models, err = rshmbench.ParseModels(models); err != nil {
 			return usageErr("%v", err)
 		}
 	}

@@ -62,7 +62,16 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 		return nil, err
 	}
 	defer ch.close()
-	hello, err := ch.call(request{Op: "hello", Pin: pin, CPU: m.ServerCPU})
+	var profile string
+	if cfg.CPUProfile != "" {
+		stop, err := startProfile(cfg.CPUProfile + ".client")
+		if err != nil {
+			return nil, fmt.Errorf("rshmbench: %w", err)
+		}
+		defer stop()
+		profile = cfg.CPUProfile + ".server"
+	}
+	hello, err := ch.call(request{Op: "hello", Pin: pin, CPU: m.ServerCPU, Profile: profile})
 	if err != nil && hello.PID == 0 {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 
 	"github.com/rshm/rshm"
@@ -50,6 +51,14 @@ func ServeChild(ctx context.Context, in io.Reader, out io.Writer) error {
 				}
 			}
 			r.GOMAXPROCS = runtime.GOMAXPROCS(0)
+			if req.Profile != "" {
+				stop, err := startProfile(req.Profile)
+				if err != nil {
+					r.Err = err.Error()
+				} else {
+					defer stop()
+				}
+			}
 		case "listen":
 			srv.close()
 			srv = nil
@@ -183,4 +192,21 @@ func (s *server) close() {
 			_ = c.Close()
 		}
 	}
+}
+
+// startProfile starts a CPU profile of this process into path and returns
+// the function that ends it.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -45,6 +45,12 @@ type Config struct {
 	Sizes []int
 	// Transports to measure; nil means all of them.
 	Transports []benchkit.Transport
+	// Models to measure (of those each transport has); nil means all.
+	Models []benchkit.Model
+	// CPUProfile, when set, makes the client process write a CPU profile
+	// of the whole run to CPUProfile+".client" and the server process to
+	// CPUProfile+".server" (go tool pprof reads both).
+	CPUProfile string
 	// JSON, when set, receives one JSON object (a benchkit.Row) per
 	// measurement, a line each.
 	JSON io.Writer
@@ -130,6 +136,19 @@ func (c *Config) check() error {
 		}
 	}
 	return nil
+}
+
+// ParseModels reads a comma-separated model list: "rr,stream".
+func ParseModels(s string) ([]benchkit.Model, error) {
+	var out []benchkit.Model
+	for f := range strings.SplitSeq(s, ",") {
+		m, err := benchkit.ParseModel(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // ParseSizes reads a comma-separated size list: "64,1024,16k,1m" (k and m

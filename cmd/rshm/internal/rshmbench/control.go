@@ -24,7 +24,8 @@ const controlTimeout = 20 * time.Second
 
 // request is one control message, client → server, a JSON object a line.
 //
-//	{"op":"hello","pin":true,"cpu":1}   pin to cpu (if pin), report pid
+//	{"op":"hello","pin":true,"cpu":1}   pin to cpu (if pin), report pid;
+//	                                    "profile":"F" profiles the server into F
 //	{"op":"listen","transport":"raw-tcp"} stop any server, listen, report addr
 //	{"op":"usage"}                      report CPU time and fnf received
 //	{"op":"stop"}                       stop the server
@@ -34,6 +35,7 @@ type request struct {
 	Transport string `json:"transport,omitempty"`
 	Pin       bool   `json:"pin,omitempty"`
 	CPU       int    `json:"cpu,omitempty"`
+	Profile   string `json:"profile,omitempty"`
 }
 
 // reply answers every request; Err is set when it failed.

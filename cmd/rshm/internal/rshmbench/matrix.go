@@ -1,6 +1,7 @@
 package rshmbench
 
 import (
+	"slices"
 	"time"
 
 	"github.com/rshm/rshm/internal/benchkit"
@@ -12,6 +13,9 @@ func Matrix(cfg *Config) []benchkit.Case {
 	var out []benchkit.Case
 	for _, t := range cfg.transports() {
 		for _, m := range t.Models() {
+			if cfg.Models != nil && !slices.Contains(cfg.Models, m) {
+				continue
+			}
 			for _, conc := range cfg.concurrencies(m) {
 				for _, size := range cfg.sizes() {
 					out = append(out, benchkit.Case{Transport: t, Model: m, Size: size, Concurrency: conc})
