@@ -178,6 +178,9 @@ func (c *Child) Line(t testing.TB, prefix string) string {
 	}
 }
 
+// Pid is the child's process id.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
 // Kill kills the child (SIGKILL where there are signals) and does not
 // wait for it to exit.
 func (c *Child) Kill() error { return c.cmd.Process.Kill() }
