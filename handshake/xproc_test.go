@@ -235,19 +235,18 @@ func (nb *numbered) send(ctx context.Context, tr rsocket.Transport, n int) {
 }
 
 // waitStall waits until the sender has sent something and then made no
-// progress for 50 ms, and returns how many frames it had sent.
+// progress for 50 ms, and returns how many frames it had sent. (A stall is
+// the absence of an event: only the clock can tell it.)
 func (nb *numbered) waitStall(t *testing.T) int64 {
 	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); ; {
-		a := nb.sent.Load()
-		time.Sleep(50 * time.Millisecond)
-		if b := nb.sent.Load(); a == b && b > 0 {
-			return b
+	last, since := nb.sent.Load(), time.Now()
+	rsockettest.Eventually(t, 3*time.Second, "the sender to stall", func() bool {
+		if n := nb.sent.Load(); n != last {
+			last, since = n, time.Now()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sender never stalled: %d frames sent", nb.sent.Load())
-		}
-	}
+		return last > 0 && time.Since(since) >= 50*time.Millisecond
+	})
+	return last
 }
 
 var errAllReceived = errors.New("all frames received")

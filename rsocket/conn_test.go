@@ -269,8 +269,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 	// Goroutines beyond those there were before are allowed if none is
 	// rsocket's (the runtime's, the testing package's).
 	var stacks []byte
+	ended := false
 	defer func() {
-		if t.Failed() {
+		if !ended {
 			t.Logf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), stacks)
 		}
 	}()
@@ -282,6 +283,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		stacks = stacks[:runtime.Stack(stacks, true)]
 		return !bytes.Contains(stacks, []byte("rsocket."))
 	})
+	ended = true
 }
 
 // TestTCPListener runs DialTCP against ListenTCP with Accept and Serve.
