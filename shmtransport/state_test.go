@@ -16,8 +16,11 @@ func always(int64) bool { return true }
 func TestStateUsers(t *testing.T) {
 	var s state
 	s.init(1) // the receive side's reference
-	if !s.enter() || !s.enter() {
-		t.Fatal("enter failed on an open word")
+	// Two users.
+	for range 2 {
+		if !s.enter() {
+			t.Fatal("enter failed on an open word")
+		}
 	}
 	if s.exit() {
 		t.Fatal("exit reported unmap before close")
