@@ -73,8 +73,11 @@ func Command(ctx context.Context, role string, args ...string) *exec.Cmd {
 		exe = os.Args[0]
 	}
 	cmd := exec.CommandContext(ctx, exe, append([]string{noTests}, args...)...)
-	cmd.Env = append(os.Environ(), roleEnv+"="+role,
-		strings.TrimSpace("GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	race := "atexit_sleep_ms=0"
+	if g := os.Getenv("GORACE"); g != "" {
+		race = g + " " + race
+	}
+	cmd.Env = append(os.Environ(), roleEnv+"="+role, "GORACE="+race)
 	return cmd
 }
 
