@@ -11,6 +11,7 @@ import (
 
 	"github.com/rshm/rshm/handshake"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 
 // seqStreamer streams count sequence numbers for request data "count".
@@ -130,17 +131,10 @@ func TestResumeAcrossTransports(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("server kept the session after the client closed it")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	rsockettest.Eventually(t, 2*time.Second, "the shm directory to empty", func() bool {
 		es, _ := os.ReadDir(cfg.SHM.Dir)
-		if len(es) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("left in the shm directory: %d files", len(es))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(es) == 0
+	})
 }
 
 // TestDialResumable: Dial with Client.Resume and no Redial dials the same

@@ -22,7 +22,7 @@ func init() {
 // as a percentage of one CPU.
 func benchIdle(b *testing.B, strategy string) {
 	p := startPeerWith(b, "idle-"+strategy, 0, nil)
-	pid := p.cmd.Process.Pid
+	pid := p.Pid()
 	time.Sleep(50 * time.Millisecond) // past the spin phase of Backoff
 	c0, err := cpuTime(pid)
 	if err != nil {

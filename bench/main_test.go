@@ -8,15 +8,18 @@ import (
 	"testing"
 
 	"github.com/rshm/rshm/affinity"
+	"github.com/rshm/rshm/internal/testchild"
 )
 
 // The pair of CPUs the parent (cpuA) and the peer process (cpuB) pin to.
 var cpuA, cpuB = -1, -1
 
 func TestMain(m *testing.M) {
-	if role := os.Getenv(envRole); role != "" {
-		os.Exit(runChild(role))
+	roles := make(map[string]func(args []string) int, len(childRoles))
+	for role := range childRoles {
+		roles[role] = func(args []string) int { return runChild(role, args) }
 	}
+	testchild.Main(roles)
 	if allowed, err := affinity.Allowed(); err == nil {
 		if topo, err := affinity.Topology(); err == nil {
 			if a, b, err := affinity.BestPair(topo, allowed); err == nil {

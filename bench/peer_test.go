@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -17,16 +16,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rshm/rshm/affinity"
+	"github.com/rshm/rshm/internal/testchild"
+	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 
-// The peer process is this test binary, re-executed with these variables.
-const (
-	envRole = "RSHM_BENCH_ROLE"
-	envPath = "RSHM_BENCH_SHM"
-	envCPU  = "RSHM_BENCH_CPU"
-	// envProfile, set by the user, makes each peer write a CPU profile.
-	envProfile = "RSHM_BENCH_PEER_CPUPROFILE"
-)
+// The peer process is this test binary, run as a testchild in one of
+// childRoles with two arguments: the mapping's file and the CPU to pin to.
+// envProfile, set by the user, makes each peer write a CPU profile.
+const envProfile = "RSHM_BENCH_PEER_CPUPROFILE"
 
 // Control block at the start of every benchmark mapping. Each word sits on
 // its own 128-byte line so the words do not share cache lines with each
@@ -103,13 +100,12 @@ func openMapping(path string) (*mapping, error) {
 // peer is a running peer process sharing a mapping with the benchmark.
 type peer struct {
 	*mapping
-	cmd  *exec.Cmd
-	done chan error
+	*testchild.Child
 }
 
-// startPeer re-executes the test binary in the given role, pinned to cpuB,
-// and waits until it has mapped the region; the file is then unlinked, so
-// nothing is left in /dev/shm whatever happens next.
+// startPeer runs the test binary as a child in the given role, pinned to
+// cpuB, and waits until it has mapped the region; the file is then
+// unlinked, so nothing is left in /dev/shm whatever happens next.
 func startPeer(b *testing.B, role string, size int) *peer {
 	b.Helper()
 	return startPeerWith(b, role, size, nil)
@@ -123,42 +119,23 @@ func startPeerWith(b *testing.B, role string, size int, setup func(mem []byte) e
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { unix.Unlink(m.path) }) // if the peer never got ready
 	if setup != nil {
 		if err := setup(m.mem); err != nil {
-			unix.Unlink(m.path)
 			b.Fatal(err)
 		}
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envRole+"="+role, envPath+"="+m.path, envCPU+"="+strconv.Itoa(cpuB))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		unix.Unlink(m.path)
-		b.Fatal(err)
-	}
-	p := &peer{mapping: m, cmd: cmd, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for atomic.LoadUint64(m.word(offReady)) == 0 {
+	p := &peer{mapping: m, Child: testchild.Start(b, role, m.path, strconv.Itoa(cpuB))}
+	b.Cleanup(p.stop) // before testchild's: ask, then kill
+	rsockettest.Eventually(b, 10*time.Second, "peer "+role+" to be ready", func() bool {
 		select {
-		case err := <-p.done:
-			unix.Unlink(m.path)
-			b.Fatalf("peer %s exited before it was ready: %v", role, err)
+		case <-p.Exited():
+			b.Fatalf("peer %s exited before it was ready: %v", role, p.Wait())
 		default:
 		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			unix.Unlink(m.path)
-			b.Fatalf("peer %s not ready after 10s", role)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+		return atomic.LoadUint64(m.word(offReady)) != 0
+	})
 	unix.Unlink(m.path)
-	b.Cleanup(p.stop)
 	return p
 }
 
@@ -168,36 +145,37 @@ func (p *peer) stop() {
 	for i := 0; i < 200; i++ {
 		futexWake(p.futexWord(offWakeA))
 		select {
-		case <-p.done:
+		case <-p.Exited():
 			unix.Munmap(p.mem)
 			return
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	p.cmd.Process.Kill()
-	<-p.done
+	p.Kill()
+	p.Wait()
 	unix.Munmap(p.mem)
 }
 
-// runChild is the peer process's main.
-func runChild(role string) int {
-	m, err := openMapping(os.Getenv(envPath))
+// runChild is the peer process's main; args are the mapping's file and the
+// CPU to pin to (negative: none).
+func runChild(role string, args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintf(os.Stderr, "bench peer: want a file and a CPU, got %q\n", args)
+		return 2
+	}
+	m, err := openMapping(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench peer:", err)
 		return 2
 	}
-	if cpu, err := strconv.Atoi(os.Getenv(envCPU)); err == nil && cpu >= 0 {
+	if cpu, err := strconv.Atoi(args[1]); err == nil && cpu >= 0 {
 		if _, err := affinity.PinProcess(cpu); err != nil {
 			fmt.Fprintln(os.Stderr, "bench peer: pin:", err)
 		} else {
 			runtime.GOMAXPROCS(1)
 		}
 	}
-	fn, ok := childRoles[role]
-	if !ok {
-		fmt.Fprintln(os.Stderr, "bench peer: unknown role", role)
-		return 2
-	}
+	fn := childRoles[role]
 	if path := os.Getenv(envProfile); path != "" {
 		// RSHM_BENCH_PEER_CPUPROFILE=FILE profiles the peer process,
 		// each peer overwriting FILE: use with -bench matching one case.

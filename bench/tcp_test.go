@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 
 // Control word through which a TCP peer tells the parent its port.
@@ -23,16 +24,12 @@ func init() {
 // loopback port, and returns the address it listens on.
 func listenPeer(b *testing.B, role string) string {
 	p := startPeer(b, role, 0)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if port := atomic.LoadUint64(p.word(offPort)); port != 0 {
-			return fmt.Sprintf("127.0.0.1:%d", port)
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("peer %s did not publish a port", role)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	var port uint64
+	rsockettest.Eventually(b, 10*time.Second, "peer "+role+" to publish a port", func() bool {
+		port = atomic.LoadUint64(p.word(offPort))
+		return port != 0
+	})
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // publishPort listens on a loopback port and tells the parent which.

@@ -1,13 +1,13 @@
 package handshake
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"golang.org/x/sys/unix"
 )
 
@@ -351,9 +352,12 @@ func TestDiagOtherUser(t *testing.T) {
 	}
 	defer ln.Close()
 	// The go tool's build directory is private to root: run a copy.
-	bin := copyExecutable(t, os.Args[0])
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), childEnv+"=hold", childAddrEnv+"="+ln.Addr().String())
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := testchild.Command(context.Background(), "hold", ln.Addr().String())
+	cmd.Path = copyExecutable(t, bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -408,9 +412,10 @@ func copyExecutable(t *testing.T, path string) string {
 	return bin
 }
 
-// childHold dials the parent and holds the connection until stdin ends.
-func childHold() int {
-	c, err := net.Dial("tcp", os.Getenv(childAddrEnv))
+// childHold (ADDR) dials the parent at ADDR and holds the connection until
+// stdin ends.
+func childHold(args []string) int {
+	c, err := net.Dial("tcp", args[0])
 	if err != nil {
 		os.Stdout.WriteString(err.Error())
 		return 1

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/rsocket"
 )
 
@@ -35,8 +36,7 @@ func TestConcurrentRequestersShareTheDriver(t *testing.T) {
 // connection to it whose requesters drive the receive side (WaitSpin).
 func dialFastServer(t *testing.T) *rsocket.Conn {
 	dir := t.TempDir()
-	_, lines := child(t, "fastserver", "", dir)
-	addr := expect(t, lines, "addr ")
+	addr := testchild.Start(t, "fastserver", dir).Line(t, "addr ")
 	ctx := ctxT(t)
 	tr, _, err := Dial(ctx, addr, Config{Mode: SHMOnly, SHM: shmConfig(dir), Wait: WaitSpin})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rshm/rshm/ring"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
 	"github.com/rshm/rshm/shm"
 	"github.com/rshm/rshm/shmtransport"
 )
@@ -489,15 +490,19 @@ func waitClosed(t *testing.T, c net.Conn) {
 	}
 }
 
+// waitFor waits until ok says what is back at its baseline; a timeout
+// shows every goroutine's stack.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); !ok(); {
-		if time.Now().After(deadline) {
+	back := false
+	defer func() {
+		if !back {
 			buf := make([]byte, 1<<16)
-			t.Fatalf("%s did not return to the baseline\n%s", what, buf[:runtime.Stack(buf, true)])
+			t.Logf("goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	}()
+	rsockettest.Eventually(t, 3*time.Second, what+" to return to the baseline", ok)
+	back = true
 }
 
 func fdCount(t *testing.T) int {

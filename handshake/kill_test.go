@@ -1,66 +1,13 @@
 package handshake
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/rsocket"
 )
-
-// child starts the test binary as the given side and returns its stdout
-// lines.
-func child(t *testing.T, side, addr, dir string) (*exec.Cmd, <-chan string) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+side, childAddrEnv+"="+addr, childDirEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	lines := make(chan string, 16)
-	go func() {
-		defer close(lines)
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		io.Copy(io.Discard, out)
-	}()
-	return cmd, lines
-}
-
-func expect(t *testing.T, lines <-chan string, prefix string) string {
-	t.Helper()
-	select {
-	case l, ok := <-lines:
-		if !ok || !strings.HasPrefix(l, prefix) {
-			t.Fatalf("child said %q (open %v); want %q...", l, ok, prefix)
-		}
-		return strings.TrimPrefix(l, prefix)
-	case <-time.After(5 * time.Second):
-		t.Fatalf("child did not say %q", prefix)
-	}
-	return ""
-}
 
 // TestKillClient: the client process dies with SIGKILL mid-stream; the
 // server's stream and connection fail within milliseconds, it serves the
@@ -68,7 +15,7 @@ func expect(t *testing.T, lines <-chan string, prefix string) string {
 func TestKillClient(t *testing.T) {
 	cfg := testConfig(t)
 	l := listen(t, cfg)
-	cmd, lines := child(t, "client", l.Addr().String(), cfg.SHM.Dir)
+	child := testchild.Start(t, "client", l.Addr().String(), cfg.SHM.Dir)
 	ctx := ctxT(t)
 	a, err := l.Accept(ctx)
 	if err != nil {
@@ -83,12 +30,12 @@ func TestKillClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	if k := expect(t, lines, "streaming "); k != "shm" {
+	if k := child.Line(t, "streaming "); k != "shm" {
 		t.Fatalf("client kind %q; want shm", k)
 	}
 	hctx := <-streaming
 	start := time.Now()
-	cmd.Process.Signal(syscall.SIGKILL)
+	child.Kill()
 	select {
 	case <-sc.Done():
 	case <-time.After(2 * time.Second):
@@ -115,8 +62,8 @@ func TestKillClient(t *testing.T) {
 // client's stream fails within milliseconds.
 func TestKillServer(t *testing.T) {
 	dir := t.TempDir()
-	cmd, lines := child(t, "server", "", dir)
-	addr := expect(t, lines, "addr ")
+	child := testchild.Start(t, "server", dir)
+	addr := child.Line(t, "addr ")
 	ctx := ctxT(t)
 	tr, k, err := Dial(ctx, addr, Config{Mode: SHMOnly, SHM: shmConfig(dir)})
 	if err != nil {
@@ -125,7 +72,7 @@ func TestKillServer(t *testing.T) {
 	if k != KindSHM {
 		t.Fatalf("client kind %v; want shm", k)
 	}
-	if sk := expect(t, lines, "accepted "); sk != "shm" {
+	if sk := child.Line(t, "accepted "); sk != "shm" {
 		t.Fatalf("server kind %q; want shm", sk)
 	}
 	c, err := rsocket.Client(ctx, tr, rsocket.ClientConfig{})
@@ -143,7 +90,7 @@ func TestKillServer(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	cmd.Process.Signal(syscall.SIGKILL)
+	child.Kill()
 	for {
 		if _, err := st.Recv(); err != nil {
 			t.Logf("stream failed %v after the kill: %v", time.Since(start), err)

@@ -9,42 +9,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/rsocket"
 )
 
-// Child processes: the test binary re-executed with childEnv set plays one
-// side of a shared-memory connection (see kill_test.go).
-const (
-	childEnv     = "RSHM_HANDSHAKE_CHILD"
-	childAddrEnv = "RSHM_HANDSHAKE_ADDR"
-	childDirEnv  = "RSHM_HANDSHAKE_DIR"
-)
-
+// Child processes: the test binary run as a testchild plays one side of a
+// shared-memory connection (see kill_test.go). Each role's arguments are
+// named in its comment.
 func TestMain(m *testing.M) {
-	switch os.Getenv(childEnv) {
-	case "":
-		os.Exit(m.Run())
-	case "client":
-		os.Exit(childClient())
-	case "server":
-		os.Exit(childServer(Config{}, echoServer(nil)))
-	case "fastserver":
-		os.Exit(childServer(Config{Wait: WaitSpin}, inlineEchoServer())) // drive_test.go
-	case "hold":
-		os.Exit(childHold()) // diag_linux_test.go
-	case "relay":
-		os.Exit(childRelay()) // xproc_test.go
-	default:
-		os.Exit(2)
-	}
+	testchild.Main(map[string]func(args []string) int{
+		"client": childClient,
+		"server": func(args []string) int { return childServer(args, Config{}, echoServer(nil)) },
+		"fastserver": func(args []string) int { // drive_test.go
+			return childServer(args, Config{Wait: WaitSpin}, inlineEchoServer())
+		},
+		"hold":  childHold,  // diag_linux_test.go
+		"relay": childRelay, // xproc_test.go
+	})
+	os.Exit(m.Run())
 }
 
-// childClient dials the parent, reports its transport, opens an endless
-// stream and reads it until the connection fails (or it is killed).
-func childClient() int {
+// childClient (ADDR DIR) dials the parent at ADDR, reports its transport,
+// opens an endless stream and reads it until the connection fails (or it
+// is killed).
+func childClient(args []string) int {
 	ctx := context.Background()
-	cfg := Config{Mode: SHMOnly, SHM: shmConfig(os.Getenv(childDirEnv))}
-	t, k, err := Dial(ctx, os.Getenv(childAddrEnv), cfg)
+	cfg := Config{Mode: SHMOnly, SHM: shmConfig(args[1])}
+	t, k, err := Dial(ctx, args[0], cfg)
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
@@ -70,10 +61,10 @@ func childClient() int {
 	}
 }
 
-// childServer listens with cfg (shared memory only, in the test's
-// directory), prints its address, and serves connections with sc.
-func childServer(cfg Config, sc rsocket.ServerConfig) int {
-	cfg.Mode, cfg.SHM = SHMOnly, shmConfig(os.Getenv(childDirEnv))
+// childServer (DIR) listens with cfg (shared memory only, in the test's
+// directory DIR), prints its address, and serves connections with sc.
+func childServer(args []string, cfg Config, sc rsocket.ServerConfig) int {
+	cfg.Mode, cfg.SHM = SHMOnly, shmConfig(args[0])
 	l, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		fmt.Println("error", err)

@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/rsockettest"
 	"github.com/rshm/rshm/shmtransport"
@@ -30,14 +29,14 @@ import (
 // Both rsocket.Conns live in the test process, so the conformance table's
 // in-process checks (handler channels, spies) keep working.
 
-// childRelay listens (SHMOnly, in the test's shm directory), prints its
+// childRelay (DIR) listens (SHMOnly, in the test's shm directory DIR), prints its
 // address, and pairs the connections it accepts in accept order, the 1st
 // with the 2nd, the 3rd with the 4th, and so on, forwarding frames
 // verbatim between the two of each pair. For every connection it prints
 // "accepted <kind> <region name>"; the parent dials the next one only after
 // reading that line, so accept order is dial order.
-func childRelay() int {
-	cfg := Config{Mode: SHMOnly, SHM: shmConfig(os.Getenv(childDirEnv))}
+func childRelay(args []string) int {
+	cfg := Config{Mode: SHMOnly, SHM: shmConfig(args[0])}
 	l, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		fmt.Println("error", err)
@@ -110,12 +109,11 @@ func forward(from, to rsocket.Transport) error {
 	})
 }
 
-// relayChild is a started relay: its address and stdout lines.
+// relayChild is a started relay and its address.
 type relayChild struct {
-	cfg   Config
-	addr  string
-	lines <-chan string
-	kill  func()
+	*testchild.Child
+	cfg  Config
+	addr string
 
 	mu     sync.Mutex // serialises dials: pairing is by accept order
 	broken bool       // a dial failed half-way: pairing is out of step
@@ -131,27 +129,9 @@ func startRelay(t *testing.T, cfg Config) *relayChild {
 			t.Errorf("left in the shm directory after the relay exited: %v", files)
 		}
 	})
-	cmd, lines := child(t, "relay", "", cfg.SHM.Dir)
-	r := &relayChild{cfg: cfg, lines: lines}
-	r.kill = func() { _ = cmd.Process.Signal(syscall.SIGKILL) }
-	r.addr = expect(t, lines, "addr ")
+	r := &relayChild{Child: testchild.Start(t, "relay", cfg.SHM.Dir), cfg: cfg}
+	r.addr = r.Line(t, "addr ")
 	return r
-}
-
-// line returns the relay's next stdout line, which must start with prefix,
-// without it.
-func (r *relayChild) line(tb testing.TB, prefix string) string {
-	tb.Helper()
-	select {
-	case l, ok := <-r.lines:
-		if !ok || !strings.HasPrefix(l, prefix) {
-			tb.Fatalf("relay said %q (open %v); want %q...", l, ok, prefix)
-		}
-		return strings.TrimPrefix(l, prefix)
-	case <-time.After(5 * time.Second):
-		tb.Fatalf("relay did not say %q", prefix)
-	}
-	return ""
 }
 
 // leg dials the relay once and checks that both ends of the connection are
@@ -167,7 +147,7 @@ func (r *relayChild) leg(tb testing.TB) *shmtransport.Transport {
 	if k != KindSHM {
 		tb.Fatalf("parent kind %v; want shm", k)
 	}
-	got := r.line(tb, "accepted ")
+	got := r.Line(tb, "accepted ")
 	st := tr.(*shmtransport.Transport)
 	if want := "shm " + st.RegionName(); got != want {
 		tb.Fatalf("relay accepted %q; want %q (relay kind and this leg's region)", got, want)
@@ -255,19 +235,18 @@ func (nb *numbered) send(ctx context.Context, tr rsocket.Transport, n int) {
 }
 
 // waitStall waits until the sender has sent something and then made no
-// progress for 50 ms, and returns how many frames it had sent.
+// progress for 50 ms, and returns how many frames it had sent. (A stall is
+// the absence of an event: only the clock can tell it.)
 func (nb *numbered) waitStall(t *testing.T) int64 {
 	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); ; {
-		a := nb.sent.Load()
-		time.Sleep(50 * time.Millisecond)
-		if b := nb.sent.Load(); a == b && b > 0 {
-			return b
+	last, since := nb.sent.Load(), time.Now()
+	rsockettest.Eventually(t, 3*time.Second, "the sender to stall", func() bool {
+		if n := nb.sent.Load(); n != last {
+			last, since = n, time.Now()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sender never stalled: %d frames sent", nb.sent.Load())
-		}
-	}
+		return last > 0 && time.Since(since) >= 50*time.Millisecond
+	})
+	return last
 }
 
 var errAllReceived = errors.New("all frames received")
@@ -394,7 +373,7 @@ func TestRelayKilled(t *testing.T) {
 	}
 	hctx := <-streaming
 	start := time.Now()
-	r.kill()
+	r.Kill()
 	for {
 		if _, err := s.Recv(); err != nil {
 			t.Logf("stream failed %v after the kill: %v", time.Since(start), err)

@@ -1,38 +1,36 @@
 package ring
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"golang.org/x/sys/unix"
 )
 
-// The two-process tests re-run this test binary as the peer: TestMain sees
-// the child environment and runs the child's side instead of the tests.
-const (
-	envChild = "RSHM_RING_TEST_CHILD" // "echo" or "pong"
-	envPath  = "RSHM_RING_TEST_SHM"   // the shared file
-	envCount = "RSHM_RING_TEST_N"     // records
-	procCap  = 1 << 16
-)
+// procCap is the capacity of each ring the two processes share.
+const procCap = 1 << 16
 
+// The two-process tests run this test binary as the peer
+// (testchild.Start), in role "echo" or "pong" with two arguments: the
+// shared file and the number of records.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(envChild); mode != "" {
-		if err := runChild(mode); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
+	child := func(mode string) func(args []string) int {
+		return func(args []string) int {
+			if err := runChild(mode, args); err != nil {
+				fmt.Fprintln(os.Stderr, "child:", err)
+				return 1
+			}
+			return 0
 		}
-		os.Exit(0)
 	}
+	testchild.Main(map[string]func(args []string) int{"echo": child("echo"), "pong": child("pong")})
 	os.Exit(m.Run())
 }
 
@@ -79,7 +77,9 @@ func sharedRings(path string, create bool) (a, b *Buffer, unmap func(), err erro
 }
 
 // startChild creates the shared file and starts the peer. Cleanup kills
-// the peer if it still runs and removes the file, whatever happened.
+// the peer if it still runs and removes the file, whatever happened. wait
+// waits for the peer to exit, fails the test if it failed, and returns the
+// line it printed.
 func startChild(t *testing.T, mode string, n int) (a, b *Buffer, wait func() string) {
 	t.Helper()
 	if _, err := os.Stat("/dev/shm"); err != nil {
@@ -92,39 +92,26 @@ func startChild(t *testing.T, mode string, n int) (a, b *Buffer, wait func() str
 		t.Fatal(err)
 	}
 	t.Cleanup(unmap)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChild+"="+mode, envPath+"="+path, envCount+"="+strconv.Itoa(n))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	var werr error
-	reap := func() { once.Do(func() { werr = cmd.Wait() }) }
-	t.Cleanup(func() {
-		cmd.Process.Kill() // no-op error if it exited
-		reap()
-	})
+	child := testchild.Start(t, mode, path, strconv.Itoa(n))
 	return a, b, func() string {
-		reap()
-		if werr != nil {
-			t.Errorf("child: %v\n%s", werr, out.String())
+		if err := child.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
 		}
-		return out.String()
+		return child.Line(t, "")
 	}
 }
 
-func runChild(mode string) error {
-	n, err := strconv.Atoi(os.Getenv(envCount))
+// runChild plays the child's side: args are the shared file and the
+// number of records.
+func runChild(mode string, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("want a file and a count, got %q", args)
+	}
+	n, err := strconv.Atoi(args[1])
 	if err != nil {
 		return err
 	}
-	a, b, unmap, err := sharedRings(os.Getenv(envPath), false)
+	a, b, unmap, err := sharedRings(args[0], false)
 	if err != nil {
 		return err
 	}

@@ -326,6 +326,45 @@ func TestReadPublishesOncePerCall(t *testing.T) {
 	}
 }
 
+// In one long Read the consumer hands space back every quarter of the
+// ring, not only when Read returns: a producer keeping up with a full ring
+// can claim again while the Read still runs, and need not wait for the lap.
+func TestReadHandsBackEachQuarter(t *testing.T) {
+	const capacity = 4096
+	b := newRing(t, capacity)
+	rec := make([]byte, 56)
+	size := RecordHeaderSize + len(rec) // 64: a quarter is 16 records
+	written := 0
+	for b.Write(rec) == nil {
+		written++
+	}
+	if _, err := b.Claim(len(rec)); err != ErrFull {
+		t.Fatalf("Claim on the full ring = %v; want ErrFull", err)
+	}
+	calls, firstClaim := 0, 0 // the call in which Claim first succeeded
+	n, err := b.Read(func([]byte) bool {
+		calls++
+		if firstClaim == 0 {
+			if _, err := b.Claim(len(rec)); err == nil {
+				firstClaim = calls
+				b.Abort()
+			} else if err != ErrFull {
+				t.Errorf("Claim in call %d = %v; want nil or ErrFull", calls, err)
+			}
+		}
+		return true
+	})
+	if n != written || err != nil {
+		t.Fatalf("Read = %d, %v; want %d, nil", n, err, written)
+	}
+	// After the call that ends the first quarter, the space it read is
+	// the producer's: the next call can claim a record.
+	if want := capacity/4/size + 1; firstClaim != want {
+		t.Errorf("Claim first succeeded in call %d of %d; want call %d, after a quarter of the ring was read",
+			firstClaim, written, want)
+	}
+}
+
 func TestReadStopsEarly(t *testing.T) {
 	b := newRing(t, 1024)
 	for i := range 5 {

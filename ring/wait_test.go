@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 
 // The producer makes no wake system call while the consumer is awake.
@@ -28,13 +30,7 @@ func TestNoWakeWhileAwake(t *testing.T) {
 // waitParked waits until the word says the other goroutine is parked.
 func waitParked(t *testing.T, w interface{ Load() uint32 }) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for w.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("peer never parked")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	rsockettest.Eventually(t, 5*time.Second, "the peer to park", func() bool { return w.Load() != 0 })
 }
 
 func TestWaitDataWakes(t *testing.T) {

@@ -38,5 +38,6 @@ func tcpDial(t testing.TB) (rsocket.Transport, rsocket.Transport) {
 	return a, b
 }
 
-func TestConformancePipe(t *testing.T) { rsockettest.RunConformance(t, pipeDial) }
+// The pipe runs the table on synctest's fake clock; TCP in real time.
+func TestConformancePipe(t *testing.T) { rsockettest.RunConformanceSynctest(t, pipeDial) }
 func TestConformanceTCP(t *testing.T)  { rsockettest.RunConformance(t, tcpDial) }

@@ -36,8 +36,14 @@ type Conn struct {
 	// that have not run yet; a driving requester yields while it is not
 	// zero (rrDriven).
 	rrWoken atomic.Int64
-	server  bool
-	set     settings
+	// rrFree recycles this connection's request-response records (getRR,
+	// putRR). Per connection, not per process: a record's rrDone channel
+	// belongs to the goroutines that made it, and a testing/synctest
+	// bubble must not share a channel with code outside it (a record made
+	// in one bubble and reused outside it is a fatal error).
+	rrFree sync.Pool
+	server bool
+	set    settings
 
 	ctx    context.Context // cancelled when the connection closes
 	cancel context.CancelFunc

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
@@ -176,26 +177,25 @@ func (h *inlineCount) FireAndForgetInline(rsocket.Payload) { h.n.Add(1) }
 // TestFireAndForgetAllocs: a fire-and-forget allocates nothing at steady
 // state, on either end when the responder handles it inline.
 func TestFireAndForgetAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under -race")
-	}
-	h := &inlineCount{}
-	p := pipePair(t, h)
-	ctx := context.Background()
-	req := rsocket.Payload{Data: []byte("hello")}
-	run := func() {
-		if err := p.Client.FireAndForget(ctx, req); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		if raceEnabled {
+			t.Skip("allocation counts differ under -race")
 		}
-	}
-	checkAllocs(t, "FireAndForget", 0, run)
-	deadline := time.Now().Add(5 * time.Second)
-	for h.n.Load() < 1101 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if n := h.n.Load(); n != 1101 {
-		t.Errorf("%d requests arrived, want 1101", n)
-	}
+		h := &inlineCount{}
+		p := pipePair(t, h)
+		ctx := context.Background()
+		req := rsocket.Payload{Data: []byte("hello")}
+		run := func() {
+			if err := p.Client.FireAndForget(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkAllocs(t, "FireAndForget", 0, run)
+		synctest.Wait() // the server has handled all that arrived
+		if n := h.n.Load(); n != 1101 {
+			t.Errorf("%d requests arrived, want 1101", n)
+		}
+	})
 }
 
 // TestRecvBufferReuse shows the ownership rule: a payload from Recv is a
@@ -266,22 +266,24 @@ func TestNoGoroutineLeak(t *testing.T) {
 			})
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			return
+	// Goroutines beyond those there were before are allowed if none is
+	// rsocket's (the runtime's, the testing package's).
+	var stacks []byte
+	ended := false
+	defer func() {
+		if !ended {
+			t.Logf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), stacks)
 		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			if strings.Contains(string(buf), "rsocket.") {
-				t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf)
-			}
-			return
+	}()
+	rsockettest.Eventually(t, 3*time.Second, "the connections' goroutines to end", func() bool {
+		if runtime.NumGoroutine() <= before {
+			return true
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		stacks = make([]byte, 1<<20)
+		stacks = stacks[:runtime.Stack(stacks, true)]
+		return !bytes.Contains(stacks, []byte("rsocket."))
+	})
+	ended = true
 }
 
 // TestTCPListener runs DialTCP against ListenTCP with Accept and Serve.
@@ -363,36 +365,41 @@ func TestTransportFrameLimit(t *testing.T) {
 // them too, and Recv reports the end (TestRecvAfterClose failed under -race
 // when the whole stream had arrived before Close).
 func TestRecvAfterCloseOfCompletedStream(t *testing.T) {
-	p := pipePair(t, &rsockettest.Echo{})
-	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte("5"), Data: []byte("v")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond) // all 5 payloads and the completion arrive
-	if _, err := s.Recv(); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if q, err := s.Recv(); err == nil {
-		t.Fatalf("Recv after Close returned %q, want an error", q.Data)
-	}
-}
-
-func TestRecvAfterClose(t *testing.T) {
-	p := pipePair(t, &rsockettest.Echo{})
-	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(4 * rsocket.DefaultPrefetch)), Data: []byte("v")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Wait until many payloads are queued, so that Recv takes a batch.
-	time.Sleep(50 * time.Millisecond)
-	for range 3 {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipePair(t, &rsockettest.Echo{})
+		s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte("5"), Data: []byte("v")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // all 5 payloads and the completion arrive
 		if _, err := s.Recv(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	s.Close()
-	if q, err := s.Recv(); err == nil {
-		t.Fatalf("Recv after Close returned %q, want an error", q.Data)
-	}
+		s.Close()
+		if q, err := s.Recv(); err == nil {
+			t.Fatalf("Recv after Close returned %q, want an error", q.Data)
+		}
+	})
+}
+
+func TestRecvAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipePair(t, &rsockettest.Echo{})
+		s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(4 * rsocket.DefaultPrefetch)), Data: []byte("v")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Wait until the window's payloads are queued, so that Recv takes
+		// a batch.
+		synctest.Wait()
+		for range 3 {
+			if _, err := s.Recv(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		if q, err := s.Recv(); err == nil {
+			t.Fatalf("Recv after Close returned %q, want an error", q.Data)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
@@ -55,63 +56,69 @@ func leaseCtx(t *testing.T) context.Context {
 
 // awaitLease retries a request-response until the client holds a lease (a
 // request refused with ErrNoLease uses no unit); the successful request
-// uses one.
+// uses one. Over TCP the LEASE's arrival is announced by nothing but the
+// request succeeding.
 func awaitLease(t *testing.T, c *rsocket.Conn) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	rsockettest.Eventually(t, 3*time.Second, "a lease", func() bool {
 		_, err := c.RequestResponse(leaseCtx(t), rsocket.Payload{Data: []byte("first")})
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, rsocket.ErrNoLease) || time.Now().After(deadline) {
+		if err != nil && !errors.Is(err, rsocket.ErrNoLease) {
 			t.Fatalf("waiting for a lease: %v", err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil
+	})
 }
 
 func isNoLease(err error) bool {
 	return errors.Is(err, rsocket.ErrNoLease) && errors.Is(err, &rsocket.Error{Code: rsocket.CodeRejected})
 }
 
-// TestLease runs the lease behaviour over the in-process pipe and TCP.
+// TestLease runs the lease behaviour over the in-process pipe, each test in
+// a synctest bubble, and over TCP in real time the tests that wait on
+// events only. The others step the fake clock (advance, synctest.Wait):
+// their timing is the engine's, whatever the transport.
 func TestLease(t *testing.T) {
-	dials := []struct {
-		name string
-		dial rsockettest.Dial
-	}{{"pipe", pipeDial}, {"tcp", tcpDial}}
 	tests := []struct {
 		name string
 		fn   func(*testing.T, rsockettest.Dial)
+		tcp  bool // waits on events only: runs over TCP too
 	}{
-		{"NoRequestBeforeLease", testLeaseNoRequestBeforeLease},
-		{"WaitForLease", testLeaseWait},
-		{"WaitEndsWithContext", testLeaseWaitContext},
-		{"WithinAndOverLease", testLeaseOver},
-		{"Renewal", testLeaseRenewal},
-		{"Expiry", testLeaseExpiry},
-		{"ServerCallsClientUnderLease", testLeaseBothDirections},
-		{"ServerWithoutLease", testLeaseUnsupported},
-		{"ClientWithoutLease", testLeaseNotAsked},
+		{"NoRequestBeforeLease", testLeaseNoRequestBeforeLease, false},
+		{"WaitForLease", testLeaseWait, true},
+		{"WaitEndsWithContext", testLeaseWaitContext, false},
+		{"WithinAndOverLease", testLeaseOver, true},
+		{"Renewal", testLeaseRenewal, true},
+		{"Expiry", testLeaseExpiry, false},
+		{"ServerCallsClientUnderLease", testLeaseBothDirections, true},
+		{"ServerWithoutLease", testLeaseUnsupported, true},
+		{"ClientWithoutLease", testLeaseNotAsked, true},
 	}
-	for _, d := range dials {
-		t.Run(d.name, func(t *testing.T) {
-			for _, tc := range tests {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, d.dial) })
+	t.Run("pipe", func(t *testing.T) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) { tc.fn(t, pipeDial) })
+			})
+		}
+	})
+	t.Run("tcp", func(t *testing.T) {
+		for _, tc := range tests {
+			if tc.tcp {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, tcpDial) })
 			}
-		})
-	}
+		}
+	})
 }
 
 // Error mode: every kind of request fails with ErrNoLease, at once, until
-// the first non-empty LEASE arrives.
+// the first non-empty LEASE arrives. (Synctest: the fake clock says when
+// the LEASE leaves the server.)
 func testLeaseNoRequestBeforeLease(t *testing.T, dial rsockettest.Dial) {
+	const delay = 200 * time.Millisecond
 	h := &countEcho{}
+	start := time.Now() // the server's strategy runs at the SETUP, now
 	p := rsockettest.Connect(t, dial, rsocket.ClientConfig{Lease: &rsocket.LeaseConfig{}},
-		leaseServer(h, &rsocket.LeaseConfig{Strategy: lateLease(10, 200*time.Millisecond)}))
+		leaseServer(h, &rsocket.LeaseConfig{Strategy: lateLease(10, delay)}))
 	ctx := leaseCtx(t)
-	start := time.Now()
 	if _, err := p.Client.RequestResponse(ctx, rsocket.Payload{}); !isNoLease(err) {
 		t.Errorf("RequestResponse: got %v, want ErrNoLease", err)
 	}
@@ -127,16 +134,20 @@ func testLeaseNoRequestBeforeLease(t *testing.T, dial rsockettest.Dial) {
 	if err := p.Client.RequestResponseAsync(rsocket.Payload{}, &waiter{h: &countHandler{}, done: make(chan struct{}, 1)}); !isNoLease(err) {
 		t.Errorf("RequestResponseAsync: got %v, want ErrNoLease", err)
 	}
-	if d := time.Since(start); d > 150*time.Millisecond {
+	if d := time.Since(start); d != 0 {
 		t.Errorf("refusals took %v, want immediate", d)
 	}
 	// METADATA_PUSH is not a request: not leased.
 	if err := p.Client.MetadataPush(ctx, []byte("md")); err != nil {
 		t.Errorf("MetadataPush: %v", err)
 	}
-	awaitLease(t, p.Client)
-	if d := time.Since(start); d < 150*time.Millisecond {
-		t.Errorf("request succeeded after %v, before the LEASE was sent", d)
+	advance(delay - time.Millisecond)
+	if _, err := p.Client.RequestResponse(ctx, rsocket.Payload{}); !isNoLease(err) {
+		t.Errorf("%v after SETUP, before the LEASE: got %v, want ErrNoLease", time.Since(start), err)
+	}
+	advance(time.Millisecond)
+	if _, err := p.Client.RequestResponse(ctx, rsocket.Payload{Data: []byte("first")}); err != nil {
+		t.Fatalf("%v after SETUP, the LEASE sent: %v", time.Since(start), err)
 	}
 	if got := h.n.Load(); got != 1 {
 		t.Errorf("server handled %d requests, want 1", got)
@@ -171,7 +182,8 @@ func testLeaseWait(t *testing.T, dial rsockettest.Dial) {
 	}
 }
 
-// A waiting request ends with its ctx, and with the connection.
+// A waiting request ends with its ctx, and with the connection. (Synctest:
+// Wait says when the request waits.)
 func testLeaseWaitContext(t *testing.T, dial rsockettest.Dial) {
 	never := leaseFunc(func(rsocket.LeaseStats) (rsocket.Lease, time.Duration) { return rsocket.Lease{}, 0 })
 	p := rsockettest.Connect(t, dial, rsocket.ClientConfig{Lease: &rsocket.LeaseConfig{WaitForLease: true}},
@@ -186,7 +198,7 @@ func testLeaseWaitContext(t *testing.T, dial rsockettest.Dial) {
 		_, err := p.Client.RequestResponse(context.Background(), rsocket.Payload{})
 		errc <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait() // the request waits for a lease
 	p.Client.Close()
 	select {
 	case err := <-errc:
@@ -215,11 +227,8 @@ func testLeaseOver(t *testing.T, dial rsockettest.Dial) {
 	if _, err := p.Client.RequestResponse(ctx, rsocket.Payload{}); !isNoLease(err) {
 		t.Fatalf("4th request: got %v, want ErrNoLease", err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for h.n.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
+	// The fire-and-forget's handler runs on its own goroutine.
+	rsockettest.Eventually(t, 2*time.Second, "3 requests handled", func() bool { return h.n.Load() >= 3 })
 	if got := h.n.Load(); got != 3 {
 		t.Errorf("server handled %d requests, want 3", got)
 	}
@@ -244,14 +253,23 @@ func testLeaseRenewal(t *testing.T, dial rsockettest.Dial) {
 }
 
 // A lease is valid for its TTL from reception; after that, ErrNoLease.
+// (Synctest: the fake clock puts the requests either side of the TTL.)
 func testLeaseExpiry(t *testing.T, dial rsockettest.Dial) {
+	const ttl = 60 * time.Millisecond
 	once := leaseFunc(func(rsocket.LeaseStats) (rsocket.Lease, time.Duration) {
-		return rsocket.Lease{TTL: 60 * time.Millisecond, Requests: 100}, 0
+		return rsocket.Lease{TTL: ttl, Requests: 100}, 0
 	})
 	p := rsockettest.Connect(t, dial, rsocket.ClientConfig{Lease: &rsocket.LeaseConfig{}},
 		leaseServer(&countEcho{}, &rsocket.LeaseConfig{Strategy: once}))
-	awaitLease(t, p.Client)
-	time.Sleep(100 * time.Millisecond)
+	synctest.Wait() // the LEASE has arrived
+	if _, err := p.Client.RequestResponse(leaseCtx(t), rsocket.Payload{}); err != nil {
+		t.Fatalf("under the lease: %v", err)
+	}
+	advance(ttl - time.Millisecond)
+	if _, err := p.Client.RequestResponse(leaseCtx(t), rsocket.Payload{}); err != nil {
+		t.Fatalf("1ms before the TTL: %v", err)
+	}
+	advance(time.Millisecond)
 	if _, err := p.Client.RequestResponse(leaseCtx(t), rsocket.Payload{}); !isNoLease(err) {
 		t.Fatalf("after TTL: got %v, want ErrNoLease", err)
 	}
@@ -259,7 +277,10 @@ func testLeaseExpiry(t *testing.T, dial rsockettest.Dial) {
 	if err := p.Server.GrantLease(leaseCtx(t), rsocket.Lease{TTL: time.Minute, Requests: 1}); err != nil {
 		t.Fatal(err)
 	}
-	awaitLease(t, p.Client)
+	synctest.Wait()
+	if _, err := p.Client.RequestResponse(leaseCtx(t), rsocket.Payload{}); err != nil {
+		t.Fatalf("after the manual grant: %v", err)
+	}
 }
 
 // Lease is symmetric: the server's requests run under the client's lease.
@@ -342,54 +363,46 @@ func testLeaseNotAsked(t *testing.T, dial rsockettest.Dial) {
 // the lease puts no frame on the wire, and the client grants its own lease
 // right after SETUP.
 func TestLeaseRequesterSendsNothing(t *testing.T) {
-	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
-	t.Cleanup(func() { ct.Close(); st.Close() })
-	r := newRaw(t, st)
-	c, err := rsocket.Client(context.Background(), ct, rsocket.ClientConfig{Lease: &rsocket.LeaseConfig{
-		WaitForLease: true, Strategy: rsocket.FixedLease{Requests: 7, TTL: 3 * time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if f := r.next(0); f.Type != wire.TypeSetup || f.Flags&wire.FlagLease == 0 {
-		t.Fatalf("first frame %v flags %x, want SETUP with L", f.Type, f.Flags)
-	}
-	if f := r.next(0); f.Type != wire.TypeLease || f.TTL != 3000 || f.NumRequests != 7 || f.StreamID != 0 {
-		t.Fatalf("got %+v, want LEASE ttl 3000 n 7", f)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.RequestResponse(context.Background(), rsocket.Payload{Data: []byte("a")})
-		done <- err
-	}()
-	// Nothing before the LEASE.
-	select {
-	case b := <-r.frames:
-		t.Fatalf("client sent before any LEASE: % x", b)
-	case <-time.After(50 * time.Millisecond):
-	}
-	r.send(wire.AppendLease(nil, 60000, 1, nil))
-	f := r.next(0)
-	if f.Type != wire.TypeRequestResponse || f.StreamID != 1 {
-		t.Fatalf("got %v on %d", f.Type, f.StreamID)
-	}
-	r.send(wire.AppendPayload(nil, 1, wire.FlagNext|wire.FlagComplete, nil, []byte("ok")))
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	// The lease of 1 is used: the next request waits and sends nothing.
-	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
-	defer cancel()
-	if _, err := c.RequestResponse(ctx, rsocket.Payload{}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v, want DeadlineExceeded", err)
-	}
-	select {
-	case b := <-r.frames:
-		if fr := new(wire.Frame); wire.Parse(b, fr) != nil || fr.Type != wire.TypeKeepalive {
-			t.Fatalf("client sent beyond its lease: % x", b)
+	synctest.Test(t, func(t *testing.T) {
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		t.Cleanup(func() { ct.Close(); st.Close() })
+		r := newRaw(t, st)
+		c, err := rsocket.Client(context.Background(), ct, rsocket.ClientConfig{Lease: &rsocket.LeaseConfig{
+			WaitForLease: true, Strategy: rsocket.FixedLease{Requests: 7, TTL: 3 * time.Second}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Millisecond):
-	}
+		defer c.Close()
+		if f := r.next(0); f.Type != wire.TypeSetup || f.Flags&wire.FlagLease == 0 {
+			t.Fatalf("first frame %v flags %x, want SETUP with L", f.Type, f.Flags)
+		}
+		if f := r.next(0); f.Type != wire.TypeLease || f.TTL != 3000 || f.NumRequests != 7 || f.StreamID != 0 {
+			t.Fatalf("got %+v, want LEASE ttl 3000 n 7", f)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.RequestResponse(context.Background(), rsocket.Payload{Data: []byte("a")})
+			done <- err
+		}()
+		// Nothing before the LEASE.
+		r.silent()
+		r.send(wire.AppendLease(nil, 60000, 1, nil))
+		f := r.next(0)
+		if f.Type != wire.TypeRequestResponse || f.StreamID != 1 {
+			t.Fatalf("got %v on %d", f.Type, f.StreamID)
+		}
+		r.send(wire.AppendPayload(nil, 1, wire.FlagNext|wire.FlagComplete, nil, []byte("ok")))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// The lease of 1 is used: the next request waits and sends nothing.
+		ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+		defer cancel()
+		if _, err := c.RequestResponse(ctx, rsocket.Payload{}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v, want DeadlineExceeded", err)
+		}
+		r.quiet() // KEEPALIVEs at most
+	})
 }
 
 // leaseServerWithRaw starts a leasing server Conn and a raw client that
@@ -431,72 +444,74 @@ func expect(t *testing.T, r *raw, typ wire.FrameType, id uint32, code wire.Error
 // over the count, a fragmented request counting once, fire-and-forget, an
 // expired lease and an empty one.
 func TestLeaseResponderRejects(t *testing.T) {
-	var calls atomic.Int32
-	strategy := leaseFunc(func(rsocket.LeaseStats) (rsocket.Lease, time.Duration) {
-		if calls.Add(1) == 1 {
-			return rsocket.Lease{}, 0 // an empty lease: no request allowed
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		strategy := leaseFunc(func(rsocket.LeaseStats) (rsocket.Lease, time.Duration) {
+			if calls.Add(1) == 1 {
+				return rsocket.Lease{}, 0 // an empty lease: no request allowed
+			}
+			return rsocket.Lease{TTL: time.Minute, Requests: 1}, 0
+		})
+		r, c := leaseServerWithRaw(t, strategy)
+		ctx := leaseCtx(t)
+		if f := expect(t, r, wire.TypeLease, 0, 0); f.NumRequests != 0 {
+			t.Fatalf("first LEASE grants %d", f.NumRequests)
 		}
-		return rsocket.Lease{TTL: time.Minute, Requests: 1}, 0
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("x")))
+		expect(t, r, wire.TypeError, 1, wire.ErrRejected)
+
+		// One unit: the first request is served, the second rejected.
+		if err := c.GrantLease(ctx, rsocket.Lease{TTL: time.Minute, Requests: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if f := expect(t, r, wire.TypeLease, 0, 0); f.NumRequests != 1 || f.TTL != 60000 {
+			t.Fatalf("LEASE %+v", f)
+		}
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 3, 0, 0, nil, []byte("a")))
+		if f := expect(t, r, wire.TypePayload, 3, 0); string(f.Data) != "a" {
+			t.Fatalf("response %q", f.Data)
+		}
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 5, 0, 0, nil, []byte("b")))
+		expect(t, r, wire.TypeError, 5, wire.ErrRejected)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestFNF, 7, 0, 0, nil, []byte("f")))
+		expect(t, r, wire.TypeError, 7, wire.ErrRejected)
+
+		// A fragmented request is one unit.
+		if err := c.GrantLease(ctx, rsocket.Lease{TTL: time.Minute, Requests: 1}); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, r, wire.TypeLease, 0, 0)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 9, wire.FlagFollows, 0, nil, []byte("fr")))
+		r.send(wire.AppendPayload(nil, 9, wire.FlagNext|wire.FlagFollows, nil, []byte("ag")))
+		r.send(wire.AppendPayload(nil, 9, wire.FlagNext, nil, []byte("ment")))
+		if f := expect(t, r, wire.TypePayload, 9, 0); string(f.Data) != "fragment" {
+			t.Fatalf("response %q", f.Data)
+		}
+		r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 11, 0, 5, nil, []byte("s")))
+		expect(t, r, wire.TypeError, 11, wire.ErrRejected)
+		// A rejected fragmented request: its later fragments are ignored.
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 13, wire.FlagFollows, 0, nil, []byte("x")))
+		expect(t, r, wire.TypeError, 13, wire.ErrRejected)
+		r.send(wire.AppendPayload(nil, 13, wire.FlagNext, nil, []byte("y")))
+
+		// An expired lease.
+		if err := c.GrantLease(ctx, rsocket.Lease{TTL: 20 * time.Millisecond, Requests: 5}); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, r, wire.TypeLease, 0, 0)
+		advance(20 * time.Millisecond) // the TTL is over
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 15, 0, 0, nil, []byte("late")))
+		expect(t, r, wire.TypeError, 15, wire.ErrRejected)
+
+		// The connection is still up: a keepalive is answered.
+		r.send(wire.AppendKeepalive(nil, true, 0, []byte("ping")))
+		if f := r.next(wire.TypeKeepalive); f == nil || f.Type != wire.TypeKeepalive || string(f.Data) != "ping" {
+			t.Fatalf("got %+v, want KEEPALIVE echo", f)
+		}
+		if c.Err() != nil {
+			t.Fatalf("connection failed: %v", c.Err())
+		}
 	})
-	r, c := leaseServerWithRaw(t, strategy)
-	ctx := leaseCtx(t)
-	if f := expect(t, r, wire.TypeLease, 0, 0); f.NumRequests != 0 {
-		t.Fatalf("first LEASE grants %d", f.NumRequests)
-	}
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("x")))
-	expect(t, r, wire.TypeError, 1, wire.ErrRejected)
-
-	// One unit: the first request is served, the second rejected.
-	if err := c.GrantLease(ctx, rsocket.Lease{TTL: time.Minute, Requests: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if f := expect(t, r, wire.TypeLease, 0, 0); f.NumRequests != 1 || f.TTL != 60000 {
-		t.Fatalf("LEASE %+v", f)
-	}
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 3, 0, 0, nil, []byte("a")))
-	if f := expect(t, r, wire.TypePayload, 3, 0); string(f.Data) != "a" {
-		t.Fatalf("response %q", f.Data)
-	}
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 5, 0, 0, nil, []byte("b")))
-	expect(t, r, wire.TypeError, 5, wire.ErrRejected)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestFNF, 7, 0, 0, nil, []byte("f")))
-	expect(t, r, wire.TypeError, 7, wire.ErrRejected)
-
-	// A fragmented request is one unit.
-	if err := c.GrantLease(ctx, rsocket.Lease{TTL: time.Minute, Requests: 1}); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, r, wire.TypeLease, 0, 0)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 9, wire.FlagFollows, 0, nil, []byte("fr")))
-	r.send(wire.AppendPayload(nil, 9, wire.FlagNext|wire.FlagFollows, nil, []byte("ag")))
-	r.send(wire.AppendPayload(nil, 9, wire.FlagNext, nil, []byte("ment")))
-	if f := expect(t, r, wire.TypePayload, 9, 0); string(f.Data) != "fragment" {
-		t.Fatalf("response %q", f.Data)
-	}
-	r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 11, 0, 5, nil, []byte("s")))
-	expect(t, r, wire.TypeError, 11, wire.ErrRejected)
-	// A rejected fragmented request: its later fragments are ignored.
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 13, wire.FlagFollows, 0, nil, []byte("x")))
-	expect(t, r, wire.TypeError, 13, wire.ErrRejected)
-	r.send(wire.AppendPayload(nil, 13, wire.FlagNext, nil, []byte("y")))
-
-	// An expired lease.
-	if err := c.GrantLease(ctx, rsocket.Lease{TTL: 20 * time.Millisecond, Requests: 5}); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, r, wire.TypeLease, 0, 0)
-	time.Sleep(50 * time.Millisecond)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 15, 0, 0, nil, []byte("late")))
-	expect(t, r, wire.TypeError, 15, wire.ErrRejected)
-
-	// The connection is still up: a keepalive is answered.
-	r.send(wire.AppendKeepalive(nil, true, 0, []byte("ping")))
-	if f := r.next(wire.TypeKeepalive); f == nil || f.Type != wire.TypeKeepalive || string(f.Data) != "ping" {
-		t.Fatalf("got %+v, want KEEPALIVE echo", f)
-	}
-	if c.Err() != nil {
-		t.Fatalf("connection failed: %v", c.Err())
-	}
 }
 
 // TestLeaseStrategies: the shipped strategies' grants.
@@ -530,29 +545,31 @@ func TestLeaseStrategies(t *testing.T) {
 // TestLeaseStatsInFlight: at its next call the strategy sees the requests
 // being served, and those used and rejected under the previous grant.
 func TestLeaseStatsInFlight(t *testing.T) {
-	seen := make(chan rsocket.LeaseStats, 16)
-	strategy := leaseFunc(func(s rsocket.LeaseStats) (rsocket.Lease, time.Duration) {
-		seen <- s
-		return rsocket.Lease{TTL: time.Minute, Requests: 2}, 300 * time.Millisecond
-	})
-	r, _ := leaseServerWithRaw(t, strategy)
-	<-seen
-	expect(t, r, wire.TypeLease, 0, 0)
-	// A stream of 5 items with 1 credit stays open on the server.
-	r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 1, 0, 1, []byte("5"), []byte("s")))
-	expect(t, r, wire.TypePayload, 1, 0)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 3, 0, 0, nil, []byte("a")))
-	expect(t, r, wire.TypePayload, 3, 0)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 5, 0, 0, nil, []byte("b")))
-	expect(t, r, wire.TypeError, 5, wire.ErrRejected)
-	select {
-	case s := <-seen:
-		if s != (rsocket.LeaseStats{InFlight: 1, Used: 2, Rejected: 1}) {
-			t.Errorf("got %+v, want InFlight 1, Used 2, Rejected 1", s)
+	synctest.Test(t, func(t *testing.T) {
+		seen := make(chan rsocket.LeaseStats, 16)
+		strategy := leaseFunc(func(s rsocket.LeaseStats) (rsocket.Lease, time.Duration) {
+			seen <- s
+			return rsocket.Lease{TTL: time.Minute, Requests: 2}, 300 * time.Millisecond
+		})
+		r, _ := leaseServerWithRaw(t, strategy)
+		<-seen
+		expect(t, r, wire.TypeLease, 0, 0)
+		// A stream of 5 items with 1 credit stays open on the server.
+		r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 1, 0, 1, []byte("5"), []byte("s")))
+		expect(t, r, wire.TypePayload, 1, 0)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 3, 0, 0, nil, []byte("a")))
+		expect(t, r, wire.TypePayload, 3, 0)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 5, 0, 0, nil, []byte("b")))
+		expect(t, r, wire.TypeError, 5, wire.ErrRejected)
+		select {
+		case s := <-seen:
+			if s != (rsocket.LeaseStats{InFlight: 1, Used: 2, Rejected: 1}) {
+				t.Errorf("got %+v, want InFlight 1, Used 2, Rejected 1", s)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("strategy not called again")
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("strategy not called again")
-	}
+	})
 }
 
 // TestLeaseAsyncAllocs: under lease, the asynchronous request path still

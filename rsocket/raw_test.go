@@ -3,6 +3,7 @@ package rsocket_test
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
@@ -69,6 +70,41 @@ func (r *raw) next(want wire.FrameType) *wire.Frame {
 		case <-time.After(3 * time.Second):
 			r.t.Fatal("no frame from the conn")
 			return nil
+		}
+	}
+}
+
+// quiet checks that the Conn sends nothing but KEEPALIVEs while the fake
+// clock of the test's synctest bubble moves on 50 ms: by then it has sent
+// all that the frames before could make it send.
+func (r *raw) quiet() {
+	r.t.Helper()
+	r.none(func(typ wire.FrameType) bool { return typ == wire.TypeKeepalive })
+}
+
+// silent is quiet without the KEEPALIVEs: the Conn sends nothing at all.
+func (r *raw) silent() {
+	r.t.Helper()
+	r.none(func(wire.FrameType) bool { return false })
+}
+
+// none moves the bubble's clock on 50 ms and fails the test if the Conn
+// sent a frame other than those allowed.
+func (r *raw) none(allowed func(wire.FrameType) bool) {
+	r.t.Helper()
+	advance(50 * time.Millisecond)
+	for {
+		select {
+		case b, ok := <-r.frames:
+			if !ok {
+				r.t.Fatal("transport closed")
+			}
+			if _, typ, _, _ := wire.ParseHeader(b); allowed(typ) {
+				continue
+			}
+			r.t.Fatalf("unexpected frame % x", b)
+		default:
+			return
 		}
 	}
 }
@@ -210,31 +246,29 @@ func TestUnexpectedFrames(t *testing.T) {
 // TestRequestOnBusyID: a second request on a live id is ignored; the first
 // is answered once.
 func TestRequestOnBusyID(t *testing.T) {
-	r, errc, _ := serverWithRaw(t, setupFrame(0, 1))
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 1, 0, 1, []byte("5"), []byte("a")))
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("b")))
-	f := r.next(0)
-	if f.Type != wire.TypePayload || string(f.Data) != "a-0" {
-		t.Fatalf("got %v %q, want the stream's first item", f.Type, f.Data)
-	}
-	// With one credit used, nothing more comes until REQUEST_N.
-	select {
-	case b := <-r.frames:
-		t.Fatalf("responder sent beyond credits: % x", b)
-	case <-time.After(50 * time.Millisecond):
-	}
-	r.send(wire.AppendRequestN(nil, 1, 10))
-	for i := 1; i < 5; i++ {
-		if f := r.next(0); f.Type != wire.TypePayload || f.Flags&wire.FlagNext == 0 {
-			t.Fatalf("item %d: %v", i, f.Type)
+	synctest.Test(t, func(t *testing.T) {
+		r, errc, _ := serverWithRaw(t, setupFrame(0, 1))
+		if err := <-errc; err != nil {
+			t.Fatal(err)
 		}
-	}
-	if f := r.next(0); f.Type != wire.TypePayload || f.Flags&wire.FlagComplete == 0 {
-		t.Fatalf("got %v flags %x, want completion", f.Type, f.Flags)
-	}
+		r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 1, 0, 1, []byte("5"), []byte("a")))
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("b")))
+		f := r.next(0)
+		if f.Type != wire.TypePayload || string(f.Data) != "a-0" {
+			t.Fatalf("got %v %q, want the stream's first item", f.Type, f.Data)
+		}
+		// With one credit used, nothing more comes until REQUEST_N.
+		r.silent()
+		r.send(wire.AppendRequestN(nil, 1, 10))
+		for i := 1; i < 5; i++ {
+			if f := r.next(0); f.Type != wire.TypePayload || f.Flags&wire.FlagNext == 0 {
+				t.Fatalf("item %d: %v", i, f.Type)
+			}
+		}
+		if f := r.next(0); f.Type != wire.TypePayload || f.Flags&wire.FlagComplete == 0 {
+			t.Fatalf("got %v flags %x, want completion", f.Type, f.Flags)
+		}
+	})
 }
 
 // TestResponseWithoutComplete: a PAYLOAD without C still completes a
@@ -290,48 +324,46 @@ func (h *laterInline) RequestResponseInline(p rsocket.Payload, r rsocket.Respond
 // once, whether the handler responds during its call or later from another
 // goroutine, and not at all after the requester cancelled it.
 func TestInlineRespondOnce(t *testing.T) {
-	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
-	t.Cleanup(func() { ct.Close(); st.Close() })
-	r := newRaw(t, ct)
-	h := &laterInline{rs: make(chan rsocket.Responder, 8)}
-	go func() {
-		c, err := rsocket.Server(context.Background(), st, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
-			return h, nil
-		}})
-		if err == nil {
-			t.Cleanup(func() { c.Close() })
+	synctest.Test(t, func(t *testing.T) {
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		t.Cleanup(func() { ct.Close(); st.Close() })
+		r := newRaw(t, ct)
+		h := &laterInline{rs: make(chan rsocket.Responder, 8)}
+		go func() {
+			c, err := rsocket.Server(context.Background(), st, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+				return h, nil
+			}})
+			if err == nil {
+				t.Cleanup(func() { c.Close() })
+			}
+		}()
+		r.send(setupFrame(0, 1))
+		req := func(id uint32, data string) {
+			r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, id, 0, 0, nil, []byte(data)))
 		}
-	}()
-	r.send(setupFrame(0, 1))
-	req := func(id uint32, data string) {
-		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, id, 0, 0, nil, []byte(data)))
-	}
-	req(1, "later")
-	req(3, "later")
-	req(5, "now")
-	if f := r.next(0); f.StreamID != 5 || string(f.Data) != "now" || f.Flags&wire.FlagComplete == 0 {
-		t.Fatalf("got stream %d %q flags %x, want stream 5 \"now\" complete", f.StreamID, f.Data, f.Flags)
-	}
-	r.send(wire.AppendCancel(nil, 3))
-	req(7, "later") // its Responder arriving means the CANCEL was processed
-	r1, r3, r7 := <-h.rs, <-h.rs, <-h.rs
-	if err := r3.Respond(rsocket.Payload{Data: []byte("cancelled")}); err != nil {
-		t.Errorf("Respond after CANCEL: %v", err)
-	}
-	r1.Respond(rsocket.Payload{Data: []byte("A")})
-	r1.Respond(rsocket.Payload{Data: []byte("A again")})
-	r7.Respond(rsocket.Payload{Data: []byte("C")})
-	for _, want := range []struct {
-		id   uint32
-		data string
-	}{{1, "A"}, {7, "C"}} {
-		if f := r.next(0); f.StreamID != want.id || string(f.Data) != want.data {
-			t.Fatalf("got stream %d %q, want stream %d %q", f.StreamID, f.Data, want.id, want.data)
+		req(1, "later")
+		req(3, "later")
+		req(5, "now")
+		if f := r.next(0); f.StreamID != 5 || string(f.Data) != "now" || f.Flags&wire.FlagComplete == 0 {
+			t.Fatalf("got stream %d %q flags %x, want stream 5 \"now\" complete", f.StreamID, f.Data, f.Flags)
 		}
-	}
-	select {
-	case b := <-r.frames:
-		t.Fatalf("extra frame: % x", b)
-	case <-time.After(50 * time.Millisecond):
-	}
+		r.send(wire.AppendCancel(nil, 3))
+		req(7, "later") // its Responder arriving means the CANCEL was processed
+		r1, r3, r7 := <-h.rs, <-h.rs, <-h.rs
+		if err := r3.Respond(rsocket.Payload{Data: []byte("cancelled")}); err != nil {
+			t.Errorf("Respond after CANCEL: %v", err)
+		}
+		r1.Respond(rsocket.Payload{Data: []byte("A")})
+		r1.Respond(rsocket.Payload{Data: []byte("A again")})
+		r7.Respond(rsocket.Payload{Data: []byte("C")})
+		for _, want := range []struct {
+			id   uint32
+			data string
+		}{{1, "A"}, {7, "C"}} {
+			if f := r.next(0); f.StreamID != want.id || string(f.Data) != want.data {
+				t.Fatalf("got stream %d %q, want stream %d %q", f.StreamID, f.Data, want.id, want.data)
+			}
+		}
+		r.silent()
+	})
 }

@@ -3,7 +3,6 @@ package rsocket
 import (
 	"context"
 	"runtime"
-	"sync"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
@@ -14,13 +13,13 @@ import (
 // (acquireLease, lease.go): ErrNoLease, or a wait with WaitForLease; the
 // asynchronous request-response never waits.
 
-// rrPool recycles request-response records, so a steady request rate does
-// not allocate them.
-var rrPool = sync.Pool{New: func() any {
+// newRR makes a request-response requester record. Records are recycled
+// (Conn.rrFree), so a steady request rate does not allocate them.
+func newRR() *stream {
 	s := &stream{kind: wire.TypeRequestResponse, rrDone: make(chan struct{}, 1)}
 	s.rrIsDone = s.rrDriven
 	return s
-}}
+}
 
 // States of a blocking request-response (stream.rrState). The answer is
 // stored before rrAnswered; rrDone is signalled only when the requester
@@ -33,16 +32,20 @@ const (
 )
 
 func (c *Conn) getRR() *stream {
-	s := rrPool.Get().(*stream)
+	s, _ := c.rrFree.Get().(*stream)
+	if s == nil {
+		s = newRR()
+	}
 	s.c = c
 	return s
 }
 
 func putRR(s *stream) {
+	c := s.c
 	s.c, s.id, s.rh, s.rrResult, s.rrErr = nil, 0, nil, Payload{}, nil
 	s.rrBuf = nil
 	s.rrState.Store(rrPending)
-	rrPool.Put(s)
+	c.rrFree.Put(s)
 }
 
 // completeRR finishes a request-response requester record; the caller has

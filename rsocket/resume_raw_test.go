@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
@@ -42,73 +43,71 @@ func payloadFrame(id uint32, data string) []byte {
 // frames received; the client sends nothing but RESUME on a new transport
 // until RESUME_OK, whose position is where its retransmission starts.
 func TestResumeWire(t *testing.T) {
-	c, srv, peers := rawResumeClient(t, &rsocket.ResumeConfig{Token: []byte("token-1")})
-	setup := srv.next(wire.TypeSetup)
-	if setup.Flags&wire.FlagResume == 0 || string(setup.ResumeToken) != "token-1" {
-		t.Fatalf("SETUP flags %v token %q", setup.Flags, setup.ResumeToken)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := c.RequestStream(ctx, rsocket.Payload{Data: []byte("s")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := srv.next(wire.TypeRequestStream)
-	reqLen := uint64(wire.Size(req)) // the client's position after it
-	// Two payloads: the client's received position becomes their length.
-	p1, p2 := payloadFrame(req.StreamID, "one"), payloadFrame(req.StreamID, "two")
-	srv.send(p1)
-	srv.send(p2)
-	for range 2 {
-		if _, err := s.Recv(); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		c, srv, peers := rawResumeClient(t, &rsocket.ResumeConfig{Token: []byte("token-1")})
+		setup := srv.next(wire.TypeSetup)
+		if setup.Flags&wire.FlagResume == 0 || string(setup.ResumeToken) != "token-1" {
+			t.Fatalf("SETUP flags %v token %q", setup.Flags, setup.ResumeToken)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := c.RequestStream(ctx, rsocket.Payload{Data: []byte("s")})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	// A KEEPALIVE with R is answered with the position.
-	srv.send(wire.AppendKeepalive(nil, true, 0, nil))
-	ka := srv.next(wire.TypeKeepalive)
-	if want := uint64(len(p1) + len(p2)); ka.LastPosition != want {
-		t.Fatalf("KEEPALIVE position %d, want %d", ka.LastPosition, want)
-	}
+		req := srv.next(wire.TypeRequestStream)
+		reqLen := uint64(wire.Size(req)) // the client's position after it
+		// Two payloads: the client's received position becomes their length.
+		p1, p2 := payloadFrame(req.StreamID, "one"), payloadFrame(req.StreamID, "two")
+		srv.send(p1)
+		srv.send(p2)
+		for range 2 {
+			if _, err := s.Recv(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A KEEPALIVE with R is answered with the position.
+		srv.send(wire.AppendKeepalive(nil, true, 0, nil))
+		ka := srv.next(wire.TypeKeepalive)
+		if want := uint64(len(p1) + len(p2)); ka.LastPosition != want {
+			t.Fatalf("KEEPALIVE position %d, want %d", ka.LastPosition, want)
+		}
 
-	// Break the transport; the client redials and sends RESUME.
-	srv.tr.Close()
-	peer := <-peers
-	resume := peer.next(wire.TypeResume)
-	if string(resume.ResumeToken) != "token-1" || resume.LastPosition != uint64(len(p1)+len(p2)) || resume.FirstAvailablePosition != 0 {
-		t.Fatalf("RESUME token %q last received %d first available %d; want token-1, %d, 0",
-			resume.ResumeToken, resume.LastPosition, resume.FirstAvailablePosition, len(p1)+len(p2))
-	}
-	// A request made now must wait for RESUME_OK.
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.RequestResponse(ctx, rsocket.Payload{Data: []byte("rr")})
-		done <- err
-	}()
-	select {
-	case b := <-peer.frames:
-		t.Fatalf("client sent %d bytes before RESUME_OK", len(b))
-	case <-time.After(50 * time.Millisecond):
-	}
-	// RESUME_OK at 0: the server lost the REQUEST_STREAM, which comes
-	// again, then the request-response made while disconnected.
-	peer.send(wire.AppendResumeOK(nil, 0))
-	again := peer.next(wire.TypeRequestStream)
-	if again.StreamID != req.StreamID || string(again.Data) != "s" {
-		t.Fatalf("retransmitted %v on stream %d, want the REQUEST_STREAM on %d", again.Type, again.StreamID, req.StreamID)
-	}
-	rr := peer.next(wire.TypeRequestResponse)
-	peer.send(wire.AppendPayload(nil, rr.StreamID, wire.FlagNext|wire.FlagComplete, nil, []byte("answer")))
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	// The next KEEPALIVE still counts from the session's start.
-	peer.send(wire.AppendKeepalive(nil, true, reqLen, nil))
-	ka = peer.next(wire.TypeKeepalive)
-	if want := uint64(len(p1)+len(p2)) + uint64(wire.Size(&wire.Frame{Type: wire.TypePayload, StreamID: rr.StreamID,
-		Flags: wire.FlagNext | wire.FlagComplete, Data: []byte("answer")})); ka.LastPosition != want {
-		t.Fatalf("KEEPALIVE position after resuming %d, want %d", ka.LastPosition, want)
-	}
+		// Break the transport; the client redials and sends RESUME.
+		srv.tr.Close()
+		peer := <-peers
+		resume := peer.next(wire.TypeResume)
+		if string(resume.ResumeToken) != "token-1" || resume.LastPosition != uint64(len(p1)+len(p2)) || resume.FirstAvailablePosition != 0 {
+			t.Fatalf("RESUME token %q last received %d first available %d; want token-1, %d, 0",
+				resume.ResumeToken, resume.LastPosition, resume.FirstAvailablePosition, len(p1)+len(p2))
+		}
+		// A request made now must wait for RESUME_OK.
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.RequestResponse(ctx, rsocket.Payload{Data: []byte("rr")})
+			done <- err
+		}()
+		peer.silent() // before RESUME_OK
+		// RESUME_OK at 0: the server lost the REQUEST_STREAM, which comes
+		// again, then the request-response made while disconnected.
+		peer.send(wire.AppendResumeOK(nil, 0))
+		again := peer.next(wire.TypeRequestStream)
+		if again.StreamID != req.StreamID || string(again.Data) != "s" {
+			t.Fatalf("retransmitted %v on stream %d, want the REQUEST_STREAM on %d", again.Type, again.StreamID, req.StreamID)
+		}
+		rr := peer.next(wire.TypeRequestResponse)
+		peer.send(wire.AppendPayload(nil, rr.StreamID, wire.FlagNext|wire.FlagComplete, nil, []byte("answer")))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// The next KEEPALIVE still counts from the session's start.
+		peer.send(wire.AppendKeepalive(nil, true, reqLen, nil))
+		ka = peer.next(wire.TypeKeepalive)
+		if want := uint64(len(p1)+len(p2)) + uint64(wire.Size(&wire.Frame{Type: wire.TypePayload, StreamID: rr.StreamID,
+			Flags: wire.FlagNext | wire.FlagComplete, Data: []byte("answer")})); ka.LastPosition != want {
+			t.Fatalf("KEEPALIVE position after resuming %d, want %d", ka.LastPosition, want)
+		}
+	})
 }
 
 // TestResumeOKBadPosition: a RESUME_OK whose position the client cannot

@@ -11,9 +11,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 
 // resumeRig is a resumable server reached over in-process pipes: every
@@ -278,25 +280,22 @@ func TestResumeExactlyOnce(t *testing.T) {
 		t.Error(err)
 	}
 	// Fire-and-forgets still in flight arrive once the link is stable.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	fnfs := func() []int {
 		h.mu.Lock()
-		got := append([]int(nil), h.fnf...)
-		h.mu.Unlock()
-		if len(got) >= 2000 || time.Now().After(deadline) {
-			if len(got) != 2000 {
-				t.Errorf("server got %d fire-and-forgets, want 2000", len(got))
-			}
-			// Handlers run concurrently, so only exactly-once is checked.
-			slices.Sort(got)
-			for i, v := range got {
-				if v != i {
-					t.Fatalf("fire-and-forget %d is %d: lost or repeated", i, v)
-				}
-			}
-			break
+		defer h.mu.Unlock()
+		return append([]int(nil), h.fnf...)
+	}
+	rsockettest.Eventually(t, 5*time.Second, "2000 fire-and-forgets", func() bool { return len(fnfs()) >= 2000 })
+	got := fnfs()
+	if len(got) != 2000 {
+		t.Errorf("server got %d fire-and-forgets, want 2000", len(got))
+	}
+	// Handlers run concurrently, so only exactly-once is checked.
+	slices.Sort(got)
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("fire-and-forget %d is %d: lost or repeated", i, v)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	if client.Err() != nil || server.Err() != nil {
 		t.Fatalf("session ended: client %v, server %v", client.Err(), server.Err())
@@ -311,58 +310,62 @@ func TestResumeExactlyOnce(t *testing.T) {
 // restarted) answers RESUME with REJECTED_RESUME; the client's connection
 // fails with it and does not dial again.
 func TestResumeRejected(t *testing.T) {
-	rig := newResumeRig(t, &seqHandler{}, &rsocket.ResumeConfig{})
-	client, _ := rig.connect(rsocket.ClientConfig{})
-	// The server "restarts": a new session table.
-	rig.server.Resume = &rsocket.ResumeConfig{}
-	rig.cut()
-	select {
-	case <-client.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("client did not fail")
-	}
-	if !errors.Is(client.Err(), &rsocket.Error{Code: rsocket.CodeRejectedResume}) {
-		t.Fatalf("client error %v, want REJECTED_RESUME", client.Err())
-	}
-	n := rig.dials.Load()
-	time.Sleep(50 * time.Millisecond)
-	if rig.dials.Load() != n || n != 2 {
-		t.Fatalf("%d dials (then %d), want 2: the first and one resume attempt", n, rig.dials.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		rig := newResumeRig(t, &seqHandler{}, &rsocket.ResumeConfig{})
+		client, _ := rig.connect(rsocket.ClientConfig{})
+		// The server "restarts": a new session table.
+		rig.server.Resume = &rsocket.ResumeConfig{}
+		rig.cut()
+		select {
+		case <-client.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("client did not fail")
+		}
+		if !errors.Is(client.Err(), &rsocket.Error{Code: rsocket.CodeRejectedResume}) {
+			t.Fatalf("client error %v, want REJECTED_RESUME", client.Err())
+		}
+		n := rig.dials.Load()
+		advance(time.Minute) // time for any retry
+		if rig.dials.Load() != n || n != 2 {
+			t.Fatalf("%d dials (then %d), want 2: the first and one resume attempt", n, rig.dials.Load())
+		}
+	})
 }
 
 // TestResumeExpiry: without a transport for longer than the session
 // timeout, both sides end the session with ErrSessionExpired and the
 // server forgets it.
 func TestResumeExpiry(t *testing.T) {
-	rc := &rsocket.ResumeConfig{SessionTimeout: 100 * time.Millisecond}
-	rig := newResumeRig(t, &seqHandler{}, rc)
-	client, server := rig.connect(rsocket.ClientConfig{Resume: &rsocket.ResumeConfig{SessionTimeout: 300 * time.Millisecond}})
-	if rc.Len() != 1 {
-		t.Fatalf("server holds %d sessions, want 1", rc.Len())
-	}
-	rig.refuse.Store(true)
-	start := time.Now()
-	rig.cut()
-	for _, c := range []*rsocket.Conn{server, client} {
-		select {
-		case <-c.Done():
-		case <-time.After(5 * time.Second):
-			t.Fatal("session did not expire")
+	synctest.Test(t, func(t *testing.T) {
+		rc := &rsocket.ResumeConfig{SessionTimeout: 100 * time.Millisecond}
+		rig := newResumeRig(t, &seqHandler{}, rc)
+		client, server := rig.connect(rsocket.ClientConfig{Resume: &rsocket.ResumeConfig{SessionTimeout: 300 * time.Millisecond}})
+		if rc.Len() != 1 {
+			t.Fatalf("server holds %d sessions, want 1", rc.Len())
 		}
-		if !errors.Is(c.Err(), rsocket.ErrSessionExpired) {
-			t.Fatalf("error %v, want ErrSessionExpired", c.Err())
+		rig.refuse.Store(true)
+		start := time.Now()
+		rig.cut()
+		for _, c := range []*rsocket.Conn{server, client} {
+			select {
+			case <-c.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("session did not expire")
+			}
+			if !errors.Is(c.Err(), rsocket.ErrSessionExpired) {
+				t.Fatalf("error %v, want ErrSessionExpired", c.Err())
+			}
 		}
-	}
-	if d := time.Since(start); d < 300*time.Millisecond {
-		t.Errorf("client expired after %v, before its 300ms timeout", d)
-	}
-	if rig.dials.Load() < 3 {
-		t.Errorf("client dialed %d times while disconnected, want retries", rig.dials.Load())
-	}
-	if rc.Len() != 0 {
-		t.Fatalf("server still holds %d sessions", rc.Len())
-	}
+		if d := time.Since(start); d < 300*time.Millisecond {
+			t.Errorf("client expired after %v, before its 300ms timeout", d)
+		}
+		if rig.dials.Load() < 3 {
+			t.Errorf("client dialed %d times while disconnected, want retries", rig.dials.Load())
+		}
+		if rc.Len() != 0 {
+			t.Fatalf("server still holds %d sessions", rc.Len())
+		}
+	})
 }
 
 // TestResumeStoreFull: frames sent while disconnected go to the store;

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -88,26 +89,6 @@ func (r *raw) expectEcho() {
 	f := r.next(wire.TypeKeepalive)
 	if f == nil || f.Type != wire.TypeKeepalive || f.Flags&wire.FlagRespond != 0 || string(f.Data) != "ping" {
 		r.t.Fatalf("got %+v, want the KEEPALIVE echo", f)
-	}
-}
-
-// quiet checks that the Conn sends nothing (but KEEPALIVEs) for a while.
-func (r *raw) quiet() {
-	r.t.Helper()
-	deadline := time.After(50 * time.Millisecond)
-	for {
-		select {
-		case b, ok := <-r.frames:
-			if !ok {
-				r.t.Fatal("transport closed")
-			}
-			if _, typ, _, _ := wire.ParseHeader(b); typ == wire.TypeKeepalive {
-				continue
-			}
-			r.t.Fatalf("unexpected frame % x", b)
-		case <-deadline:
-			return
-		}
 	}
 }
 
@@ -246,82 +227,88 @@ func (h *blockedChannel) RequestChannel(ctx context.Context, _ rsocket.Payload, 
 // payloads are accepted and kept for the handler, and reading replenishes
 // as before. A REQUEST_CHANNEL with C gets no REQUEST_N.
 func TestChannelResponderRequestN(t *testing.T) {
-	h := &blockedChannel{release: make(chan struct{}), n: 4, got: make(chan string, 4)}
-	r, _ := rawServer(t, rsocket.ServerConfig{Prefetch: 4}, h)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestChannel, 3, wire.FlagComplete, 1, nil, []byte("done")))
-	r.send(wire.AppendRequest(nil, wire.TypeRequestChannel, 1, 0, 1, nil, []byte("first")))
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeRequestN || f.StreamID != 1 || f.N != 4 {
-		t.Fatalf("got %+v, want REQUEST_N(4) on stream 1 (and nothing on stream 3)", f)
-	}
-	for _, d := range []string{"p0", "p1", "p2", "p3"} {
-		r.send(wire.AppendPayload(nil, 1, wire.FlagNext, nil, []byte(d)))
-	}
-	r.expectEcho() // no ERROR[INVALID]: the window was granted
-	close(h.release)
-	for _, want := range []string{"p0", "p1", "p2", "p3"} {
-		if got := <-h.got; got != want {
-			t.Fatalf("handler read %q, want %q", got, want)
+	synctest.Test(t, func(t *testing.T) {
+		h := &blockedChannel{release: make(chan struct{}), n: 4, got: make(chan string, 4)}
+		r, _ := rawServer(t, rsocket.ServerConfig{Prefetch: 4}, h)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestChannel, 3, wire.FlagComplete, 1, nil, []byte("done")))
+		r.send(wire.AppendRequest(nil, wire.TypeRequestChannel, 1, 0, 1, nil, []byte("first")))
+		f := r.next(0)
+		if f == nil || f.Type != wire.TypeRequestN || f.StreamID != 1 || f.N != 4 {
+			t.Fatalf("got %+v, want REQUEST_N(4) on stream 1 (and nothing on stream 3)", f)
 		}
-	}
-	// Replenishment after half the window was read, as before.
-	for i := 0; i < 2; i++ {
-		if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.StreamID != 1 || f.N != 2 {
-			t.Fatalf("got %+v, want REQUEST_N(2) on stream 1", f)
+		for _, d := range []string{"p0", "p1", "p2", "p3"} {
+			r.send(wire.AppendPayload(nil, 1, wire.FlagNext, nil, []byte(d)))
 		}
-	}
-	r.quiet()
+		r.expectEcho() // no ERROR[INVALID]: the window was granted
+		close(h.release)
+		for _, want := range []string{"p0", "p1", "p2", "p3"} {
+			if got := <-h.got; got != want {
+				t.Fatalf("handler read %q, want %q", got, want)
+			}
+		}
+		// Replenishment after half the window was read, as before.
+		for i := 0; i < 2; i++ {
+			if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.StreamID != 1 || f.N != 2 {
+				t.Fatalf("got %+v, want REQUEST_N(2) on stream 1", f)
+			}
+		}
+		r.quiet()
+	})
 }
 
 // TestResponderOverCredits: payloads beyond the window the responder
 // granted end the stream with ERROR[INVALID].
 func TestResponderOverCredits(t *testing.T) {
-	h := &blockedChannel{release: make(chan struct{}), got: make(chan string, 1)}
-	r, _ := rawServer(t, rsocket.ServerConfig{Prefetch: 2}, h)
-	r.send(wire.AppendRequest(nil, wire.TypeRequestChannel, 1, 0, 1, nil, []byte("first")))
-	if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != 2 {
-		t.Fatalf("got %+v, want REQUEST_N(2)", f)
-	}
-	for _, d := range []string{"p0", "p1", "p2"} {
-		r.send(wire.AppendPayload(nil, 1, wire.FlagNext, nil, []byte(d)))
-	}
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeError || f.StreamID != 1 || f.ErrorCode != wire.ErrInvalid {
-		t.Fatalf("got %+v, want ERROR[INVALID] on stream 1", f)
-	}
-	r.quiet() // once: the stream is gone
+	synctest.Test(t, func(t *testing.T) {
+		h := &blockedChannel{release: make(chan struct{}), got: make(chan string, 1)}
+		r, _ := rawServer(t, rsocket.ServerConfig{Prefetch: 2}, h)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestChannel, 1, 0, 1, nil, []byte("first")))
+		if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != 2 {
+			t.Fatalf("got %+v, want REQUEST_N(2)", f)
+		}
+		for _, d := range []string{"p0", "p1", "p2"} {
+			r.send(wire.AppendPayload(nil, 1, wire.FlagNext, nil, []byte(d)))
+		}
+		f := r.next(0)
+		if f == nil || f.Type != wire.TypeError || f.StreamID != 1 || f.ErrorCode != wire.ErrInvalid {
+			t.Fatalf("got %+v, want ERROR[INVALID] on stream 1", f)
+		}
+		r.quiet() // once: the stream is gone
+	})
 }
 
 // TestRequesterOverCredits: a requester that receives payloads beyond the
 // credits it granted cancels the stream (CANCEL), and Recv ends with
 // INVALID after the payloads within the window.
 func TestRequesterOverCredits(t *testing.T) {
-	r, st, f := rawStream(t, rsocket.ClientConfig{Prefetch: 2})
-	if f.InitialN != 2 {
-		t.Fatalf("got %+v, want REQUEST_STREAM(2)", f)
-	}
-	id := f.StreamID
-	for _, d := range []string{"p0", "p1", "p2"} {
-		r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, []byte(d)))
-	}
-	if f := r.next(0); f == nil || f.Type != wire.TypeCancel || f.StreamID != id {
-		t.Fatalf("got %+v, want CANCEL on stream %d", f, id)
-	}
-	var got []string
-	for {
-		p, err := st.Recv()
-		if err != nil {
-			if !errors.Is(err, &rsocket.Error{Code: rsocket.CodeInvalid}) {
-				t.Errorf("Recv ended with %v, want INVALID", err)
-			}
-			break
+	synctest.Test(t, func(t *testing.T) {
+		r, st, f := rawStream(t, rsocket.ClientConfig{Prefetch: 2})
+		if f.InitialN != 2 {
+			t.Fatalf("got %+v, want REQUEST_STREAM(2)", f)
 		}
-		got = append(got, string(p.Data))
-	}
-	if strings.Join(got, ",") != "p0,p1" {
-		t.Errorf("received %q, want p0,p1", got)
-	}
-	r.quiet()
+		id := f.StreamID
+		for _, d := range []string{"p0", "p1", "p2"} {
+			r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, []byte(d)))
+		}
+		if f := r.next(0); f == nil || f.Type != wire.TypeCancel || f.StreamID != id {
+			t.Fatalf("got %+v, want CANCEL on stream %d", f, id)
+		}
+		var got []string
+		for {
+			p, err := st.Recv()
+			if err != nil {
+				if !errors.Is(err, &rsocket.Error{Code: rsocket.CodeInvalid}) {
+					t.Errorf("Recv ended with %v, want INVALID", err)
+				}
+				break
+			}
+			got = append(got, string(p.Data))
+		}
+		if strings.Join(got, ",") != "p0,p1" {
+			t.Errorf("received %q, want p0,p1", got)
+		}
+		r.quiet()
+	})
 }
 
 // TestConnectionCloseReceived: after the peer's CONNECTION_CLOSE the
@@ -329,125 +316,133 @@ func TestRequesterOverCredits(t *testing.T) {
 // lets the streams open in both directions finish, among them its own
 // request that was in flight, and then closes with the peer's error.
 func TestConnectionCloseReceived(t *testing.T) {
-	r, c := rawClient(t, rsocket.ClientConfig{Handler: &rsockettest.Echo{}})
-	ctx := context.Background()
-	// The client's request, in flight when CONNECTION_CLOSE arrives.
-	done := make(chan error, 1)
-	go func() {
-		p, err := c.RequestResponse(ctx, rsocket.Payload{Data: []byte("mine")})
-		if err == nil && string(p.Data) != "answer" {
-			t.Errorf("got %q", p.Data)
+	synctest.Test(t, func(t *testing.T) {
+		r, c := rawClient(t, rsocket.ClientConfig{Handler: &rsockettest.Echo{}})
+		ctx := context.Background()
+		// The client's request, in flight when CONNECTION_CLOSE arrives.
+		done := make(chan error, 1)
+		go func() {
+			p, err := c.RequestResponse(ctx, rsocket.Payload{Data: []byte("mine")})
+			if err == nil && string(p.Data) != "answer" {
+				t.Errorf("got %q", p.Data)
+			}
+			done <- err
+		}()
+		f := r.next(0)
+		if f == nil || f.Type != wire.TypeRequestResponse {
+			t.Fatalf("got %+v, want REQUEST_RESPONSE", f)
 		}
-		done <- err
-	}()
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeRequestResponse {
-		t.Fatalf("got %+v, want REQUEST_RESPONSE", f)
-	}
-	rr := f.StreamID
-	// The server's stream to the client: 3 items, 1 credit so far.
-	r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 2, 0, 1, []byte("3"), []byte("x")))
-	if f := r.next(0); f == nil || f.Type != wire.TypePayload || f.StreamID != 2 || string(f.Data) != "x-0" {
-		t.Fatalf("got %+v, want item x-0 on stream 2", f)
-	}
-	r.send(wire.AppendError(nil, 0, wire.ErrConnectionClose, "bye"))
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 4, 0, 0, nil, []byte("new")))
-	if f := r.next(0); f == nil || f.Type != wire.TypeError || f.StreamID != 4 || f.ErrorCode != wire.ErrRejected {
-		t.Fatalf("got %+v, want ERROR[REJECTED] on stream 4", f)
-	}
-	if _, err := c.RequestResponse(ctx, rsocket.Payload{}); !errors.Is(err, rsocket.ErrClosing) {
-		t.Errorf("new request after CONNECTION_CLOSE: %v, want ErrClosing", err)
-	}
-	if err := c.FireAndForget(ctx, rsocket.Payload{}); !errors.Is(err, rsocket.ErrClosing) {
-		t.Errorf("new fire-and-forget after CONNECTION_CLOSE: %v, want ErrClosing", err)
-	}
-	select {
-	case <-c.Done():
-		t.Fatalf("closed with streams open: %v", c.Err())
-	case <-time.After(20 * time.Millisecond):
-	}
-	r.send(wire.AppendPayload(nil, rr, wire.FlagNext|wire.FlagComplete, nil, []byte("answer")))
-	if err := <-done; err != nil {
-		t.Fatalf("the request in flight: %v", err)
-	}
-	r.send(wire.AppendRequestN(nil, 2, 5))
-	for _, want := range []string{"x-1", "x-2"} {
-		if f := r.next(0); f == nil || f.StreamID != 2 || string(f.Data) != want {
-			t.Fatalf("got %+v, want item %s", f, want)
+		rr := f.StreamID
+		// The server's stream to the client: 3 items, 1 credit so far.
+		r.send(wire.AppendRequest(nil, wire.TypeRequestStream, 2, 0, 1, []byte("3"), []byte("x")))
+		if f := r.next(0); f == nil || f.Type != wire.TypePayload || f.StreamID != 2 || string(f.Data) != "x-0" {
+			t.Fatalf("got %+v, want item x-0 on stream 2", f)
 		}
-	}
-	if f := r.next(0); f == nil || f.StreamID != 2 || f.Flags&wire.FlagComplete == 0 {
-		t.Fatalf("got %+v, want completion of stream 2", f)
-	}
-	select {
-	case <-c.Done():
-	case <-time.After(3 * time.Second):
-		t.Fatal("not closed after the last stream ended")
-	}
-	if err := c.Err(); !errors.Is(err, &rsocket.Error{Code: rsocket.CodeConnectionClose}) {
-		t.Errorf("Err = %v, want CONNECTION_CLOSE", err)
-	}
-	if f := r.next(0); f != nil {
-		t.Errorf("frame after close: %+v", f)
-	}
+		r.send(wire.AppendError(nil, 0, wire.ErrConnectionClose, "bye"))
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 4, 0, 0, nil, []byte("new")))
+		if f := r.next(0); f == nil || f.Type != wire.TypeError || f.StreamID != 4 || f.ErrorCode != wire.ErrRejected {
+			t.Fatalf("got %+v, want ERROR[REJECTED] on stream 4", f)
+		}
+		if _, err := c.RequestResponse(ctx, rsocket.Payload{}); !errors.Is(err, rsocket.ErrClosing) {
+			t.Errorf("new request after CONNECTION_CLOSE: %v, want ErrClosing", err)
+		}
+		if err := c.FireAndForget(ctx, rsocket.Payload{}); !errors.Is(err, rsocket.ErrClosing) {
+			t.Errorf("new fire-and-forget after CONNECTION_CLOSE: %v, want ErrClosing", err)
+		}
+		synctest.Wait()
+		select {
+		case <-c.Done():
+			t.Fatalf("closed with streams open: %v", c.Err())
+		default:
+		}
+		r.send(wire.AppendPayload(nil, rr, wire.FlagNext|wire.FlagComplete, nil, []byte("answer")))
+		if err := <-done; err != nil {
+			t.Fatalf("the request in flight: %v", err)
+		}
+		r.send(wire.AppendRequestN(nil, 2, 5))
+		for _, want := range []string{"x-1", "x-2"} {
+			if f := r.next(0); f == nil || f.StreamID != 2 || string(f.Data) != want {
+				t.Fatalf("got %+v, want item %s", f, want)
+			}
+		}
+		if f := r.next(0); f == nil || f.StreamID != 2 || f.Flags&wire.FlagComplete == 0 {
+			t.Fatalf("got %+v, want completion of stream 2", f)
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(3 * time.Second):
+			t.Fatal("not closed after the last stream ended")
+		}
+		if err := c.Err(); !errors.Is(err, &rsocket.Error{Code: rsocket.CodeConnectionClose}) {
+			t.Errorf("Err = %v, want CONNECTION_CLOSE", err)
+		}
+		if f := r.next(0); f != nil {
+			t.Errorf("frame after close: %+v", f)
+		}
+	})
 }
 
 // TestCloseGracefullyWaitsForPeer: after sending CONNECTION_CLOSE the
 // sender keeps reading until the peer closes, answering a request the peer
 // sent before it saw CONNECTION_CLOSE with REJECTED.
 func TestCloseGracefullyWaitsForPeer(t *testing.T) {
-	r, c := rawServer(t, rsocket.ServerConfig{}, &rsockettest.Echo{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	closed := make(chan error, 1)
-	go func() { closed <- c.CloseGracefully(ctx) }()
-	f := r.next(0)
-	if f == nil || f.Type != wire.TypeError || f.StreamID != 0 || f.ErrorCode != wire.ErrConnectionClose {
-		t.Fatalf("got %+v, want ERROR[CONNECTION_CLOSE]", f)
-	}
-	// The peer's request crossing CONNECTION_CLOSE.
-	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("crossing")))
-	if f := r.next(0); f == nil || f.Type != wire.TypeError || f.StreamID != 1 || f.ErrorCode != wire.ErrRejected {
-		t.Fatalf("got %+v, want ERROR[REJECTED] on stream 1", f)
-	}
-	select {
-	case err := <-closed:
-		t.Fatalf("CloseGracefully returned (%v) before the peer closed", err)
-	case <-time.After(20 * time.Millisecond):
-	}
-	r.tr.Close()
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		r, c := rawServer(t, rsocket.ServerConfig{}, &rsockettest.Echo{})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		closed := make(chan error, 1)
+		go func() { closed <- c.CloseGracefully(ctx) }()
+		f := r.next(0)
+		if f == nil || f.Type != wire.TypeError || f.StreamID != 0 || f.ErrorCode != wire.ErrConnectionClose {
+			t.Fatalf("got %+v, want ERROR[CONNECTION_CLOSE]", f)
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("CloseGracefully did not return after the peer closed")
-	}
-	if err := c.Err(); err != rsocket.ErrClosed {
-		t.Errorf("Err = %v, want ErrClosed", err)
-	}
+		// The peer's request crossing CONNECTION_CLOSE.
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, []byte("crossing")))
+		if f := r.next(0); f == nil || f.Type != wire.TypeError || f.StreamID != 1 || f.ErrorCode != wire.ErrRejected {
+			t.Fatalf("got %+v, want ERROR[REJECTED] on stream 1", f)
+		}
+		synctest.Wait()
+		select {
+		case err := <-closed:
+			t.Fatalf("CloseGracefully returned (%v) before the peer closed", err)
+		default:
+		}
+		r.tr.Close()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("CloseGracefully did not return after the peer closed")
+		}
+		if err := c.Err(); err != rsocket.ErrClosed {
+			t.Errorf("Err = %v, want ErrClosed", err)
+		}
+	})
 }
 
 // TestCloseGracefullyContext: a peer that never closes holds
 // CloseGracefully only until its ctx ends; with no stream open that is
 // still a clean close (nil).
 func TestCloseGracefullyContext(t *testing.T) {
-	r, c := rawServer(t, rsocket.ServerConfig{}, &rsockettest.Echo{})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := c.CloseGracefully(ctx); err != nil {
-		t.Fatalf("CloseGracefully: %v", err)
-	}
-	if f := r.next(0); f == nil || f.ErrorCode != wire.ErrConnectionClose {
-		t.Fatalf("got %+v, want ERROR[CONNECTION_CLOSE]", f)
-	}
-	if f := r.next(0); f != nil {
-		t.Fatalf("got %+v, want the transport closed", f)
-	}
-	if err := c.Err(); err != rsocket.ErrClosed {
-		t.Errorf("Err = %v, want ErrClosed", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r, c := rawServer(t, rsocket.ServerConfig{}, &rsockettest.Echo{})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if err := c.CloseGracefully(ctx); err != nil {
+			t.Fatalf("CloseGracefully: %v", err)
+		}
+		if f := r.next(0); f == nil || f.ErrorCode != wire.ErrConnectionClose {
+			t.Fatalf("got %+v, want ERROR[CONNECTION_CLOSE]", f)
+		}
+		if f := r.next(0); f != nil {
+			t.Fatalf("got %+v, want the transport closed", f)
+		}
+		if err := c.Err(); err != rsocket.ErrClosed {
+			t.Errorf("Err = %v, want ErrClosed", err)
+		}
+	})
 }
 
 // failing answers every request-response with an error whose message is
@@ -486,20 +481,22 @@ func TestErrorTruncatedAtRune(t *testing.T) {
 // DefaultPrefetch credits and, once small payloads show their size, tops
 // the window up to MaxPrefetch.
 func TestWindowGrowsForSmallPayloads(t *testing.T) {
-	r, st, f := rawStream(t, rsocket.ClientConfig{})
-	if f.InitialN != rsocket.DefaultPrefetch {
-		t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
-	}
-	id := f.StreamID
-	r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, make([]byte, 64)))
-	if _, err := st.Recv(); err != nil {
-		t.Fatal(err)
-	}
-	// 63 credits are left; the window for 64-byte payloads is MaxPrefetch.
-	if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != rsocket.MaxPrefetch-63 {
-		t.Fatalf("got %+v, want REQUEST_N(%d)", f, rsocket.MaxPrefetch-63)
-	}
-	r.quiet()
+	synctest.Test(t, func(t *testing.T) {
+		r, st, f := rawStream(t, rsocket.ClientConfig{})
+		if f.InitialN != rsocket.DefaultPrefetch {
+			t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
+		}
+		id := f.StreamID
+		r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, make([]byte, 64)))
+		if _, err := st.Recv(); err != nil {
+			t.Fatal(err)
+		}
+		// 63 credits are left; the window for 64-byte payloads is MaxPrefetch.
+		if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != rsocket.MaxPrefetch-63 {
+			t.Fatalf("got %+v, want REQUEST_N(%d)", f, rsocket.MaxPrefetch-63)
+		}
+		r.quiet()
+	})
 }
 
 // TestWindowBoundedByBytes: payloads of 1000 bytes with PrefetchBytes 4096
@@ -508,36 +505,38 @@ func TestWindowGrowsForSmallPayloads(t *testing.T) {
 // window is still queued; then each grant tops the outstanding credits and
 // queued payloads up to 3, never beyond.
 func TestWindowBoundedByBytes(t *testing.T) {
-	r, st, f := rawStream(t, rsocket.ClientConfig{PrefetchBytes: 4096})
-	if f.InitialN != rsocket.DefaultPrefetch {
-		t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
-	}
-	id := f.StreamID
-	for range rsocket.DefaultPrefetch {
-		r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, make([]byte, 1000)))
-	}
-	recv := func() {
-		t.Helper()
-		if p, err := st.Recv(); err != nil || len(p.Data) != 1000 {
-			t.Fatalf("Recv: %d bytes, %v", len(p.Data), err)
+	synctest.Test(t, func(t *testing.T) {
+		r, st, f := rawStream(t, rsocket.ClientConfig{PrefetchBytes: 4096})
+		if f.InitialN != rsocket.DefaultPrefetch {
+			t.Fatalf("got %+v, want REQUEST_STREAM(%d)", f, rsocket.DefaultPrefetch)
 		}
-	}
-	// Until only two are queued, the window (3) has no room for a grant
-	// of at least one (half of 3, rounded down).
-	for range rsocket.DefaultPrefetch - 3 {
-		recv()
-	}
-	r.quiet()
-	// Two queued, one free: REQUEST_N(1); then one queued and one credit
-	// out: REQUEST_N(1); then two credits out: REQUEST_N(1).
-	for range 3 {
-		recv()
-		if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != 1 {
-			t.Fatalf("got %+v, want REQUEST_N(1)", f)
+		id := f.StreamID
+		for range rsocket.DefaultPrefetch {
+			r.send(wire.AppendPayload(nil, id, wire.FlagNext, nil, make([]byte, 1000)))
 		}
-	}
-	// Three credits out: the window is full.
-	r.quiet()
+		recv := func() {
+			t.Helper()
+			if p, err := st.Recv(); err != nil || len(p.Data) != 1000 {
+				t.Fatalf("Recv: %d bytes, %v", len(p.Data), err)
+			}
+		}
+		// Until only two are queued, the window (3) has no room for a grant
+		// of at least one (half of 3, rounded down).
+		for range rsocket.DefaultPrefetch - 3 {
+			recv()
+		}
+		r.quiet()
+		// Two queued, one free: REQUEST_N(1); then one queued and one credit
+		// out: REQUEST_N(1); then two credits out: REQUEST_N(1).
+		for range 3 {
+			recv()
+			if f := r.next(0); f == nil || f.Type != wire.TypeRequestN || f.N != 1 {
+				t.Fatalf("got %+v, want REQUEST_N(1)", f)
+			}
+		}
+		// Three credits out: the window is full.
+		r.quiet()
+	})
 }
 
 // TestStreamItemFastPath: the receive path's shortcut for PAYLOAD frames

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/ring"
 )
 
@@ -118,14 +119,14 @@ func TestDuplexRejects(t *testing.T) {
 func TestDuplexTwoProcesses(t *testing.T) {
 	dir := t.TempDir()
 	s := newDuplex(t, Config{Dir: dir}, 4096)
-	cmd, _ := startChild(t, "echo", dir, s.Region().Name(), "-")
+	child := testchild.Start(t, "echo", dir, s.Region().Name())
 	if err := s.ServerToClient().Write([]byte("across processes")); err != nil {
 		t.Fatal(err)
 	}
 	if got := readOne(t, s.ClientToServer()); got != "across processes" {
 		t.Errorf("echo = %q", got)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := child.Wait(); err != nil {
 		t.Errorf("child: %v", err)
 	}
 }

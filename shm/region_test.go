@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/testchild"
 )
 
 // newRegion creates a region under a fresh temporary directory and cleans
@@ -276,7 +278,7 @@ func TestTwoProcesses(t *testing.T) {
 	dir := t.TempDir()
 	r := newRegion(t, Config{Dir: dir}, 4096)
 	nonce := "00112233445566778899aabbccddeeff"
-	cmd, _ := startChild(t, "confirm", dir, r.Name(), nonce)
+	child := testchild.Start(t, "confirm", dir, r.Name(), nonce)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	got, err := r.WaitConfirmed(ctx)
@@ -286,7 +288,7 @@ func TestTwoProcesses(t *testing.T) {
 	if h := hex.EncodeToString(got[:]); h != nonce {
 		t.Errorf("nonce = %s; want %s", h, nonce)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := child.Wait(); err != nil {
 		t.Errorf("child: %v", err)
 	}
 }

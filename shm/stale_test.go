@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/testchild"
 )
 
 func TestStale(t *testing.T) {
@@ -18,16 +20,12 @@ func TestStale(t *testing.T) {
 	cfg := Config{Dir: dir}
 
 	// A child creates a region and dies by SIGKILL, leaving it behind.
-	cmd, out := startChild(t, "create", dir, "-", "-")
-	line, err := out.ReadString('\n')
-	if err != nil {
-		t.Fatalf("child did not report its region: %v", err)
-	}
-	dead := strings.TrimSpace(line)
-	if err := cmd.Process.Kill(); err != nil {
+	child := testchild.Start(t, "create", dir)
+	dead := strings.TrimSpace(child.Line(t, ""))
+	if err := child.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	child.Wait()
 
 	// A live owner: this process.
 	live := newRegion(t, cfg, 4096)

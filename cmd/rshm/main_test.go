@@ -10,24 +10,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rshm/rshm/internal/testchild"
 )
 
-// The test binary doubles as rshm: with RSHM_TEST_MAIN=1 it runs main, so
-// the tests below run serve and request as real processes, exit codes and
-// all, without a separate go build.
+// The test binary doubles as rshm: as the testchild role "rshm" it runs
+// main, so the tests below run serve and request as real processes, exit
+// codes and all, without a separate go build.
 func TestMain(m *testing.M) {
-	if os.Getenv("RSHM_TEST_MAIN") == "1" {
-		main()
-		return
-	}
+	testchild.Main(map[string]func(args []string) int{"rshm": func([]string) int {
+		main() // reads os.Args, which Main set to rshm's arguments
+		return 0
+	}})
 	os.Exit(m.Run())
 }
 
 func rshm(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	// atexit_sleep_ms=0: a -race binary otherwise sleeps 1 s at exit.
-	cmd.Env = append(os.Environ(), "RSHM_TEST_MAIN=1", "GORACE=atexit_sleep_ms=0")
-	return cmd
+	return testchild.Command(ctx, "rshm", args...)
 }
 
 // runRshm runs one rshm command and returns stdout, stderr and exit status.

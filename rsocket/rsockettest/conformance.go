@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
@@ -24,33 +25,49 @@ import (
 type Dial func(t testing.TB) (client, server rsocket.Transport)
 
 // RunConformance runs every interaction-model test over transports from
-// dial.
+// dial. Its tests synchronise on events (channels, Done, frames seen),
+// never on sleeps, so they hold on any transport at any speed.
 func RunConformance(t *testing.T, dial Dial) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, Dial)
-	}{
-		{"RequestResponse", testRequestResponse},
-		{"FireAndForget", testFireAndForget},
-		{"MetadataPush", testMetadataPush},
-		{"RequestStream", testRequestStream},
-		{"RequestChannel", testRequestChannel},
-		{"Errors", testErrors},
-		{"CancelFromRequester", testCancelFromRequester},
-		{"CancelFromResponder", testCancelFromResponder},
-		{"RequestNStrict", testRequestNStrict},
-		{"Fragmentation", testFragmentation},
-		{"ReassemblyLimit", testReassemblyLimit},
-		{"LargePayloads", testLargePayloads},
-		{"KeepaliveTimeout", testKeepaliveTimeout},
-		{"GracefulClose", testGracefulClose},
-		{"SetupRejected", testSetupRejected},
-		{"ServerCallsClient", testServerCallsClient},
-		{"ConnectionFailureEndsStreams", testConnFailure},
-	}
-	for _, tc := range tests {
+	for _, tc := range conformance {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, dial) })
 	}
+}
+
+// RunConformanceSynctest is RunConformance with every test in its own
+// testing/synctest bubble, on the bubble's fake clock: the durations of the
+// timing tests (keepalive, graceful close) are then exact and cost no real
+// time. Only for transports whose goroutines block on channels, such as
+// rsocket.Pipe: a goroutine blocked in a system call (a socket read, a
+// futex) is not durably blocked, and the clock would never move.
+func RunConformanceSynctest(t *testing.T, dial Dial) {
+	for _, tc := range conformance {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { tc.fn(t, dial) })
+		})
+	}
+}
+
+var conformance = []struct {
+	name string
+	fn   func(*testing.T, Dial)
+}{
+	{"RequestResponse", testRequestResponse},
+	{"FireAndForget", testFireAndForget},
+	{"MetadataPush", testMetadataPush},
+	{"RequestStream", testRequestStream},
+	{"RequestChannel", testRequestChannel},
+	{"Errors", testErrors},
+	{"CancelFromRequester", testCancelFromRequester},
+	{"CancelFromResponder", testCancelFromResponder},
+	{"RequestNStrict", testRequestNStrict},
+	{"Fragmentation", testFragmentation},
+	{"ReassemblyLimit", testReassemblyLimit},
+	{"LargePayloads", testLargePayloads},
+	{"KeepaliveTimeout", testKeepaliveTimeout},
+	{"GracefulClose", testGracefulClose},
+	{"SetupRejected", testSetupRejected},
+	{"ServerCallsClient", testServerCallsClient},
+	{"ConnectionFailureEndsStreams", testConnFailure},
 }
 
 // Pair is a connected client and server.
@@ -623,11 +640,13 @@ func testReassemblyLimit(t *testing.T, dial Dial) {
 }
 
 func testKeepaliveTimeout(t *testing.T, dial Dial) {
+	const interval, lifetime = 10 * time.Millisecond, 100 * time.Millisecond
+	cfg := rsocket.ClientConfig{KeepaliveInterval: interval, MaxLifetime: lifetime}
 	ct, st := dial(t)
 	t.Cleanup(func() { st.Close() })
 	// A server that reads and never answers.
 	go st.Receive(func([]byte) error { return nil })
-	c, err := rsocket.Client(ctxT(t), ct, rsocket.ClientConfig{KeepaliveInterval: 10 * time.Millisecond, MaxLifetime: 100 * time.Millisecond})
+	c, err := rsocket.Client(ctxT(t), ct, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -644,16 +663,25 @@ func testKeepaliveTimeout(t *testing.T, dial Dial) {
 	if !errors.As(c.Err(), &te) || !te.Timeout() {
 		t.Error("keepalive error does not report Timeout")
 	}
-	// With an answering peer the connection outlives several lifetimes.
-	p := Connect(t, dial, rsocket.ClientConfig{KeepaliveInterval: 10 * time.Millisecond, MaxLifetime: 100 * time.Millisecond}, serve(&Echo{}))
-	time.Sleep(300 * time.Millisecond)
+	// With an answering peer the connection outlives several lifetimes:
+	// the client sends a KEEPALIVE every interval, so by the time three
+	// lifetimes' worth have been answered, three lifetimes have passed.
+	ct, st = dial(t)
+	spy := NewSpy(ct)
+	p := ConnectOver(t, spy, st, cfg, serve(&Echo{}))
+	answers := int(3 * lifetime / interval)
+	answer := func(r Record) bool { return !r.Out && r.Type == wire.TypeKeepalive }
+	if !spy.WaitFor(ctxT(t), answers, answer) {
+		t.Fatalf("%d KEEPALIVE answers did not come: %v / %v", answers, p.Client.Err(), p.Server.Err())
+	}
 	if p.Client.Err() != nil || p.Server.Err() != nil {
 		t.Errorf("idle connection with keepalives closed: %v / %v", p.Client.Err(), p.Server.Err())
 	}
 }
 
 func testGracefulClose(t *testing.T, dial Dial) {
-	p := Connect(t, dial, rsocket.ClientConfig{}, serve(&slowEcho{d: 50 * time.Millisecond}))
+	h := &gated{started: make(chan struct{}, 1), release: make(chan struct{})}
+	p := Connect(t, dial, rsocket.ClientConfig{}, serve(h))
 	ctx := ctxT(t)
 	errc := make(chan error, 1)
 	go func() {
@@ -663,8 +691,17 @@ func testGracefulClose(t *testing.T, dial Dial) {
 		}
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
-	if err := p.Client.CloseGracefully(ctx); err != nil {
+	wait(t, h.started, "handler start")
+	closed := make(chan error, 1)
+	go func() { closed <- p.Client.CloseGracefully(ctx) }()
+	// The request is answered only once the close is under way, which
+	// shows as new requests being refused (a refused fire-and-forget sends
+	// nothing).
+	Eventually(t, 5*time.Second, "the closing client to refuse requests", func() bool {
+		return errors.Is(p.Client.FireAndForget(ctx, rsocket.Payload{}), rsocket.ErrClosing)
+	})
+	close(h.release)
+	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 	if err := <-errc; err != nil {
@@ -684,13 +721,17 @@ func testGracefulClose(t *testing.T, dial Dial) {
 	}
 }
 
-type slowEcho struct {
+// gated answers request-response with the request once release is closed,
+// after telling started that it holds one.
+type gated struct {
 	rsocket.RejectAll
-	d time.Duration
+	started chan struct{}
+	release chan struct{}
 }
 
-func (s *slowEcho) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
-	time.Sleep(s.d)
+func (g *gated) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+	g.started <- struct{}{}
+	<-g.release
 	return p, nil
 }
 

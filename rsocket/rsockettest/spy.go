@@ -16,6 +16,7 @@ type Spy struct {
 	mu      sync.Mutex
 	claimed []byte
 	log     []Record
+	grew    chan struct{} // cap 1: a record was added
 }
 
 // Record is the header and sizes of one frame seen by a Spy.
@@ -39,7 +40,20 @@ func record(b []byte) Record {
 }
 
 // NewSpy wraps t.
-func NewSpy(t rsocket.Transport) *Spy { return &Spy{Transport: t} }
+func NewSpy(t rsocket.Transport) *Spy {
+	return &Spy{Transport: t, grew: make(chan struct{}, 1)}
+}
+
+// add appends r to the log and wakes WaitFor.
+func (s *Spy) add(r Record) {
+	s.mu.Lock()
+	s.log = append(s.log, r)
+	s.mu.Unlock()
+	select {
+	case s.grew <- struct{}{}:
+	default:
+	}
+}
 
 func (s *Spy) Claim(ctx context.Context, n int) ([]byte, error) {
 	b, err := s.Transport.Claim(ctx, n)
@@ -52,17 +66,15 @@ func (s *Spy) Claim(ctx context.Context, n int) ([]byte, error) {
 func (s *Spy) Commit(n int) error {
 	s.mu.Lock()
 	r := record(s.claimed[:n])
-	r.Out = true
-	s.log = append(s.log, r)
 	s.mu.Unlock()
+	r.Out = true
+	s.add(r)
 	return s.Transport.Commit(n)
 }
 
 func (s *Spy) Receive(fn func([]byte) error) error {
 	return s.Transport.Receive(func(b []byte) error {
-		s.mu.Lock()
-		s.log = append(s.log, record(b))
-		s.mu.Unlock()
+		s.add(record(b))
 		return fn(b)
 	})
 }
@@ -73,4 +85,28 @@ func (s *Spy) Log() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Record(nil), s.log...)
+}
+
+// WaitFor blocks until n of the frames seen match, or ctx ends; it reports
+// whether n matched.
+func (s *Spy) WaitFor(ctx context.Context, n int, match func(Record) bool) bool {
+	seen, matched := 0, 0
+	for {
+		s.mu.Lock()
+		for _, r := range s.log[seen:] {
+			if match(r) {
+				matched++
+			}
+		}
+		seen = len(s.log)
+		s.mu.Unlock()
+		if matched >= n {
+			return true
+		}
+		select {
+		case <-s.grew:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rshm/rshm/internal/echo"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
@@ -73,13 +75,16 @@ func request(ctx context.Context, args ...string) (string, error) {
 // waitLog waits until the server log contains s.
 func waitLog(t *testing.T, log *syncBuffer, s string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(log.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server log lacks %q:\n%s", s, log)
+	found := false
+	defer func() {
+		if !found {
+			t.Logf("server log:\n%s", log)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	}()
+	rsockettest.Eventually(t, 5*time.Second, fmt.Sprintf("%q in the server log", s), func() bool {
+		return strings.Contains(log.String(), s)
+	})
+	found = true
 }
 
 func TestServeRequest(t *testing.T) {

@@ -1,35 +1,32 @@
 package doctor
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/shm"
 )
 
-// childEnv makes a re-executed test binary create a region in the
-// directory named by its value, print the region's name and sleep until
-// killed, instead of running tests.
-const childEnv = "RSHM_DOCTOR_TEST_CHILD"
-
+// TestMain lets deadRegion run the test binary as a child (testchild) in
+// role "region": it creates a region in the directory its argument names,
+// prints the region's name and sleeps until killed.
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(childEnv); dir != "" {
-		r, err := shm.Create(shm.Config{Dir: dir}, 4096)
+	testchild.Main(map[string]func(args []string) int{"region": func(args []string) int {
+		r, err := shm.Create(shm.Config{Dir: args[0]}, 4096)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
+			return 1
 		}
 		fmt.Println(r.Name())
 		time.Sleep(time.Minute)
-		os.Exit(1)
-	}
+		return 1
+	}})
 	os.Exit(m.Run())
 }
 
@@ -37,29 +34,13 @@ func TestMain(m *testing.M) {
 // SIGKILL and returns the name of the region it left behind.
 func deadRegion(t *testing.T, dir string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	child := testchild.Start(t, "region", dir)
+	name := strings.TrimSpace(child.Line(t, ""))
+	if err := child.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child did not report its region: %v", err)
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	return strings.TrimSpace(line)
+	child.Wait()
+	return name
 }
 
 func TestStaleClean(t *testing.T) {
