@@ -95,17 +95,7 @@ func childRSHMDefault(m *mapping) error {
 
 // startDefaultPeer starts an rshm-default peer and returns it with its
 // address.
-func startDefaultPeer(b *testing.B) (*peer, string) {
-	p := startPeer(b, "rshm-default", 0)
-	deadline := time.Now().Add(10 * time.Second)
-	for atomic.LoadUint64(p.word(offPort)) == 0 {
-		if time.Now().After(deadline) {
-			b.Fatal("rshm-default peer did not publish a port")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	return p, fmt.Sprintf("127.0.0.1:%d", atomic.LoadUint64(p.word(offPort)))
-}
+func startDefaultPeer(b *testing.B) (*peer, string) { return startListeningPeer(b, "rshm-default") }
 
 // dialDefault dials addr with the default configuration in mode and checks
 // the transport it got.
@@ -146,7 +136,7 @@ func benchIdleConns(b *testing.B, mode rshm.Mode, n int) {
 		}
 	})
 	time.Sleep(50 * time.Millisecond) // past every spin phase
-	s0, err := cpuTime(p.cmd.Process.Pid)
+	s0, err := cpuTime(p.Pid())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -159,7 +149,7 @@ func benchIdleConns(b *testing.B, mode rshm.Mode, n int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	el := time.Since(start)
-	s1, _ := cpuTime(p.cmd.Process.Pid)
+	s1, _ := cpuTime(p.Pid())
 	c1, _ := cpuTime(os.Getpid())
 	b.ReportMetric(100*float64(s1-s0)/float64(el), "server-cpu-%")
 	b.ReportMetric(100*float64(c1-c0)/float64(el), "client-cpu-%")
@@ -179,7 +169,7 @@ func benchPeerKilled(b *testing.B, mode rshm.Mode) {
 		time.Sleep(20 * time.Millisecond) // idle: both receive loops parked
 		b.StartTimer()
 		start := time.Now()
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := p.Signal(syscall.SIGKILL); err != nil {
 			b.Fatal(err)
 		}
 		select {

@@ -23,13 +23,19 @@ func init() {
 // listenPeer starts a peer process of the given role that listens on a
 // loopback port, and returns the address it listens on.
 func listenPeer(b *testing.B, role string) string {
+	_, addr := startListeningPeer(b, role)
+	return addr
+}
+
+// startListeningPeer is listenPeer that also returns the peer.
+func startListeningPeer(b *testing.B, role string) (*peer, string) {
 	p := startPeer(b, role, 0)
 	var port uint64
 	rsockettest.Eventually(b, 10*time.Second, "peer "+role+" to publish a port", func() bool {
 		port = atomic.LoadUint64(p.word(offPort))
 		return port != 0
 	})
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	return p, fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // publishPort listens on a loopback port and tells the parent which.
