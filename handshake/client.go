@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 
@@ -100,7 +101,7 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 		return h.fallback(StepReply, err)
 	}
 
-	d, err := shm.OpenDuplex(h.cfg.SHM, r.name)
+	d, err := shm.OpenDuplex(unpopulated(h.cfg.SHM), r.name)
 	if err != nil {
 		return h.fallback(StepOpen, refuse(ReasonOpen, err))
 	}
@@ -119,28 +120,35 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 	if err := h.send(appendStatus(nil, msgProof, status{version: Version})); err != nil {
 		return nil, 0, &Error{Step: StepProof, Err: err}
 	}
+	// The client does not wait for the server's final: the rings are
+	// usable now, and the transport's liveness reader reads the final
+	// first (Options.Await). A server that refuses there ends the
+	// connection with an *Error naming StepFinal.
+	ok = true
+	o := h.cfg.transport(h.cfg.Wait)
+	o.Await = func(r io.Reader) error { return awaitFinal(r, d) }
+	return shmtransport.New(d, d.ClientToServer(), d.ServerToClient(), h.c, bufioReader(h.c), o), KindSHM, nil
+}
 
-	m, err = readMessage(h.c, h.buf[:])
+// awaitFinal reads and checks the server's final message, the first thing
+// the liveness reader of a client's transport reads.
+func awaitFinal(r io.Reader, d *shm.Duplex) error {
+	var buf [lengthSize + maxMessage]byte
+	m, err := readMessage(r, buf[:])
 	if err != nil {
-		return nil, 0, &Error{Step: StepFinal, Err: err}
+		return &Error{Step: StepFinal, Err: err}
 	}
 	f, err := parseStatus(m, msgFinal)
 	if err != nil {
-		return nil, 0, &Error{Step: StepFinal, Err: err}
+		return &Error{Step: StepFinal, Err: err}
 	}
 	if f.status != statusOK {
-		perr := &Error{Step: StepFinal, Err: &peerRefusal{refusal{f.reason, f.text}}}
-		if h.required() {
-			return nil, 0, perr
-		}
-		h.cfg.logger().Debug("handshake: server declined shared memory", "err", perr)
-		return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
+		return &Error{Step: StepFinal, Err: &peerRefusal{refusal{f.reason, f.text}}}
 	}
 	// The server unlinked already; unlinking again is harmless and covers
 	// a server that did not.
 	_ = d.Region().Unlink()
-	ok = true
-	return shmtransport.New(d, d.ClientToServer(), d.ServerToClient(), h.c, bufioReader(h.c), h.cfg.transport(h.cfg.Wait)), KindSHM, nil
+	return nil
 }
 
 // check runs the client's checks on the reply: the server is on our kernel,

@@ -125,6 +125,8 @@ type Config struct {
 
 	// hooks replaces system facts in tests; nil in production.
 	hooks *hooks
+	// pool holds regions Serve prepared ahead; nil for Server alone.
+	pool *regionPool
 }
 
 // hooks lets tests fake what a side learns about its machine.
@@ -145,7 +147,19 @@ func (c *Config) timeout() time.Duration {
 // connection that waits with w (the client's Wait, or the one a server
 // adopted from the hello).
 func (c *Config) transport(w Wait) shmtransport.Options {
-	return shmtransport.Options{Wait: w, ParkTimeout: c.ParkTimeout, PinCPU: c.PinCPU, CPU: c.CPU}
+	return shmtransport.Options{Wait: w, ParkTimeout: c.ParkTimeout, PinCPU: c.PinCPU, CPU: c.CPU,
+		Prefault: !c.SHM.NoPopulate}
+}
+
+// unpopulated is how both sides map a region: without faulting its pages
+// in, which would cost the connection's setup more than the rest of the
+// handshake (BenchmarkConn/connect-shm in package bench). Unless the
+// configuration says NoPopulate, the transport faults them in after
+// shmtransport.PrefaultDelay (Options.Prefault), when the connection is
+// still open.
+func unpopulated(c shm.Config) shm.Config {
+	c.NoPopulate = true
+	return c
 }
 
 func (c *Config) maxPending() int {

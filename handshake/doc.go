@@ -78,19 +78,29 @@
 //	client                                         server
 //	  hello  ------------------------------------>   sniff, check boot id, shm dir,
 //	                                                 page size, peer uid (/proc/net/tcp);
+//	                                                 a prepared region (Region.Link) or
 //	                                                 CreateDuplex (0600, O_EXCL)
 //	         <------------------------------------  reply {name, nonce, sizes}
 //	  check the server the same way;
 //	  OpenDuplex, write the nonce into the
 //	  region header (shm Region.Confirm)
 //	  proof  ------------------------------------>   the region holds the nonce?
-//	                                                 Unlink
+//	  ===== RSocket frames through the rings =====   Unlink
 //	         <------------------------------------  final ok
-//	  Unlink (idempotent)
-//	  ===== RSocket frames through the rings; the socket carries nothing =====
+//	  (the liveness reader) Unlink (idempotent)
+//	  ===== the socket carries nothing more =====
+//
+// The client does not wait for the final: once its proof is sent it hands
+// the engine the rings, and its transport's liveness reader reads the final
+// before it waits for the socket's end. A server that refuses at the final
+// (the region does not hold the nonce) therefore ends the connection with
+// an *Error naming StepFinal instead of falling back to TCP; a refusal at
+// any earlier step falls back as below. Neither side faults the region's
+// pages in during the handshake: the transports do that shortly after,
+// if the connection is still open (shmtransport.Options.Prefault).
 //
 // A side that fails a check, or fails to create or map the region, says so
-// in its next message (reply, proof or final) with status 1 and a reason;
+// in its next message (reply or proof) with status 1 and a reason;
 // from then on both sides speak RSocket over TCP on the same socket. A
 // client that required shared memory (SHMOnly) closes instead and returns an
 // *Error naming the step. The server removes the region on every failure

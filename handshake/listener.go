@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/shm"
 )
 
 // Accepted is a connection whose transport was negotiated.
@@ -25,10 +26,22 @@ type Accepted struct {
 // kernel's accept queue. handle owns the transport; its ctx is ctx. A
 // connection whose negotiation fails is closed and logged.
 //
+// Unless cfg.Mode is TCPOnly, Serve first removes the stale regions of
+// dead processes from the shm directory (shm.RemoveStale: what a server
+// killed mid-handshake left), and keeps a few regions of the default ring
+// size prepared ahead of the hellos that will ask for them.
+//
 // Serve returns once ctx is done or ln is closed, and every handle call has
 // returned; transient accept errors (EMFILE and the like) are retried with
 // a backoff, as net/http does. Closing ln is the caller's.
 func Serve(ctx context.Context, ln net.Listener, cfg Config, handle func(context.Context, Accepted)) error {
+	if cfg.Mode != TCPOnly {
+		if removed, err := shm.RemoveStale(shmDir(&cfg)); len(removed) > 0 || err != nil {
+			cfg.logger().Info("handshake: removed stale regions", "dir", shmDir(&cfg), "removed", removed, "err", err)
+		}
+		cfg.pool = newRegionPool(&cfg)
+		defer cfg.pool.close()
+	}
 	sem := make(chan struct{}, cfg.maxPending())
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/rshm/rshm/shm"
 )
 
 func testHello() hello {
@@ -227,4 +229,34 @@ func FuzzReply(f *testing.F) {
 			t.Fatalf("readMessage returned %d bytes of %d", len(m), len(b))
 		}
 	})
+}
+
+// TestAwaitFinal: the client's liveness reader accepts an ok final and
+// turns a refusal or garbage into an *Error at StepFinal (the client no
+// longer waits for the final before it uses the rings).
+func TestAwaitFinal(t *testing.T) {
+	d, err := shm.CreateDuplex(shm.Config{Dir: t.TempDir()}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ok := appendStatus(nil, msgFinal, status{version: Version})
+	if err := awaitFinal(bytes.NewReader(ok), d); err != nil {
+		t.Fatalf("ok final: %v", err)
+	}
+	refused := appendStatus(nil, msgFinal, status{version: Version, status: statusFallback, reason: ReasonProof, text: "no nonce"})
+	for name, tc := range map[string]struct {
+		in   []byte
+		want error
+	}{
+		"refused": {refused, ErrRefused},
+		"garbage": {[]byte("not a message at all"), ErrNotRSHM},
+		"proof":   {appendStatus(nil, msgProof, status{version: Version}), ErrMalformed},
+	} {
+		err := awaitFinal(bytes.NewReader(tc.in), d)
+		var e *Error
+		if !errors.As(err, &e) || e.Step != StepFinal || !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v; want an *Error at StepFinal wrapping %v", name, err, tc.want)
+		}
+	}
 }

@@ -101,17 +101,18 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 		return s.fallback(StepReply, err, required)
 	}
 	size := ringSize(s.h.ringSize, s.cfg.RingSize, s.cfg.maxRing())
-	scfg := s.cfg.SHM
+	scfg := unpopulated(s.cfg.SHM)
 	scfg.HugePages = scfg.HugePages || s.h.flags&flagHuge != 0
-	d, err := shm.CreateDuplex(scfg, size)
-	if err != nil {
-		return s.fallback(StepCreate, refuse(ReasonCreate, err), required)
+	d := s.cfg.pool.take(size, scfg)
+	if d == nil {
+		if d, err = shm.CreateDuplex(scfg, size); err != nil {
+			return s.fallback(StepCreate, refuse(ReasonCreate, err), required)
+		}
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			_ = d.Region().Unlink()
-			_ = d.Close()
+			discard(d)
 		}
 	}()
 	if err := bindNUMA(s.cfg, d); err != nil {

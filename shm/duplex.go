@@ -38,11 +38,24 @@ func ringArea(capacity int) int {
 // bytes each (a power of two in [ring.MinCapacity, ring.MaxCapacity]). The
 // caller owns the region name, as with Create.
 func CreateDuplex(cfg Config, ringCapacity int) (*Duplex, error) {
+	return createDuplex(cfg, ringCapacity, true)
+}
+
+// PrepareDuplex is CreateDuplex for a region made ahead of the peer that
+// will use it: the file has no name in the directory until Region.Link,
+// so a region prepared and never handed out leaves nothing behind, even
+// when the process is killed. It needs O_TMPFILE (Linux 3.11 and a tmpfs
+// or a file system that supports it) and fails where that is missing.
+func PrepareDuplex(cfg Config, ringCapacity int) (*Duplex, error) {
+	return createDuplex(cfg, ringCapacity, false)
+}
+
+func createDuplex(cfg Config, ringCapacity int, named bool) (*Duplex, error) {
 	if ringCapacity < ring.MinCapacity || ringCapacity > ring.MaxCapacity {
 		return nil, &Error{Op: "create duplex", Err: fmt.Errorf("%w: ring capacity %d", ErrNotDuplex, ringCapacity)}
 	}
 	area := ringArea(ringCapacity)
-	r, err := create(cfg, 2*area, uint64(ringCapacity))
+	r, err := create(cfg, 2*area, uint64(ringCapacity), named)
 	if err != nil {
 		return nil, &Error{Op: "create duplex", Name: nameOf(r), Err: err}
 	}

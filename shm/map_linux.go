@@ -3,6 +3,7 @@ package shm
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -40,7 +41,31 @@ func mapFile(f *os.File, size int, populate bool) ([]byte, error) {
 
 func unmap(mem []byte) error { return unix.Munmap(mem) }
 
+// prefault faults every page of mem in for writing (MADV_POPULATE_WRITE);
+// on a kernel without it, it touches nothing and returns nil: the pages
+// are faulted as they are first used.
+func prefault(mem []byte) error {
+	if err := unix.Madvise(mem, unix.MADV_POPULATE_WRITE); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("madvise(MADV_POPULATE_WRITE) %d bytes: %w", len(mem), err)
+	}
+	return nil
+}
+
 func lockMem(mem []byte) error { return unix.Mlock(mem) }
+
+// openUnnamed creates a file without a name in dir (O_TMPFILE), mode 0600.
+func openUnnamed(dir string) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open O_TMPFILE in %s: %w", dir, err)
+	}
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+// linkFile gives f, opened with openUnnamed, the name path.
+func linkFile(f *os.File, path string) error {
+	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(f.Fd())), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
+}
 
 // openNoFollow opens an existing file read-write, refusing a symlink planted
 // under the name.

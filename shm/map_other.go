@@ -3,6 +3,7 @@
 package shm
 
 import (
+	"errors"
 	"os"
 
 	mmap "github.com/edsrzf/mmap-go"
@@ -21,6 +22,13 @@ func unmap(mem []byte) error {
 }
 
 func lockMem(mem []byte) error { return mmap.MMap(mem).Lock() }
+
+// prefault does nothing here: pages are faulted as they are first used.
+func prefault([]byte) error { return nil }
+
+func openUnnamed(string) (*os.File, error) { return nil, errors.ErrUnsupported }
+
+func linkFile(*os.File, string) error { return errors.ErrUnsupported }
 
 func openNoFollow(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR, 0)

@@ -63,7 +63,7 @@ type HugeStatus struct {
 // shared and its header written. The caller owns the name: it must Unlink
 // the region (normally once the peer has mapped it) and Close it.
 func Create(cfg Config, size int) (*Region, error) {
-	r, err := create(cfg, size, 0)
+	r, err := create(cfg, size, 0, true)
 	if err != nil {
 		return nil, &Error{Op: "create", Name: nameOf(r), Err: err}
 	}
@@ -77,9 +77,10 @@ func nameOf(r *Region) string {
 	return r.name
 }
 
-// create makes the region; on error it returns the partly made region, only
-// for its name, after removing everything it made.
-func create(cfg Config, size int, ringCap uint64) (r *Region, err error) {
+// create makes the region, under its name when named, else as a file
+// without a name yet (Link gives it one); on error it returns the partly
+// made region, only for its name, after removing everything it made.
+func create(cfg Config, size int, ringCap uint64, named bool) (r *Region, err error) {
 	if size < 0 || size > MaxSize-HeaderSize {
 		return nil, fmt.Errorf("%w: %d data bytes", ErrSize, size)
 	}
@@ -97,7 +98,13 @@ func create(cfg Config, size int, ringCap uint64) (r *Region, err error) {
 	if err != nil {
 		return r, err
 	}
-	f, err := os.OpenFile(r.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	var f *os.File
+	if named {
+		f, err = os.OpenFile(r.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	} else {
+		f, err = openUnnamed(cfg.dir())
+		r.unlinked = true // nothing to unlink until Link
+	}
 	if err != nil {
 		return r, err
 	}
@@ -214,6 +221,13 @@ func (r *Region) advise(cfg Config) error {
 	return nil
 }
 
+// Prefault faults every page of the mapping in for writing, as mapping
+// without Config.NoPopulate does: for a side that mapped with NoPopulate to
+// keep the page faults off its critical path and prefaults later, on a
+// goroutine of its own. The caller keeps the region mapped until it
+// returns.
+func (r *Region) Prefault() error { return prefault(r.mem) }
+
 // Name returns the region's file name, "rshm-" and 32 hex digits for a
 // region made by Create.
 func (r *Region) Name() string { return r.name }
@@ -299,6 +313,21 @@ func (r *Region) opened() *atomic.Uint32 {
 // Unlink removes the region's name from Dir. The mappings of both sides stay
 // valid until they Close. Unlink is idempotent, and a name already removed
 // by the other side is not an error.
+// Link gives a region made by PrepareDuplex its name in the directory, so
+// that the peer can open it; the caller then owns the name as after
+// Create. Until Link nothing in the directory names the region, and it
+// disappears with its last descriptor and mapping even if this process is
+// killed.
+func (r *Region) Link() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := linkFile(r.file, r.path); err != nil {
+		return &Error{Op: "link", Name: r.name, Err: err}
+	}
+	r.unlinked = false
+	return nil
+}
+
 func (r *Region) Unlink() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -17,6 +17,12 @@ import (
 // zero is 64 KiB. Both are closed when the test ends.
 func pair(t testing.TB, ringSize int, w Wait) (client, server *Transport) {
 	t.Helper()
+	return pairWith(t, ringSize, Options{Wait: w})
+}
+
+// pairWith is pair with the client's Options.
+func pairWith(t testing.TB, ringSize int, co Options) (client, server *Transport) {
+	t.Helper()
 	if ringSize == 0 {
 		ringSize = 64 << 10
 	}
@@ -35,7 +41,7 @@ func pair(t testing.TB, ringSize int, w Wait) (client, server *Transport) {
 	}
 	a, b := socketPair(t)
 	server = New(sd, sd.ServerToClient(), sd.ClientToServer(), a, nil, Options{})
-	client = New(cd, cd.ClientToServer(), cd.ServerToClient(), b, nil, Options{Wait: w})
+	client = New(cd, cd.ClientToServer(), cd.ServerToClient(), b, nil, co)
 	t.Cleanup(func() {
 		client.Close()
 		server.Close()

@@ -80,8 +80,10 @@ type Transport struct {
 	state     state
 	recvState atomic.Int32 // recvIdle, recvRunning or recvReleased
 	closeOnce sync.Once
-	err       error // why it closed; written once before closed is closed
-	release   sync.Once
+	// prefaultTimer runs prefault (Options.Prefault); stopped by shutdown.
+	prefaultTimer *time.Timer
+	err           error // why it closed; written once before closed is closed
+	release       sync.Once
 }
 
 // Errors a Transport returns.
@@ -108,6 +110,18 @@ type Options struct {
 	// affinity). False (zero) pins nothing.
 	PinCPU bool
 	CPU    int
+	// Prefault faults the region's pages in (shm.Region.Prefault) on a
+	// goroutine of its own, PrefaultDelay after New, unless the transport
+	// closed first: for a side that mapped the region without prefaulting
+	// to keep the page work off the connection's setup. A connection that
+	// lives shorter than the delay never pays for pages it did not touch;
+	// a longer one has them faulted in off its critical path.
+	Prefault bool
+	// Await, when set, is run by the liveness reader before it waits for
+	// the socket's end: it reads what the peer still sends after the
+	// transport exists (the server's last handshake message), and an
+	// error from it closes the transport with that error.
+	Await func(liveness io.Reader) error
 }
 
 // New wraps d. out and in are the rings this side writes and reads; c is
@@ -143,12 +157,35 @@ func New(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness io.Reader, o 
 	t.handle = t.handleRecord
 	t.state.init(1) // the receive side's reference: see Receive
 	t.kick = make(chan struct{}, 1)
-	go t.watch(liveness)
+	go t.watch(liveness, o.Await)
+	if o.Prefault {
+		t.prefaultTimer = time.AfterFunc(PrefaultDelay, t.prefault)
+	}
 	return t
 }
 
+// PrefaultDelay is how long a transport with Options.Prefault waits before
+// it faults the region's pages in.
+const PrefaultDelay = 20 * time.Millisecond
+
+// prefault is Options.Prefault's work, on the timer's goroutine: a user of
+// the mapping while it runs, so the region stays mapped.
+func (t *Transport) prefault() {
+	if !t.enter() {
+		return
+	}
+	defer t.exit()
+	_ = t.duplex.Region().Prefault() // a failure leaves the pages to fault on first use
+}
+
 // watch is the liveness reader.
-func (t *Transport) watch(r io.Reader) {
+func (t *Transport) watch(r io.Reader, await func(io.Reader) error) {
+	if await != nil {
+		if err := await(r); err != nil {
+			t.shutdown(err)
+			return
+		}
+	}
 	var b [1]byte
 	_, err := r.Read(b[:])
 	if err == nil {
@@ -525,6 +562,9 @@ func (t *Transport) shutdown(err error) {
 	t.closeOnce.Do(func() {
 		t.err = err
 		close(t.closed)
+		if t.prefaultTimer != nil {
+			t.prefaultTimer.Stop()
+		}
 		// Wake this side's parked waits (the receive loop, a Claim
 		// waiting for room): they see closed and leave.
 		t.in.Interrupt()

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -338,5 +339,17 @@ func (e endless) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocke
 		if err := w.Send(ctx, rsocket.Payload{Data: p.Data}); err != nil {
 			return err
 		}
+	}
+}
+
+// TestAwaitClosesOnError: an error from Options.Await, run by the liveness
+// reader first, closes the transport with that error.
+func TestAwaitClosesOnError(t *testing.T) {
+	refused := errors.New("refused at the last step")
+	ct, _ := pairWith(t, 0, Options{Wait: WaitBlock, Await: func(io.Reader) error { return refused }})
+	done := make(chan error, 1)
+	go func() { done <- ct.Receive(func([]byte) error { return nil }) }()
+	if err := <-done; !errors.Is(err, refused) {
+		t.Fatalf("Receive: %v; want the Await error", err)
 	}
 }
