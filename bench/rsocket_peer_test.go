@@ -32,9 +32,11 @@ func (h *echoHandler) RequestResponseInline(p rsocket.Payload, r rsocket.Respond
 
 func (h *echoHandler) FireAndForget(context.Context, rsocket.Payload) { h.fnf.Add(1) }
 
-// RequestStream answers "count:N size:S" with N payloads of S bytes.
+// RequestStream answers "count:N size:S" with N payloads of S bytes (N 0:
+// until cancelled); with "loan:1" each payload is copied into a loan
+// (StreamWriter.Loan) instead of sent from the handler's buffer.
 func (h *echoHandler) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
-	count, size := 0, 64
+	count, size, loan := 0, 64, false
 	for _, f := range strings.Fields(string(p.Data)) {
 		k, v, _ := strings.Cut(f, ":")
 		n, _ := strconv.Atoi(v)
@@ -43,11 +45,24 @@ func (h *echoHandler) RequestStream(ctx context.Context, p rsocket.Payload, w *r
 			count = n
 		case "size":
 			size = n
+		case "loan":
+			loan = n != 0
 		}
 	}
 	out := rsocket.Payload{Data: make([]byte, size)}
 	for i := 0; count <= 0 || i < count; i++ {
-		if err := w.Send(ctx, out); err != nil {
+		if !loan {
+			if err := w.Send(ctx, out); err != nil {
+				return err
+			}
+			continue
+		}
+		l, err := w.Loan(ctx, size)
+		if err != nil {
+			return err
+		}
+		copy(l.Data, out.Data)
+		if err := l.Send(); err != nil {
 			return err
 		}
 	}
@@ -217,9 +232,15 @@ func (s semHandler) OnResponse(_ rsocket.Payload, err error) {
 // benchStreamRecv receives an unbounded request-stream of size-byte
 // payloads and reports payloads per second.
 func benchStreamRecv(b *testing.B, conn *rsocket.Conn, size int) {
+	benchStreamRecvReq(b, conn, size, "")
+}
+
+// benchStreamRecvReq is benchStreamRecv with extra appended to the request
+// (" loan:1": the server sends from loans).
+func benchStreamRecvReq(b *testing.B, conn *rsocket.Conn, size int, extra string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := conn.RequestStream(ctx, rsocket.Payload{Data: []byte("count:0 size:" + strconv.Itoa(size))})
+	s, err := conn.RequestStream(ctx, rsocket.Payload{Data: []byte("count:0 size:" + strconv.Itoa(size) + extra)})
 	if err != nil {
 		b.Fatal(err)
 	}

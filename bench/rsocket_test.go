@@ -21,6 +21,8 @@ import (
 //	shm-stream-64B               request-stream payloads/s
 //	shm-fnf-64B                  fire-and-forget requests/s
 //	shm-stream-1MiB              request-stream GB/s (8 MiB rings, 1 MiB frames)
+//	shm-stream-1MiB-loan         the same, each payload built in a loan
+//	                             (StreamWriter.Loan: the ring's memory)
 //	shm-rr-64B-c64               64 concurrent requesters on one connection (req/s)
 //	goroutine-floor-c64          64 blocking requesters answered in-process, no
 //	                             transport (req/s): the most a goroutine per
@@ -48,6 +50,9 @@ func BenchmarkRSocket(b *testing.B) {
 	b.Run("shm-fnf-64B", func(b *testing.B) { benchFNF(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("ring-stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1) })
 	b.Run("shm-stream-1MiB", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20) })
+	b.Run("shm-stream-1MiB-loan", func(b *testing.B) {
+		benchStreamRecvReq(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20, " loan:1")
+	})
 	b.Run("shm-rr-64B-c64", func(b *testing.B) { benchRRConcurrent(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
 	b.Run("goroutine-floor-c64", func(b *testing.B) { benchGoroutineFloor(b, 64) })
 	b.Run("shm-rr-64B-async64", func(b *testing.B) { benchRRAsync(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })

@@ -79,6 +79,13 @@ func AppendPayload(b []byte, streamID uint32, flags Flags, metadata, data []byte
 	return b
 }
 
+// PutPayloadHeader writes the header of a PAYLOAD frame without metadata
+// into w[:HeaderSize]: the frame's data is written after it by the caller
+// (a payload built in place). The M bit of flags is ignored.
+func PutPayloadHeader(w []byte, streamID uint32, flags Flags) {
+	putHeader(w, streamID, TypePayload, flags&^FlagMetadata)
+}
+
 // hasInitialN reports whether t carries an Initial Request N field.
 func hasInitialN(t FrameType) bool {
 	return t == TypeRequestStream || t == TypeRequestChannel
