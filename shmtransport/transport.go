@@ -367,6 +367,11 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 			n := t.poll(fn)
 			t.tok.Store(false)
 			if n > 0 {
+				// The frames just handed over may have made goroutines
+				// runnable (a stream's reader, a requester, a handler):
+				// with one P they run only when this loop yields, which
+				// it would not do while frames keep coming.
+				runtime.Gosched()
 				w.reset()
 				continue
 			}
