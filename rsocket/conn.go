@@ -105,6 +105,11 @@ type Conn struct {
 	lastID      uint32 // the last lookup: id, result and tableGen
 	lastStream  *stream
 	lastGen     uint64
+	// asmSpare is a reassembly buffer kept from the last fragmented
+	// request whose stream no longer needs it, for the next one: a large
+	// request that comes in fragments then neither allocates nor grows a
+	// buffer of its own.
+	asmSpare []byte
 }
 
 func newConn(t Transport, server bool, set settings) *Conn {

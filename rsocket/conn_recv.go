@@ -210,6 +210,7 @@ func (c *Conn) onRequest(f *wire.Frame) {
 		s.responder = true
 		c.streams.put(id, s)
 		c.mu.Unlock()
+		s.asm.data, c.asmSpare = c.asmSpare, nil
 		s.asm.start(f)
 		if !s.asm.add(f, c.set.maxMessage) {
 			c.rejectTooLarge(s)
@@ -219,6 +220,10 @@ func (c *Conn) onRequest(f *wire.Frame) {
 	c.mu.Unlock()
 	c.dispatch(nil, f.Type, id, f.InitialN, f.Flags&wire.FlagComplete != 0, Payload{Metadata: f.Metadata, Data: f.Data})
 }
+
+// maxSpare bounds the reassembly buffer a connection keeps for its next
+// fragmented request (Conn.asmSpare).
+const maxSpare = 8 << 20
 
 // onPayload handles PAYLOAD: a fragment, a response, or a stream item.
 func (c *Conn) onPayload(f *wire.Frame) {
@@ -248,6 +253,11 @@ func (c *Conn) onPayload(f *wire.Frame) {
 		s.asm.reset()
 		if kind != wire.TypePayload {
 			c.dispatch(s, kind, s.id, initialN, flags&wire.FlagComplete != 0, Payload{Metadata: md, Data: data})
+			if kind != wire.TypeRequestChannel && cap(s.asm.data) <= maxSpare {
+				// dispatch has copied the request or is done with its
+				// view, and no payload will follow on this stream.
+				c.asmSpare, s.asm.data = s.asm.data[:0], nil
+			}
 			return
 		}
 		if next {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -157,4 +158,41 @@ func connectMTU(t *testing.T, ct, st rsocket.Transport, h rsocket.Handler, mtu i
 		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return h, nil },
 		MTU:      mtu,
 	})
+}
+
+// TestFragmentedRequestBytes: a request-response whose request and
+// response come in fragments allocates no reassembly buffer at steady
+// state: the responder reassembles into the buffer kept from the last
+// fragmented request, the requester into its recycled record's, and the
+// answer is copied into the caller's buffer. (The responder's stream
+// record is still allocated per fragmented request: a few hundred bytes.)
+func TestFragmentedRequestBytes(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	ct, st := pipeDial(t)
+	p := connectMTU(t, ct, st, inlineEcho{}, 1024)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := rsocket.Payload{Data: bytes.Repeat([]byte("f"), 64<<10)}
+	buf := make([]byte, 0, 64<<10)
+	rr := func() {
+		got, err := p.Client.RequestResponseInto(ctx, req, buf)
+		if err != nil || len(got.Data) != len(req.Data) {
+			t.Fatalf("%d bytes, %v", len(got.Data), err)
+		}
+	}
+	for range 10 {
+		rr()
+	}
+	const n = 200
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for range n {
+		rr()
+	}
+	runtime.ReadMemStats(&m1)
+	if per := (m1.TotalAlloc - m0.TotalAlloc) / n; per > 4<<10 {
+		t.Errorf("%d bytes allocated per 64 KiB request-response in fragments; want under 4 KiB", per)
+	}
 }
