@@ -14,12 +14,15 @@ const (
 	DefaultMaxMessageSize    = 16 << 20
 	// DefaultPrefetch is the request(n) window a stream or channel starts
 	// with when Prefetch is zero, before any payload has shown how large
-	// they are.
+	// they are, shared among the connection's open streams (at least 2
+	// each).
 	DefaultPrefetch = 64
 	// DefaultPrefetchBytes bounds, when Prefetch is zero, the window at
 	// the average size of the payloads received so far: the window is
-	// PrefetchBytes / (average size + 64), at least 2 and at most
-	// MaxPrefetch payloads. 64-byte payloads get MaxPrefetch, 1 MiB ones 7.
+	// PrefetchBytes / open streams / (average size + 64), at least 2 and
+	// at most MaxPrefetch payloads. With one stream open, 64-byte payloads
+	// get MaxPrefetch, 1 MiB ones 7; the bytes a connection's streams
+	// queue stay near PrefetchBytes however many are open.
 	DefaultPrefetchBytes = 8 << 20
 	// MaxPrefetch is the largest window a zero Prefetch grows to. A stream
 	// of small payloads over TCP is held back by a smaller one: the credit
@@ -61,12 +64,14 @@ type ClientConfig struct {
 	// Prefetch is the request(n) window of a stream or channel this side
 	// consumes: n is requested up front and replenished when half has been
 	// received. Zero means a window sized by bytes: DefaultPrefetch
-	// payloads up front, then as many as fit in PrefetchBytes at the
-	// average size received (see DefaultPrefetchBytes). The window bounds
-	// what a stream queues when its reader falls behind.
+	// payloads up front, then as many as fit in the stream's share of
+	// PrefetchBytes at the average size received (see
+	// DefaultPrefetchBytes). The window bounds what a stream queues when
+	// its reader falls behind.
 	Prefetch int
-	// PrefetchBytes is the byte budget of a zero Prefetch's window; zero
-	// means DefaultPrefetchBytes.
+	// PrefetchBytes is the byte budget of a zero Prefetch's windows,
+	// shared by the connection's open streams; zero means
+	// DefaultPrefetchBytes.
 	PrefetchBytes int
 	// Logger receives protocol diagnostics; nil is silent.
 	Logger *slog.Logger
@@ -167,24 +172,29 @@ func (s settings) withPrefetchBytes(n int) settings {
 	return s
 }
 
-// initialWindow is the request(n) a stream or channel starts with.
-func (s *settings) initialWindow() int {
+// initialWindow is the request(n) a stream or channel starts with, when
+// streams of the connection are open (the new one counted): DefaultPrefetch
+// shared among them, at least 2.
+func (s *settings) initialWindow(streams int) int {
 	if s.prefetch > 0 {
 		return s.prefetch
 	}
-	return DefaultPrefetch
+	return max(DefaultPrefetch/max(streams, 1), 2)
 }
 
 // window is the request(n) window of a stream that has received n payloads
-// of bytes bytes in all (recently: see stream.push).
-func (s *settings) window(bytes, n int64) int {
+// of bytes bytes in all (recently: see stream.push), when streams of the
+// connection are open: PrefetchBytes is the connection's, shared among
+// them, so that many streams of large payloads do not queue a multiple of
+// it.
+func (s *settings) window(bytes, n int64, streams int) int {
 	if s.prefetch > 0 {
 		return s.prefetch
 	}
 	if n == 0 {
-		return DefaultPrefetch
+		return s.initialWindow(streams)
 	}
-	w := int64(s.prefetchB) / (bytes/n + itemOverhead)
+	w := int64(s.prefetchB) / int64(max(streams, 1)) / (bytes/n + itemOverhead)
 	return int(min(max(w, 2), MaxPrefetch))
 }
 

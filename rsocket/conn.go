@@ -410,13 +410,16 @@ func (c *Conn) fail(err error) {
 	c.closed = true
 	c.shut.Store(true)
 	c.err = err
-	streams := c.streams
-	c.streams = newStreamTable()
+	var streams []*stream
+	c.streams.each(func(s *stream) { streams = append(streams, s) })
+	c.streams.reset()
 	c.tableGen.Add(1)
 	c.mu.Unlock()
 	c.cancel()
 	_ = c.t.Close()
-	streams.each(func(s *stream) { s.terminate(err) })
+	for _, s := range streams {
+		s.terminate(err)
+	}
 	close(c.done)
 	if c.set.logger != nil {
 		c.set.logger.Debug("rsocket: connection closed", "server", c.server, "err", err)

@@ -313,7 +313,7 @@ func (s *stream) recv() (Payload, error) {
 	}
 	for {
 		s.mu.Lock()
-		w := s.c.set.window(s.inBytes, s.inCount)
+		w := s.c.set.window(s.inBytes, s.inCount, int(s.c.streams.live.Load()))
 		s.rNext = s.rEnd
 		s.q.keepLast()
 		var first *item

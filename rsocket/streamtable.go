@@ -1,5 +1,7 @@
 package rsocket
 
+import "sync/atomic"
+
 // streamTable is a Conn's table of open streams by id (used with c.mu
 // held). A request-response adds, finds and removes an entry per request,
 // and with a Go map those three were a large part of a blocking
@@ -25,6 +27,7 @@ type streamTable struct {
 	slots []streamSlot // power-of-two length
 	more  map[uint32]*stream
 	n     int
+	live  atomic.Int32 // n, for readers that do not hold the table's lock
 }
 
 type streamSlot struct {
@@ -42,6 +45,12 @@ func newStreamTable() streamTable {
 }
 
 func (t *streamTable) len() int { return t.n }
+
+// reset empties the table.
+func (t *streamTable) reset() {
+	t.slots, t.more, t.n = make([]streamSlot, streamTableMin), nil, 0
+	t.live.Store(0)
+}
 
 func (t *streamTable) slot(id uint32) *streamSlot {
 	return &t.slots[id&uint32(len(t.slots)-1)]
@@ -72,6 +81,7 @@ func (t *streamTable) put(id uint32, s *stream) {
 		}
 	}
 	t.n++
+	t.live.Store(int32(t.n))
 	if sl.s == nil {
 		sl.id, sl.s = id, s
 		return
@@ -90,11 +100,13 @@ func (t *streamTable) del(id uint32) {
 	if sl := t.slot(id); sl.s != nil && sl.id == id {
 		sl.id, sl.s = 0, nil
 		t.n--
+		t.live.Store(int32(t.n))
 		return
 	}
 	if _, ok := t.more[id]; ok {
 		delete(t.more, id)
 		t.n--
+		t.live.Store(int32(t.n))
 	}
 }
 
