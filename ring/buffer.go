@@ -32,6 +32,9 @@ type Buffer struct {
 	// intr is this process's, not shared: set by Interrupt, it makes
 	// every wait on this Buffer return.
 	intr atomic.Bool
+	// nudged is this process's too: set by Nudge, it makes the
+	// consumer's current or next WaitData return once.
+	nudged atomic.Bool
 
 	_ [lineSize]byte
 

@@ -225,7 +225,22 @@ func (s Block) Idle(work int) {
 // itself is FUTEX_WAIT(parked, 1), which returns at once if the word is
 // already 0, so the wake cannot fall between the check and the sleep.
 func (b *Buffer) WaitData(timeout time.Duration) bool {
-	return b.park(false, 0, timeout)
+	ok := b.park(false, 0, timeout)
+	b.nudged.Store(false)
+	return ok
+}
+
+// Nudge makes the consumer's current WaitData, or its next one if it is
+// not parked, return once (true), as a publish would without a record:
+// for a goroutine of the consumer's process that needs the consumer's
+// loop to take a turn. It is the Dekker partner of the waiter's check, and
+// makes a system call only when the consumer is parked.
+func (b *Buffer) Nudge() {
+	b.nudged.Store(true)
+	if b.dataParked.Load() != 0 {
+		b.dataParked.Store(0)
+		futexWake(b.dataParked)
+	}
 }
 
 // ready reports whether a waiter can stop: the consumer (space false) when
@@ -327,7 +342,7 @@ func (b *Buffer) Interrupt() {
 }
 
 func (b *Buffer) hasData() bool {
-	return b.cErr != nil || atomic.LoadUint64(b.slot(b.cPos)) != 0 || b.prodClosed.Load() != 0
+	return b.nudged.Load() || b.cErr != nil || atomic.LoadUint64(b.slot(b.cPos)) != 0 || b.prodClosed.Load() != 0
 }
 
 // WaitSpace waits until a Claim(n) can succeed or fail for another reason

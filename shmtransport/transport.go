@@ -80,6 +80,9 @@ type Transport struct {
 	state     state
 	recvState atomic.Int32 // recvIdle, recvRunning or recvReleased
 	closeOnce sync.Once
+	// enlists counts the times a CommitLater enlisted the parked receive
+	// loop (commitStaged).
+	enlists atomic.Uint64
 	// prefaultTimer runs prefault (Options.Prefault); stopped by shutdown.
 	prefaultTimer *time.Timer
 	err           error // why it closed; written once before closed is closed
@@ -295,12 +298,25 @@ func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePo
 // commitStaged stages the claimed frame and releases the claim, leaving the
 // frame unpublished while one of the poller bits is set, unless the frame
 // is large or the batch full.
+//
+// A CommitLater that finds nobody polling enlists the receive loop, which
+// is parked: it sets the loop's poller bit on the loop's behalf and nudges
+// it (ring.Buffer.Nudge), so that the frames of a burst are published in
+// batches, by the sender at batchMax or by the loop when the sender yields,
+// instead of one at a time, each with its store to the line the peer polls
+// and perhaps a wake-up of the peer. The loop leaves the bit as any poller
+// does: once it parks again, after publishing what is staged.
 func (t *Transport) commitStaged(n int, bits int64) error {
 	t.out.Stage(n)
 	t.pending = true
 	t.staged++
-	if n > batchMaxFrame || t.staged >= batchMax {
+	switch {
+	case n > batchMaxFrame || t.staged >= batchMax:
 		bits = 0
+	case bits&recvPollBit != 0 && t.state.load()&(pollBits|closedBit) == 0 && t.recvState.Load() == recvRunning:
+		t.state.startPolling(recvPollBit)
+		t.in.Nudge()
+		t.enlists.Add(1)
 	}
 	t.releaseClaim(bits)
 	return nil

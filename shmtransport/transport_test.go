@@ -165,32 +165,37 @@ func TestLaterFramesLeave(t *testing.T) {
 	}
 }
 
-// TestBackoffDoesNotHoldFrames: a receive loop that backs off sleeps between
-// polls (up to ring.DefaultMaxPark), so it must not count as a poller that
-// will publish staged frames: a fire-and-forget sent while it sleeps is
-// published at once. (While it counted, nearly every one of these waited
-// for the end of the loop's sleep.)
-func TestBackoffDoesNotHoldFrames(t *testing.T) {
-	h, r, ct := connectHolding(t, WaitBackoff)
-	const sends = 40
-	held := 0
-	for range sends {
-		time.Sleep(3 * time.Millisecond) // the loop spins, yields, then sleeps
-		if err := r.Client.FireAndForget(ctxT(t), rsocket.Payload{Data: []byte("x")}); err != nil {
-			t.Fatal(err)
-		}
-		if ct.state.load()&stagedBit != 0 {
-			held++
-		}
-		select {
-		case <-h.fnf:
-		case <-time.After(2 * time.Second):
-			t.Fatal("a fire-and-forget did not arrive")
-		}
-	}
-	// A send can still land in the instant the loop polls; most must not.
-	if held > sends/4 {
-		t.Errorf("%d of %d fire-and-forget requests were left staged while the receive loop backed off", held, sends)
+// TestParkedLoopIsEnlisted: a fire-and-forget sent while this side's
+// receive loop is parked (it waits with WaitBackoff, WaitDefault or
+// WaitBlock and nothing comes in) is staged, the loop is enlisted as its
+// poller and nudged, and the loop publishes it: every request arrives
+// without another frame behind it. Staged with nobody to publish it, the
+// request would wait for the next frame.
+func TestParkedLoopIsEnlisted(t *testing.T) {
+	for _, w := range []Wait{WaitBackoff, WaitDefault, WaitBlock} {
+		t.Run(w.String(), func(t *testing.T) {
+			h, r, ct := connectHolding(t, w)
+			const sends = 20
+			before := ct.enlists.Load()
+			for range sends {
+				rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool {
+					return ct.state.load()&recvPollBit == 0
+				})
+				if err := r.Client.FireAndForget(ctxT(t), rsocket.Payload{Data: []byte("x")}); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-h.fnf:
+				case <-time.After(5 * time.Second):
+					t.Fatal("a fire-and-forget staged for the parked loop did not arrive")
+				}
+			}
+			// Each send found the loop parked; allow for one that caught it
+			// between clearing its bit and parking, after a wake-up.
+			if n := ct.enlists.Load() - before; n < sends/2 {
+				t.Errorf("the parked loop was enlisted for %d of %d sends", n, sends)
+			}
+		})
 	}
 }
 
