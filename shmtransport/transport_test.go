@@ -179,7 +179,7 @@ func TestParkedLoopIsEnlisted(t *testing.T) {
 			before := ct.enlists.Load()
 			for range sends {
 				rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool {
-					return ct.state.load()&recvPollBit == 0
+					return ct.recvState.Load() == recvRunning && ct.state.load()&recvPollBit == 0
 				})
 				if err := r.Client.FireAndForget(ctxT(t), rsocket.Payload{Data: []byte("x")}); err != nil {
 					t.Fatal(err)
