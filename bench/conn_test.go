@@ -30,6 +30,9 @@ import (
 //	connect-shm, connect-tcp     dial, one 64 B request-response, close
 //	first-rr-after-idle-shm/-tcp one 64 B request-response after the
 //	                             connection sat idle for idleGap
+//	wake-futex-after-idle        Ring/wake-futex's round trip of two bare
+//	                             futex words, each after idleGap with both
+//	                             threads parked: the floor of the row above
 //
 // Latencies are reported as p50-ns (and p99-ns where enough samples).
 func BenchmarkConn(b *testing.B) {
@@ -43,6 +46,32 @@ func BenchmarkConn(b *testing.B) {
 	b.Run("connect-tcp", func(b *testing.B) { benchConnect(b, rshm.TCPOnly) })
 	b.Run("first-rr-after-idle-shm", func(b *testing.B) { benchFirstAfterIdle(b, rshm.SHMOnly) })
 	b.Run("first-rr-after-idle-tcp", func(b *testing.B) { benchFirstAfterIdle(b, rshm.TCPOnly) })
+	b.Run("wake-futex-after-idle", benchWakeFutexAfterIdle)
+}
+
+// benchWakeFutexAfterIdle is benchWakeFutex with idleGap of nothing before
+// each round trip: a wake-up of a vCPU that has been halted for long, which
+// in a VM costs more than one halted for the microseconds between
+// back-to-back round trips.
+func benchWakeFutexAfterIdle(b *testing.B) {
+	pin(b)
+	p := startPeer(b, "futex", 0)
+	a, r := p.futexWord(offWakeA), p.futexWord(offWakeB)
+	var lat []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		time.Sleep(idleGap)
+		b.StartTimer()
+		start := time.Now()
+		atomic.StoreUint32(a, 1)
+		futexWake(a)
+		for atomic.LoadUint32(r) == 0 {
+			futexWait(r, 0, 100*time.Millisecond)
+		}
+		atomic.StoreUint32(r, 0)
+		lat = append(lat, time.Since(start))
+	}
+	reportLatencies(b, lat)
 }
 
 // idleGap is how long first-rr-after-idle leaves the connection alone.

@@ -230,6 +230,24 @@ func (b *Buffer) WaitData(timeout time.Duration) bool {
 	return ok
 }
 
+// Position returns the consumer's position: the record it reads next.
+// Consumer side only.
+func (b *Buffer) Position() uint64 { return b.cPos }
+
+// WaitDataAt is WaitData for a waiter that does not own the consumer side
+// while it waits: it parks until the record header at pos, a position
+// Position returned, is published (or is there already: another goroutine
+// of this process may consume meanwhile, and the header of a record it
+// read stays until the producer's next lap), the producer closes, or a
+// wake-up, publish, Nudge or Interrupt. It reads no consumer state, so the
+// goroutine that owns the consumer side may use it concurrently; the
+// waiter then owns it again only once it has taken it back.
+func (b *Buffer) WaitDataAt(pos uint64, timeout time.Duration) bool {
+	ok := b.park(false, pos+1, timeout) // end-1 carries pos: see ready
+	b.nudged.Store(false)
+	return ok
+}
+
 // Nudge makes the consumer's current WaitData, or its next one if it is
 // not parked, return once (true), as a publish would without a record:
 // for a goroutine of the consumer's process that needs the consumer's
@@ -245,12 +263,19 @@ func (b *Buffer) Nudge() {
 
 // ready reports whether a waiter can stop: the consumer (space false) when
 // hasData, the producer (space true) when the claim ending at end fits.
+//
+// For the consumer, end 0 checks the consumer's own position (WaitData)
+// and end > 0 the header at end-1 without reading consumer state
+// (WaitDataAt).
 func (b *Buffer) ready(space bool, end uint64) bool {
 	if b.intr.Load() {
 		return true
 	}
 	if space {
 		return b.hasSpace(end)
+	}
+	if end > 0 {
+		return b.nudged.Load() || atomic.LoadUint64(b.slot(end-1)) != 0 || b.prodClosed.Load() != 0
 	}
 	return b.hasData()
 }

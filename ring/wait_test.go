@@ -326,3 +326,32 @@ func TestBackoffStep(t *testing.T) {
 		t.Fatalf("SpinTime 20ms ended its phase after %v (%d steps)", d, steps)
 	}
 }
+
+// TestWaitDataAt: a waiter that does not own the consumer side parks on a
+// position: a publish there wakes it, a record already there (consumed or
+// not) returns at once, and a Nudge wakes it without a record.
+func TestWaitDataAt(t *testing.T) {
+	b := newRing(t, 4096)
+	pos := b.Position()
+	done := make(chan bool)
+	go func() { done <- b.WaitDataAt(pos, NoTimeout) }()
+	waitParked(t, b.dataParked)
+	if err := b.Write([]byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	if !<-done {
+		t.Fatal("WaitDataAt = false after a publish at its position")
+	}
+	// Consumed meanwhile by the consumer side: the header is still there.
+	readAll(t, b)
+	if !b.WaitDataAt(pos, NoTimeout) {
+		t.Fatal("WaitDataAt at a consumed record's position did not return at once")
+	}
+	next := b.Position()
+	go func() { done <- b.WaitDataAt(next, NoTimeout) }()
+	waitParked(t, b.dataParked)
+	b.Nudge()
+	if !<-done {
+		t.Fatal("WaitDataAt = false after a Nudge")
+	}
+}

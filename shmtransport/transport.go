@@ -412,15 +412,20 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 		default:
 		}
 		if !t.driving.Load() && t.tok.CompareAndSwap(false, true) {
-			// Parking reads consumer state: hold the token; a driver
-			// that wants it wakes us (WakeConsumer). A parked loop
-			// publishes nothing: it stops polling first.
+			// A parked loop publishes nothing: it stops polling first.
+			// It parks without the token (WaitDataAt reads no consumer
+			// state), so a requester that comes to drive polls at once
+			// instead of waking this loop first, a thread wake-up on
+			// the path of the first request after a pause.
 			if w.poll() {
 				t.stopPolling(recvPollBit)
-				t.in.WaitData(w.park)
+				pos := t.in.Position()
+				t.tok.Store(false)
+				t.in.WaitDataAt(pos, w.park)
 				t.startPolling(recvPollBit)
+			} else {
+				t.tok.Store(false)
 			}
-			t.tok.Store(false)
 		}
 	}
 }
@@ -526,13 +531,14 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 			n := t.poll(fn)
 			t.tok.Store(false)
 			if n < 0 {
+				// The receive side failed: the loop, parked, must
+				// see it and return the error.
+				t.in.Nudge()
 				return
 			}
 			if n > 0 {
 				continue
 			}
-		} else {
-			t.in.WakeConsumer() // the receive loop may be parked holding it
 		}
 		if i&63 == 63 {
 			// Let the goroutines this driver made runnable (other
