@@ -176,7 +176,8 @@ func TestRunGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	cases := Matrix(&cfg)
+	local, external := splitExternal(Matrix(&cfg))
+	cases := append(local, external...) // the order Run measures them in
 	if len(rows) != len(cases) || strings.Count(js.String(), "\n") != len(cases) {
 		t.Fatalf("%d rows, %d JSON lines; want %d\n%s", len(rows), strings.Count(js.String(), "\n"), len(cases), out.String())
 	}

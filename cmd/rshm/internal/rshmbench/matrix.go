@@ -7,18 +7,22 @@ import (
 	"github.com/rshm/rshm/internal/benchkit"
 )
 
-// Matrix lists the measurements of cfg, grouped by transport (one server
-// each) in table order.
+// Matrix lists the measurements of cfg in table order: by model,
+// concurrency and size, and within each the transports one after the
+// other, so that the rows a ratio compares are measured seconds apart, in
+// the same phase of a VM whose speed drifts (docs/benchmarks.md).
 func Matrix(cfg *Config) []benchkit.Case {
 	var out []benchkit.Case
-	for _, t := range cfg.transports() {
-		for _, m := range t.Models() {
-			if cfg.Models != nil && !slices.Contains(cfg.Models, m) {
-				continue
-			}
-			for _, conc := range cfg.concurrencies(m) {
-				for _, size := range cfg.sizes() {
-					out = append(out, benchkit.Case{Transport: t, Model: m, Size: size, Concurrency: conc})
+	for _, m := range benchkit.Models() {
+		if cfg.Models != nil && !slices.Contains(cfg.Models, m) {
+			continue
+		}
+		for _, conc := range cfg.concurrencies(m) {
+			for _, size := range cfg.sizes() {
+				for _, t := range cfg.transports() {
+					if slices.Contains(t.Models(), m) {
+						out = append(out, benchkit.Case{Transport: t, Model: m, Size: size, Concurrency: conc})
+					}
 				}
 			}
 		}
