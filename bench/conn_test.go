@@ -57,21 +57,14 @@ func benchWakeFutexAfterIdle(b *testing.B) {
 	pin(b)
 	p := startPeer(b, "futex", 0)
 	a, r := p.futexWord(offWakeA), p.futexWord(offWakeB)
-	var lat []time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		time.Sleep(idleGap)
-		b.StartTimer()
-		start := time.Now()
+	reportLatencies(b, afterIdle(b, func() {
 		atomic.StoreUint32(a, 1)
 		futexWake(a)
 		for atomic.LoadUint32(r) == 0 {
 			futexWait(r, 0, 100*time.Millisecond)
 		}
 		atomic.StoreUint32(r, 0)
-		lat = append(lat, time.Since(start))
-	}
-	reportLatencies(b, lat)
+	}))
 }
 
 // idleGap is how long first-rr-after-idle leaves the connection alone.
@@ -92,21 +85,7 @@ func childRSHMDefault(m *mapping) error {
 	defer ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		var conns []*rshm.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
+	go acceptAll(ctx, ln)
 	_, port, err := net.SplitHostPort(ln.Addr().String())
 	if err != nil {
 		return err
@@ -237,16 +216,21 @@ func benchFirstAfterIdle(b *testing.B, mode rshm.Mode) {
 	c := dialDefault(b, addr, mode)
 	b.Cleanup(func() { c.Close() })
 	buf := rr64(b, c, nil)
+	reportLatencies(b, afterIdle(b, func() { buf = rr64(b, c, buf) }))
+}
+
+// afterIdle times op after idleGap of nothing, once per iteration.
+func afterIdle(b *testing.B, op func()) []time.Duration {
 	var lat []time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		time.Sleep(idleGap)
 		b.StartTimer()
 		start := time.Now()
-		buf = rr64(b, c, buf)
+		op()
 		lat = append(lat, time.Since(start))
 	}
-	reportLatencies(b, lat)
+	return lat
 }
 
 // reportLatencies reports the p50 (and, with 20 samples or more, the p99)

@@ -112,18 +112,24 @@ func serveRSHM(m *mapping, cfg rsocket.ServerConfig) error {
 	}
 	defer ln.Close()
 	return serveUntilStopped(m, ln.Addr().String(), func(ctx context.Context) error {
-		var conns []*rshm.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return nil
-			}
-			conns = append(conns, c)
-		}
+		acceptAll(ctx, ln)
+		return nil
 	})
+}
+
+// acceptAll accepts ln's connections until ctx ends, then closes them.
+func acceptAll(ctx context.Context, ln *rshm.Listener) {
+	var conns []*rshm.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept(ctx)
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+	}
 }

@@ -30,7 +30,9 @@ import (
 //   - Yield: like Spin but lets other goroutines run; still 100% CPU.
 //   - Backoff: spin, then yield, then sleep with doubling intervals. Low
 //     latency under steady load, little CPU when idle; the first message
-//     after a quiet period pays the sleep (up to MaxPark).
+//     after a quiet period pays the sleep (up to MaxPark). A caller with a
+//     ring parks instead of sleeping once Step says so (WaitData, WaitSpace):
+//     no CPU and no sleep to wait out, a wake-up as with Block.
 //   - Block: parks the thread on the ring's futex word and is woken by the
 //     peer's publish. No CPU while idle and no polling delay, but each
 //     wake-up costs a system call on the peer and a scheduler wake-up here

@@ -101,19 +101,7 @@ const (
 
 // lock takes the claim and a user with it, unless the claim is held or
 // close was called.
-func (s *state) lock() lockResult {
-	for {
-		w := s.w.Load()
-		switch {
-		case w&closedBit != 0:
-			return shut
-		case w&claimBit != 0:
-			return busy
-		case s.w.CompareAndSwap(w, w+1|claimBit):
-			return locked
-		}
-	}
-}
+func (s *state) lock() lockResult { return s.take(1 | claimBit) }
 
 // addWaiter counts a goroutine that waits for the claim; it must end in
 // lockWaiter returning locked or in dropWaiter.
@@ -124,7 +112,11 @@ func (s *state) dropWaiter() { s.w.Add(-waiterUnit) }
 
 // lockWaiter is lock for a counted waiter: taking the claim uncounts it.
 // On shut the waiter is still counted (dropWaiter).
-func (s *state) lockWaiter() lockResult {
+func (s *state) lockWaiter() lockResult { return s.take(1 | claimBit - waiterUnit) }
+
+// take adds delta to the word, which takes the claim, unless the claim is
+// held or close was called.
+func (s *state) take(delta int64) lockResult {
 	for {
 		w := s.w.Load()
 		switch {
@@ -132,7 +124,7 @@ func (s *state) lockWaiter() lockResult {
 			return shut
 		case w&claimBit != 0:
 			return busy
-		case s.w.CompareAndSwap(w, w-waiterUnit+1|claimBit):
+		case s.w.CompareAndSwap(w, w+delta):
 			return locked
 		}
 	}
