@@ -36,7 +36,7 @@ import (
 // view into shared memory, valid while fn runs.
 //
 // Goroutines: one, the liveness reader, started by New and ended
-// by Close. It blocks reading the socket; EOF or any byte (the peer sends
+// by Close (and, with Options.Prefault, the prefault timer's, once). It blocks reading the socket; EOF or any byte (the peer sends
 // nothing after the handshake) means the peer is gone, and it closes the
 // transport with ErrPeerGone so that Receive and every blocked Claim return
 // at once: closing interrupts their parks (ring.Buffer.Interrupt). No
@@ -160,10 +160,11 @@ func New(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness io.Reader, o 
 	t.handle = t.handleRecord
 	t.state.init(1) // the receive side's reference: see Receive
 	t.kick = make(chan struct{}, 1)
-	go t.watch(liveness, o.Await)
 	if o.Prefault {
+		// Before the liveness reader starts: its shutdown stops the timer.
 		t.prefaultTimer = time.AfterFunc(PrefaultDelay, t.prefault)
 	}
+	go t.watch(liveness, o.Await)
 	return t
 }
 
