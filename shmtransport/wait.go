@@ -73,9 +73,9 @@ func newWaiter(kind Wait, park time.Duration) waiter {
 // the Go scheduler waking an idle thread for the goroutine that handles
 // the frame), each slow in a VM (BenchmarkRing/wake-futex in package
 // bench); polling through a gap this long keeps a busy connection on the
-// fast path while an idle one still parks soon after its last frame (~0%
-// CPU).
-const DefaultSpinTime = 100 * time.Microsecond
+// fast path, a round trip of a few hundred KiB included (rshm bench's
+// channel rows), while an idle one still parks soon after its last frame.
+const DefaultSpinTime = 250 * time.Microsecond
 
 // defaultSpins is how many steps WaitDefault spins with PAUSE before it
 // starts yielding.
