@@ -225,3 +225,14 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultWindowBounded: with --n 0 the requester's window is the
+// library's bounded default (Prefetch 0), not the largest request(n).
+func TestDefaultWindowBounded(t *testing.T) {
+	for _, n := range []int{0, 1, 100} {
+		o := RequestOptions{N: n}
+		if got := o.clientConfig().Prefetch; got != n {
+			t.Errorf("--n %d: Prefetch %d; want %d", n, got, n)
+		}
+	}
+}

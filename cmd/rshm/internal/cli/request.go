@@ -19,7 +19,8 @@ import (
 // It makes one request and prints the data of every payload that comes back,
 // one per line. --data may repeat: a channel sends each value as one payload,
 // the other models send the first. --n is the request(n) window the requester
-// keeps open on a stream or channel (0: unbounded). An ERROR from the peer
+// keeps open on a stream or channel (0: the library's window, sized by bytes
+// and bounded: rsocket.ClientConfig.Prefetch). An ERROR from the peer
 // becomes the returned error (exit status 1).
 func Request(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("request", flag.ContinueOnError)
@@ -32,7 +33,7 @@ func Request(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	push := fs.Bool("metadata-push", false, "metadata push")
 	fs.Var((*strList)(&o.Data), "data", "request data; repeat to send several payloads on a channel")
 	md := fs.String("metadata", "", "request metadata (absent when not given)")
-	fs.IntVar(&o.N, "n", 0, "request(n) window for a stream or channel (0: unbounded)")
+	fs.IntVar(&o.N, "n", 0, "request(n) window for a stream or channel (0: the library's, sized by bytes)")
 	fs.IntVar(&o.MTU, "mtu", 0, "fragment frames larger than `N` bytes (0: no fragmentation)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -100,19 +101,23 @@ type RequestOptions struct {
 	Model     Model
 	Data      []string // payload data; a channel sends one payload per entry
 	Metadata  []byte   // nil: no metadata
-	N         int      // request(n) window; 0: unbounded
+	N         int      // request(n) window; 0: the library's bounded default
 	MTU       int      // 0: no fragmentation
+}
+
+// clientConfig is the engine configuration of o: its MTU and its window,
+// which at zero is the library's bounded default (a reader slower than the
+// stream then queues about rsocket.DefaultPrefetchBytes, not 2^31-1
+// payloads).
+func (o *RequestOptions) clientConfig() rsocket.ClientConfig {
+	return rsocket.ClientConfig{MTU: o.MTU, Prefetch: o.N}
 }
 
 // Do dials o.Addr, makes the request and calls out with every payload that
 // comes back, in order; the payload is valid during the call. It closes the
 // connection before returning.
 func Do(ctx context.Context, o RequestOptions, out func(rsocket.Payload) error) error {
-	cfg := rsocket.ClientConfig{MTU: o.MTU, Prefetch: o.N}
-	if o.N == 0 {
-		cfg.Prefetch = 1<<31 - 1
-	}
-	rc, err := rshm.Dial(ctx, o.Addr, rshm.Config{Handshake: rshm.Handshake{Mode: o.Mode}, Client: cfg})
+	rc, err := rshm.Dial(ctx, o.Addr, rshm.Config{Handshake: rshm.Handshake{Mode: o.Mode}, Client: o.clientConfig()})
 	if err != nil {
 		return err
 	}
