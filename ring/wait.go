@@ -62,7 +62,7 @@ const (
 )
 
 // NoTimeout, as the timeout of WaitData or WaitSpace, parks until a wake-up
-// (a publish, a hand-back, WakeConsumer or Interrupt) with no deadline.
+// (a publish, a hand-back, Nudge or Interrupt) with no deadline.
 const NoTimeout time.Duration = -1
 
 // Spin busy-waits with the CPU's spin-wait hint (PAUSE on amd64).
@@ -227,9 +227,10 @@ func (s Block) Idle(work int) {
 // itself is FUTEX_WAIT(parked, 1), which returns at once if the word is
 // already 0, so the wake cannot fall between the check and the sleep.
 func (b *Buffer) WaitData(timeout time.Duration) bool {
-	ok := b.park(false, 0, timeout)
-	b.nudged.Store(false)
-	return ok
+	if b.cErr != nil {
+		return true // the caller's next Read returns it
+	}
+	return b.WaitDataAt(b.cPos, timeout)
 }
 
 // Position returns the consumer's position: the record it reads next.
@@ -245,7 +246,7 @@ func (b *Buffer) Position() uint64 { return b.cPos }
 // goroutine that owns the consumer side may use it concurrently; the
 // waiter then owns it again only once it has taken it back.
 func (b *Buffer) WaitDataAt(pos uint64, timeout time.Duration) bool {
-	ok := b.park(false, pos+1, timeout) // end-1 carries pos: see ready
+	ok := b.park(false, pos, timeout)
 	b.nudged.Store(false)
 	return ok
 }
@@ -264,30 +265,24 @@ func (b *Buffer) Nudge() {
 }
 
 // ready reports whether a waiter can stop: the consumer (space false) when
-// hasData, the producer (space true) when the claim ending at end fits.
-//
-// For the consumer, end 0 checks the consumer's own position (WaitData)
-// and end > 0 the header at end-1 without reading consumer state
-// (WaitDataAt).
-func (b *Buffer) ready(space bool, end uint64) bool {
+// the record header at position at is published, the producer closed or a
+// Nudge came; the producer (space true) when the claim ending at at fits.
+// Interrupt stops both. The consumer's check reads no consumer state.
+func (b *Buffer) ready(space bool, at uint64) bool {
 	if b.intr.Load() {
 		return true
 	}
 	if space {
-		return b.hasSpace(end)
+		return b.hasSpace(at)
 	}
-	if end > 0 {
-		return b.nudged.Load() || atomic.LoadUint64(b.slot(end-1)) != 0 || b.prodClosed.Load() != 0
-	}
-	return b.hasData()
+	return b.nudged.Load() || atomic.LoadUint64(b.slot(at)) != 0 || b.prodClosed.Load() != 0
 }
 
-// park is WaitData (space false) and WaitSpace (space true): the Dekker
+// park is WaitDataAt (space false) and WaitSpace (space true): the Dekker
 // protocol described on WaitData, on the side's parked word, until ready,
-// a wake-up (returning ready's verdict: a peer's publish or WakeConsumer),
-// or the timeout.
-func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
-	if b.ready(space, end) {
+// a wake-up (returning ready's verdict), or the timeout.
+func (b *Buffer) park(space bool, at uint64, timeout time.Duration) bool {
+	if b.ready(space, at) {
 		return true
 	}
 	word, st := b.dataParked, &b.cStats
@@ -300,7 +295,7 @@ func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
 	}
 	for {
 		word.Store(1)
-		if b.ready(space, end) {
+		if b.ready(space, at) {
 			word.Store(0)
 			return true
 		}
@@ -319,7 +314,7 @@ func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
 		// timeout return EINTR) or the kernel woke it spuriously.
 		woken := word.Load() == 0
 		word.Store(0)
-		ok := b.ready(space, end)
+		ok := b.ready(space, at)
 		if timedOut {
 			st.Timeouts++
 			if ok {
@@ -327,27 +322,15 @@ func (b *Buffer) park(space bool, end uint64, timeout time.Duration) bool {
 			}
 		}
 		if ok || (woken && !timedOut) {
-			// Ready, or woken without being ready (WakeConsumer):
-			// return, the caller polls and decides.
+			// Ready, or woken without being ready (a hand-back that
+			// did not free enough, a wake meant for the peer on the
+			// shared word): return, the caller polls and decides.
 			return ok
 		}
 		// Interrupted and not ready: wait again for what is left.
 		if !timedOut {
 			st.Interrupts++
 		}
-	}
-}
-
-// WakeConsumer wakes the consumer of this ring if it is parked in WaitData,
-// as a publish does, so that it returns early (with false when there is no
-// data). Any goroutine may call it, on either side: the consumer side uses
-// it to hand polling from a parked goroutine to another one. It touches
-// only the parked word and makes a system call only when the consumer is
-// parked.
-func (b *Buffer) WakeConsumer() {
-	if b.dataParked.Load() != 0 {
-		b.dataParked.Store(0)
-		futexWake(b.dataParked)
 	}
 }
 
@@ -366,10 +349,6 @@ func (b *Buffer) Interrupt() {
 			futexWake(w)
 		}
 	}
-}
-
-func (b *Buffer) hasData() bool {
-	return b.nudged.Load() || b.cErr != nil || atomic.LoadUint64(b.slot(b.cPos)) != 0 || b.prodClosed.Load() != 0
 }
 
 // WaitSpace waits until a Claim(n) can succeed or fail for another reason

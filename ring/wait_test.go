@@ -218,31 +218,37 @@ func TestSpin(t *testing.T) {
 	runtime.Gosched()
 }
 
-// TestWakeConsumer: a consumer parked in WaitData returns early, without
-// data, when another goroutine calls WakeConsumer; without a parked
-// consumer WakeConsumer makes no system call.
-func TestWakeConsumer(t *testing.T) {
+// TestNudge: a consumer parked in WaitData returns early (true, with no
+// record) when another goroutine of its process nudges it; a nudge with
+// nobody parked makes the next WaitData return at once, once.
+func TestNudge(t *testing.T) {
 	mem := AlignedMem(Size(MinCapacity))
 	b, err := Init(mem, MinCapacity)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.WakeConsumer() // nobody parked: no effect
+	b.Nudge() // nobody parked: the next wait returns at once
+	if !b.WaitData(5 * time.Second) {
+		t.Fatal("WaitData after a Nudge reported nothing")
+	}
+	if b.WaitData(10 * time.Millisecond) {
+		t.Fatal("a Nudge was taken twice")
+	}
 	got := make(chan bool, 1)
 	start := time.Now()
 	go func() { got <- b.WaitData(5 * time.Second) }()
 	waitParked(t, b.dataParked)
-	b.WakeConsumer()
+	b.Nudge()
 	select {
 	case ok := <-got:
-		if ok {
-			t.Fatal("WaitData reported data on an empty ring")
+		if !ok {
+			t.Fatal("WaitData = false after a Nudge")
 		}
 		if el := time.Since(start); el > 2*time.Second {
-			t.Fatalf("WaitData returned after %v, not at the wake", el)
+			t.Fatalf("WaitData returned after %v, not at the nudge", el)
 		}
 	case <-time.After(3 * time.Second):
-		t.Fatal("WaitData did not return after WakeConsumer")
+		t.Fatal("WaitData did not return after Nudge")
 	}
 	if b.dataParked.Load() != 0 {
 		t.Fatal("parked word left set")

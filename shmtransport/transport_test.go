@@ -313,7 +313,7 @@ func TestCorruptRing(t *testing.T) {
 	}
 	off := ring.HeaderSize + int(pos)&(st.in.Capacity()-1)
 	(*atomic.Uint64)(unsafe.Pointer(&mem[off])).Store(16 | 7<<32)
-	st.in.WakeConsumer() // as a publish would: the server may be parked
+	st.in.Nudge() // as a publish would: the server may be parked
 	select {
 	case <-r.Server.Done():
 	case <-time.After(time.Second):
