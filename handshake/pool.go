@@ -74,11 +74,18 @@ func (p *regionPool) fill(ctx context.Context) {
 }
 
 func (p *regionPool) create() (*shm.Duplex, error) {
-	d, err := shm.PrepareDuplex(unpopulated(p.cfg.SHM), p.size)
+	return newRegion(p.cfg, unpopulated(p.cfg.SHM), p.size, shm.PrepareDuplex)
+}
+
+// newRegion makes a region for a ring of size bytes with create
+// (shm.CreateDuplex, or shm.PrepareDuplex for the pool) and places it on
+// cfg's NUMA node.
+func newRegion(cfg *Config, scfg shm.Config, size int, create func(shm.Config, int) (*shm.Duplex, error)) (*shm.Duplex, error) {
+	d, err := create(scfg, size)
 	if err != nil {
 		return nil, err
 	}
-	if err := bindNUMA(p.cfg, d); err != nil {
+	if err := bindNUMA(cfg, d); err != nil {
 		discard(d)
 		return nil, err
 	}

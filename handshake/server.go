@@ -105,7 +105,7 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 	scfg.HugePages = scfg.HugePages || s.h.flags&flagHuge != 0
 	d := s.cfg.pool.take(size, scfg)
 	if d == nil {
-		if d, err = shm.CreateDuplex(scfg, size); err != nil {
+		if d, err = newRegion(s.cfg, scfg, size, shm.CreateDuplex); err != nil {
 			return s.fallback(StepCreate, refuse(ReasonCreate, err), required)
 		}
 	}
@@ -115,9 +115,6 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 			discard(d)
 		}
 	}()
-	if err := bindNUMA(s.cfg, d); err != nil {
-		return s.fallback(StepCreate, refuse(ReasonCreate, err), required)
-	}
 	if s.cfg.hooks != nil && s.cfg.hooks.created != nil {
 		s.cfg.hooks.created(d)
 	}

@@ -529,6 +529,13 @@ func (c *Conn) nextFNF() (uint32, error) {
 	return c.idFrom(k), nil
 }
 
+// openStreams is how many streams the connection has open, read without
+// its lock: what the prefetch windows are shared among.
+func (c *Conn) openStreams() int { return int(c.streams.live.Load()) }
+
+// initialWindow is the request(n) a new stream or channel starts with.
+func (c *Conn) initialWindow() int { return c.set.initialWindow(c.openStreams()) }
+
 // lookup returns the stream with this id, or nil. Receive side only: a
 // stream's frames usually come in runs, so it keeps the last stream found
 // and returns it again without the lock while the table has had nothing

@@ -238,7 +238,7 @@ func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.set.initialWindow(int(c.streams.live.Load()))), p, commitNow); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.initialWindow()), p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -260,7 +260,7 @@ func (c *Conn) RequestChannel(ctx context.Context, p Payload) (*Channel, error) 
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.set.initialWindow(int(c.streams.live.Load()))), p, commitNow); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.initialWindow()), p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -273,7 +273,7 @@ func (c *Conn) newRequester(ctx context.Context, kind wire.FrameType) *stream {
 	s := newStream(c, kind)
 	s.ctx = ctx
 	s.inOpen = true
-	s.granted = int64(c.set.initialWindow(int(c.streams.live.Load())))
+	s.granted = int64(c.initialWindow())
 	s.stop = context.AfterFunc(ctx, func() { s.cancelLocal(ctx.Err()) })
 	return s
 }

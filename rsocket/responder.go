@@ -55,7 +55,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 		} else {
 			// The window the first REQUEST_N (sent as the handler
 			// starts) grants; the first payload came with the request.
-			s.granted = int64(c.set.initialWindow(int(c.streams.live.Load())))
+			s.granted = int64(c.initialWindow())
 		}
 	}
 	if !c.hold(id, nil, s) {
@@ -89,7 +89,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 				// frame with a REQUEST_N frame": sent before the handler
 				// runs, so the requester's payloads flow (up to the
 				// window) whether or not the handler reads.
-				_ = c.sendRequestN(ctx, id, uint32(c.set.initialWindow(int(c.streams.live.Load()))))
+				_ = c.sendRequestN(ctx, id, uint32(c.initialWindow()))
 			}
 			err := h.RequestChannel(ctx, q, &Channel{s: s})
 			c.finishResponder(s, err)

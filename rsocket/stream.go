@@ -313,7 +313,7 @@ func (s *stream) recv() (Payload, error) {
 	}
 	for {
 		s.mu.Lock()
-		w := s.c.set.window(s.inBytes, s.inCount, int(s.c.streams.live.Load()))
+		w := s.c.set.window(s.inBytes, s.inCount, s.c.openStreams())
 		s.rNext = s.rEnd
 		s.q.keepLast()
 		var first *item
