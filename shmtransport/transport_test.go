@@ -205,8 +205,11 @@ func TestParkedLoopIsEnlisted(t *testing.T) {
 // whole batch (releaseClaim's Flush, which clears pending, staged and
 // stagedBit).
 func TestStagedBatchBounds(t *testing.T) {
-	_, _, ct := connectHolding(t, WaitBlock) // the client's receive loop parks: no poller of its own
-	ct.state.startPolling(drivePoll)         // as if a requester drove the receive side
+	// Bare transports, no engine: nothing but the test claims, commits or
+	// polls (a connection's receive loop publishes what is staged when
+	// anything wakes it).
+	ct, _ := pair(t, 0, WaitBlock)
+	ct.state.startPolling(drivePoll) // as if a requester drove the receive side
 	defer ct.state.w.Add(-drivePoll)
 	ctx := ctxT(t)
 	keepalive := func(size int, commit func(int) error) {
