@@ -57,9 +57,11 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 	host, err := localHost(h.cfg)
 	if err != nil {
 		// Without our identity there is nothing to negotiate.
+		err = &Error{Step: StepHello, Err: err}
 		if h.required() {
-			return nil, 0, &Error{Step: StepHello, Err: err}
+			return nil, 0, err
 		}
+		h.cfg.fellBack(err)
 		return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 	}
 	hi := hello{
@@ -94,7 +96,7 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 		if h.required() {
 			return nil, 0, perr
 		}
-		h.cfg.logger().Debug("handshake: server declined shared memory", "err", perr)
+		h.cfg.fellBack(perr)
 		return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 	}
 	if err := h.check(r); err != nil {
@@ -108,6 +110,9 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			// The server unlinks the name too; a server that died
+			// mid-handshake cannot, and the name is known here.
+			_ = d.Region().Unlink()
 			_ = d.Close()
 		}
 	}()
@@ -184,6 +189,6 @@ func (h *clientHS) fallback(step Step, err error) (rsocket.Transport, Kind, erro
 	if h.required() {
 		return nil, 0, &Error{Step: step, Err: err}
 	}
-	h.cfg.logger().Debug("handshake: falling back to TCP", "step", step, "err", err)
+	h.cfg.fellBack(&Error{Step: step, Err: err})
 	return h.cfg.tcpTransport(h.c, nil), KindTCP, nil
 }

@@ -73,7 +73,7 @@ const (
 	DefaultRingSize    = 1 << 20
 	DefaultMaxRingSize = 64 << 20
 	DefaultTimeout     = 2 * time.Second
-	DefaultMaxPending  = 64
+	DefaultMaxPending  = 1024
 )
 
 // Config configures both sides of the handshake and the shared-memory
@@ -115,13 +115,19 @@ type Config struct {
 	// False (zero) leaves placement to the kernel.
 	BindNUMA bool
 	NUMANode int
-	// MaxPending (server) bounds the connections in Serve's pipeline at
-	// once: being sniffed and negotiated, or negotiated and not yet taken
-	// by their owner (rshm.Listener: waiting for SETUP or Accept). More
-	// wait in the kernel's accept queue. Zero means DefaultMaxPending.
+	// MaxPending (server) bounds each stage of Serve's pipeline: the
+	// connections being sniffed and negotiated, and those negotiated and
+	// not yet done with by their owner (rshm.Listener: waiting for their
+	// SETUP). A newcomer to a full stage evicts the oldest connection once
+	// that one is EvictAge old (see Serve). Zero means DefaultMaxPending.
 	MaxPending int
 	// Logger receives handshake diagnostics; nil is silent.
 	Logger *slog.Logger
+	// OnFallback (client, Auto mode) is called with the reason when a
+	// connection to a loopback peer ends up on TCP instead of shared
+	// memory: the server declined or does not speak rshm, or a check on
+	// this side failed. Nil: the reason goes to Logger at Info.
+	OnFallback func(error)
 
 	// hooks replaces system facts in tests; nil in production.
 	hooks *hooks
@@ -210,6 +216,15 @@ func (c *Config) bootID() ([16]byte, error) {
 		return c.hooks.bootID()
 	}
 	return readBootID()
+}
+
+// fellBack reports why a client in Auto mode is on TCP.
+func (c *Config) fellBack(err error) {
+	if c.OnFallback != nil {
+		c.OnFallback(err)
+		return
+	}
+	c.logger().Info("handshake: on TCP instead of shared memory", "err", err)
 }
 
 func (c *Config) logger() *slog.Logger {

@@ -14,6 +14,10 @@ var (
 	// an rshm message (a plain RSocket server, another protocol) or closed
 	// the connection. In Auto mode Dial then redials plain TCP.
 	ErrNotRSHM = errors.New("handshake: peer does not speak rshm")
+	// ErrNotRSocket: the peer speaks another protocol that it names in
+	// its answer (HTTP): neither rshm nor a plain RSocket-over-TCP
+	// connection will work, so Dial fails instead of redialing.
+	ErrNotRSocket = errors.New("handshake: peer is not an RSocket server")
 	// ErrRefused: the peer declined shared memory for the reason given in
 	// the error text; the connection falls back to TCP unless shared
 	// memory was required.

@@ -21,10 +21,20 @@ type Accepted struct {
 // Serve is the accept pipeline of an rshm port: it accepts connections
 // from ln until ctx is done or ln is closed, negotiates each on a goroutine
 // of its own (Server, bounded by cfg.Timeout) and calls handle with the
-// negotiated transport on that goroutine. At most cfg.MaxPending
-// connections are being negotiated or handled at once; more wait in the
-// kernel's accept queue. handle owns the transport; its ctx is ctx. A
-// connection whose negotiation fails is closed and logged.
+// negotiated transport on that goroutine. handle owns the transport; its
+// ctx ends when ctx does, when handle returns, or when the connection is
+// evicted (below). A connection whose negotiation fails is closed and
+// logged.
+//
+// Admission: a connection is in one of two stages until handle returns:
+// being sniffed and negotiated, then in handle (for rshm.Listener: waiting
+// for its SETUP). Each stage holds at most cfg.MaxPending connections. A
+// newcomer to a full stage evicts the connection that has been there
+// longest, once that one has been there EvictAge (its ctx ends with
+// ErrEvicted), and waits for that until then; the accept loop waits with
+// it, leaving later connections in the kernel's accept queue. A flood of
+// idle or stalled sockets thus holds at most MaxPending connections'
+// memory per stage and delays a real client by at most about EvictAge.
 //
 // Unless cfg.Mode is TCPOnly, Serve first removes the stale regions of
 // dead processes from the shm directory (shm.RemoveStale: what a server
@@ -42,19 +52,22 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, handle func(context
 		cfg.pool = newRegionPool(&cfg)
 		defer cfg.pool.close()
 	}
-	sem := make(chan struct{}, cfg.maxPending())
+	negotiating := newStage("negotiating", cfg.maxPending(), EvictAge)
+	handling := newStage("handling", cfg.maxPending(), EvictAge)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var backoff time.Duration
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
+		cctx, cancel := context.WithCancelCause(ctx)
+		e := &entry{cancel: cancel}
+		if err := admit(ctx, negotiating, e, &cfg); err != nil {
+			cancel(nil)
+			return err
 		}
 		c, err := ln.Accept()
 		if err != nil {
-			<-sem
+			negotiating.leave(e)
+			cancel(nil)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -71,23 +84,40 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, handle func(context
 			continue
 		}
 		backoff = 0
+		negotiating.restart(e) // its time counts from the accept
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			t, k, err := Server(ctx, c, cfg)
+			defer cancel(nil)
+			t, k, err := Server(cctx, c, cfg)
+			negotiating.leave(e)
 			if err != nil {
 				return // Server closed c and logged
 			}
-			handle(ctx, Accepted{Transport: t, Kind: k, Remote: c.RemoteAddr()})
+			if err := admit(cctx, handling, e, &cfg); err != nil {
+				_ = t.Close()
+				return
+			}
+			defer handling.leave(e)
+			handle(cctx, Accepted{Transport: t, Kind: k, Remote: c.RemoteAddr()})
 		}()
 	}
 }
 
+// admit puts e into s, logging the connection it evicted.
+func admit(ctx context.Context, s *stage, e *entry, cfg *Config) error {
+	evicted, err := s.enter(ctx, e)
+	if evicted != nil {
+		cfg.logger().Debug("handshake: evicted a connection", "stage", s.name, "max", s.max)
+	}
+	return err
+}
+
 // Listener serves rshm peers and plain RSocket-over-TCP peers on one TCP
 // port through Serve, and hands the negotiated transports to Accept. A
-// negotiated connection holds its slot of cfg.MaxPending until it is
-// accepted.
+// negotiated connection holds its place in Serve's second stage until it
+// is accepted: one not accepted within EvictAge may be evicted when the
+// stage is full.
 //
 // Goroutines: Serve's, all ended when Close returns.
 type Listener struct {

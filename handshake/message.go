@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -287,7 +288,7 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	if string(buf[lengthSize:sniffSize]) != Magic {
-		return nil, ErrNotRSHM
+		return nil, notRSHMAnswer(buf[:sniffSize])
 	}
 	n := int(buf[0])<<16 | int(buf[1])<<8 | int(buf[2])
 	if n < preambleSize-lengthSize || n > maxMessage {
@@ -300,4 +301,14 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf[:lengthSize+n], nil
+}
+
+// notRSHMAnswer is the error for a peer that answered with b, the first
+// bytes of something other than an rshm message: ErrNotRSHM, and
+// ErrNotRSocket too when b is the start of an HTTP response.
+func notRSHMAnswer(b []byte) error {
+	if bytes.HasPrefix(b, []byte("HTTP/")) {
+		return fmt.Errorf("%w: %w: it answered with HTTP (%q)", ErrNotRSocket, ErrNotRSHM, b)
+	}
+	return fmt.Errorf("%w: it answered %q", ErrNotRSHM, b)
 }
