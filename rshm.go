@@ -14,6 +14,7 @@
 package rshm
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -83,10 +84,22 @@ type Config struct {
 	// a Listener.
 	Client rsocket.ClientConfig
 	Server rsocket.ServerConfig
+	// MaxConns (Listener) bounds the connections a listener serves at
+	// once; a client beyond it is refused with REJECTED_SETUP ("server
+	// busy"). Zero means DefaultMaxConns; negative means no bound.
+	MaxConns int
 }
 
-// timeout is the negotiation timeout, which also bounds a server's wait
-// for SETUP.
+// DefaultMaxConns is the bound of a Listener's connections when
+// Config.MaxConns is zero.
+const DefaultMaxConns = 10000
+
+// ErrClosed is what Accept and Serve return once the listener is closed.
+// It matches net.ErrClosed.
+var ErrClosed = fmt.Errorf("rshm: listener closed: %w", net.ErrClosed)
+
+// timeout is the setup deadline: it bounds a Dial (connect, negotiation,
+// the first KEEPALIVE answer over TCP) and a server's wait for SETUP.
 func (c *Config) timeout() time.Duration {
 	if c.Timeout <= 0 {
 		return handshake.DefaultTimeout
@@ -157,7 +170,8 @@ func resolve(s string, cfg *Config) (string, handshake.Config, error) {
 // Conn is an RSocket connection and the transport it runs on.
 type Conn struct {
 	*rsocket.Conn
-	kind atomic.Uint32 // a Kind; a resumed session may change it
+	kind     atomic.Uint32 // a Kind; a resumed session may change it
+	fallback atomic.Pointer[error]
 }
 
 func newConn(c *rsocket.Conn, k Kind) *Conn {
@@ -170,18 +184,49 @@ func newConn(c *rsocket.Conn, k Kind) *Conn {
 // a resumable client session: the transport it last resumed on).
 func (c *Conn) Kind() Kind { return Kind(c.kind.Load()) }
 
+// Fallback reports why a connection dialed in Auto mode to a loopback
+// address runs over TCP instead of shared memory: the server's refusal,
+// a failed co-location check, or a server that does not speak rshm. It is
+// nil on shared memory, for other modes and for non-loopback addresses,
+// where TCP is the plan rather than a fallback.
+func (c *Conn) Fallback() error {
+	if p := c.fallback.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Dial connects to addr (host:port, shm://host:port or tcp://host:port),
 // negotiates the transport and runs the RSocket client over it.
+//
+// Dial returns once the server has accepted the SETUP: it waits for the
+// answer to a KEEPALIVE sent after it (rsocket.Conn.Ping; the server reads
+// frames in order), so that a server that rejects the SETUP, or is not an
+// RSocket server at all, fails Dial with an error that says so instead of
+// the first request. The whole of it is bounded by the handshake Timeout
+// (the setup deadline) and ctx.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	a, hcfg, err := resolve(addr, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	t, k, err := handshake.Dial(ctx, a, hcfg)
-	if err != nil {
-		return nil, err
+	dctx, cancel := context.WithTimeout(ctx, cfg.timeout())
+	defer cancel()
+	conn := newConn(nil, KindTCP)
+	user := hcfg.OnFallback
+	hcfg.OnFallback = func(err error) {
+		conn.fallback.Store(&err)
+		if user != nil {
+			user(err)
+		} else if cfg.Logger != nil {
+			cfg.Logger.Info("rshm: on TCP instead of shared memory", "addr", a, "err", err)
+		}
 	}
-	conn := newConn(nil, k)
+	t, k, err := handshake.Dial(dctx, a, hcfg)
+	if err != nil {
+		return nil, dialErr(ctx, a, &cfg, err)
+	}
+	conn.kind.Store(uint32(k))
 	if r := cfg.Client.Resume; r != nil && r.Redial == nil {
 		// A resumable session redials the same address with the same
 		// transport choice: shared memory again when it can, else TCP.
@@ -193,33 +238,69 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 			return t, err
 		})
 	}
-	c, err := rsocket.Client(ctx, t, cfg.Client)
+	c, err := rsocket.Client(dctx, t, cfg.Client)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := c.Ping(dctx); err != nil {
+		_ = c.Close()
+		return nil, dialErr(ctx, a, &cfg, err)
 	}
 	conn.Conn = c
 	return conn, nil
 }
 
-// Listener accepts rshm and plain RSocket-over-TCP clients on one port.
-// Its pipeline is handshake.Serve: each connection is negotiated and then
-// waits for its SETUP on a goroutine of its own, and holds one of
-// Handshake.MaxPending slots until Accept takes it.
+// dialErr names the cause of a failed Dial to addr: a peer that did not
+// answer within the setup deadline is not (or not yet) an RSocket server.
+// ctx is the caller's.
+func dialErr(ctx context.Context, addr string, cfg *Config, err error) error {
+	var ne net.Error
+	if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("rshm: dial %s: no RSocket answer within the setup deadline (%v): %w", addr, cfg.timeout(), err)
+	}
+	return fmt.Errorf("rshm: dial %s: %w", addr, err)
+}
+
+// Listener serves rshm and plain RSocket-over-TCP clients on one port, as
+// http.Server serves HTTP: every client whose SETUP is accepted is served
+// (its requests answered by the Handler the Acceptor returns) whether or
+// not anyone calls Accept. Accept is optional: it hands out the served
+// connections in order, for a server that makes requests of its clients
+// or wants to see them; connections that close before they are accepted
+// are dropped from its queue.
 //
-// Goroutines: handshake.Serve's, all ended when Close returns.
+// The listener owns every connection it served, accepted or not: Close
+// closes them all at once, Shutdown lets their streams finish first.
+//
+// Admission is handshake.Serve's: a connection being negotiated or waiting
+// for its SETUP holds one of Handshake.MaxPending places per stage and is
+// evicted by a newcomer when it has stalled; Config.MaxConns bounds the
+// connections served.
+//
+// Goroutines: handshake.Serve's, and one per served connection that
+// watches for its end; all ended when Close or Shutdown returns.
 type Listener struct {
-	ln    net.Listener
-	cfg   Config
-	ready chan *Conn
+	ln       net.Listener
+	cfg      Config
+	maxConns int
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Serve returned
-	once   sync.Once
+
+	mu       sync.Mutex
+	conns    map[*Conn]*list.Element // served and open; the element is in queue until accepted
+	queue    list.List               // *Conn served and not yet accepted, oldest first
+	wake     chan struct{}           // closed and replaced when queue grows or the listener closes
+	admitted int                     // SETUPs accepted, counted against maxConns until forgotten
+	closed   bool
+	closedCh chan struct{}
+	watchers sync.WaitGroup
 }
 
 // Listen listens on addr (host:port, or a URL as for Dial, whose scheme
-// sets the server's mode). An empty host is 127.0.0.1 (see ParseURL).
+// sets the server's mode) and starts serving. An empty host is 127.0.0.1
+// (see ParseURL).
 func Listen(addr string, cfg Config) (*Listener, error) {
 	a, hcfg, err := resolve(addr, &cfg)
 	if err != nil {
@@ -230,7 +311,14 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Listener{ln: ln, cfg: cfg, ready: make(chan *Conn), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	l := &Listener{
+		ln: ln, cfg: cfg, maxConns: cfg.MaxConns,
+		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		conns: make(map[*Conn]*list.Element), wake: make(chan struct{}), closedCh: make(chan struct{}),
+	}
+	if l.maxConns == 0 {
+		l.maxConns = DefaultMaxConns
+	}
 	go func() {
 		defer close(l.done)
 		_ = handshake.Serve(ctx, ln, hcfg, l.setup)
@@ -241,53 +329,207 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 // Addr returns the listening address.
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
-// setup waits for the client's SETUP, bounded by the handshake timeout,
-// and hands the connection to Accept.
+// setup waits for the client's SETUP, bounded by the setup deadline, and
+// serves the connection.
 func (l *Listener) setup(ctx context.Context, a handshake.Accepted) {
+	scfg := l.cfg.Server
+	// The acceptor runs on the connection's receive goroutine; ended says
+	// this goroutine gave up on the setup, so that a place in maxConns is
+	// taken only for a connection that will be served or released.
+	var mu sync.Mutex
+	admitted, ended := false, false
+	user := scfg.Acceptor
+	scfg.Acceptor = func(ctx context.Context, setup rsocket.SetupInfo, c *rsocket.Conn) (rsocket.Handler, error) {
+		mu.Lock()
+		if ended || !l.admit() {
+			mu.Unlock()
+			return nil, fmt.Errorf("server busy: %d connections", l.maxConns)
+		}
+		admitted = true
+		mu.Unlock()
+		if user == nil {
+			return nil, nil
+		}
+		return user(ctx, setup, c)
+	}
 	sctx, cancel := context.WithTimeout(ctx, l.cfg.timeout())
-	c, err := rsocket.Server(sctx, a.Transport, l.cfg.Server)
+	c, err := rsocket.Server(sctx, a.Transport, scfg)
 	cancel()
+	if err != nil {
+		mu.Lock()
+		ended = true
+		if admitted {
+			l.release()
+		}
+		mu.Unlock()
+	}
 	if errors.Is(err, rsocket.ErrResumed) {
 		// The transport now carries a session accepted earlier.
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.Debug("rshm: session resumed", "remote", a.Remote, "kind", a.Kind)
-		}
+		l.debug("rshm: session resumed", "remote", a.Remote, "kind", a.Kind)
 		return
 	}
 	if err != nil {
 		_ = a.Transport.Close()
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.Debug("rshm: setup failed", "remote", a.Remote, "kind", a.Kind, "err", err)
-		}
+		l.debug("rshm: setup failed", "remote", a.Remote, "kind", a.Kind, "err", err)
 		return
 	}
+	l.serve(newConn(c, a.Kind))
+}
+
+// admit counts a SETUP against maxConns, or reports that the listener is
+// full.
+func (l *Listener) admit() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.maxConns > 0 && l.admitted >= l.maxConns {
+		return false
+	}
+	l.admitted++
+	return true
+}
+
+func (l *Listener) release() {
+	l.mu.Lock()
+	l.admitted--
+	l.mu.Unlock()
+}
+
+// serve tracks c until it closes and queues it for Accept.
+func (l *Listener) serve(c *Conn) {
+	l.mu.Lock()
+	if l.closed {
+		l.admitted--
+		l.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	l.conns[c] = l.queue.PushBack(c)
+	l.wakeLocked()
+	l.watchers.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.watchers.Done()
+		<-c.Done()
+		l.mu.Lock()
+		if e := l.conns[c]; e != nil {
+			l.queue.Remove(e)
+		}
+		delete(l.conns, c)
+		l.admitted--
+		l.mu.Unlock()
+	}()
+}
+
+func (l *Listener) wakeLocked() {
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+func (l *Listener) debug(msg string, args ...any) {
+	if l.cfg.Logger != nil {
+		l.cfg.Logger.Debug(msg, args...)
+	}
+}
+
+// Accept returns the oldest served connection not accepted yet, waiting
+// for one if there is none. Once the listener is closed it returns
+// ErrClosed (which matches net.ErrClosed).
+func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
+	for {
+		l.mu.Lock()
+		if e := l.queue.Front(); e != nil {
+			c := l.queue.Remove(e).(*Conn)
+			l.conns[c] = nil
+			l.mu.Unlock()
+			return c, nil
+		}
+		if l.closed {
+			l.mu.Unlock()
+			return nil, ErrClosed
+		}
+		wake := l.wake
+		l.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Serve blocks until the listener is closed (by Close or Shutdown), and
+// returns ErrClosed, or until ctx ends: then it closes the listener as
+// Close does and returns ctx's error.
+func (l *Listener) Serve(ctx context.Context) error {
 	select {
-	case l.ready <- newConn(c, a.Kind):
+	case <-l.closedCh:
+		return ErrClosed
 	case <-ctx.Done():
+		_ = l.Close()
+		return ctx.Err()
+	}
+}
+
+// stop marks the listener closed, stops accepting and waits for the
+// pipeline; it returns the open connections, or false if the listener
+// was already closed.
+func (l *Listener) stop() ([]*Conn, bool, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil, false, nil
+	}
+	l.closed = true
+	close(l.closedCh)
+	l.wakeLocked()
+	l.mu.Unlock()
+	l.cancel()
+	err := l.ln.Close()
+	<-l.done // no setup is running: no connection joins conns from now on
+	l.mu.Lock()
+	open := make([]*Conn, 0, len(l.conns))
+	for c := range l.conns {
+		open = append(open, c)
+	}
+	l.mu.Unlock()
+	return open, true, err
+}
+
+// Close stops listening, aborts the connections being negotiated and
+// closes every connection the listener served, accepted or not. It is
+// safe to call more than once; Accept and Serve then return ErrClosed.
+func (l *Listener) Close() error {
+	open, first, err := l.stop()
+	if !first {
+		return nil
+	}
+	for _, c := range open {
 		_ = c.Close()
 	}
+	l.watchers.Wait()
+	return err
 }
 
-// Accept waits for the next client whose SETUP was accepted.
-func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
-	select {
-	case c := <-l.ready:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-l.ctx.Done():
-		return nil, handshake.ErrClosed
+// Shutdown closes the listener gracefully: it stops accepting, aborts the
+// connections still being negotiated, and closes every connection it
+// served with rsocket.Conn.CloseGracefully, which lets the streams in
+// flight (in both directions) finish and refuses new ones. It returns when
+// all have closed, or when ctx ends: the connections still open are then
+// closed at once and Shutdown returns ctx's error.
+func (l *Listener) Shutdown(ctx context.Context) error {
+	open, first, err := l.stop()
+	if !first {
+		return nil
 	}
-}
-
-// Close stops listening and closes the connections nobody accepted yet;
-// accepted connections stay open.
-func (l *Listener) Close() error {
-	var err error
-	l.once.Do(func() {
-		l.cancel()
-		err = l.ln.Close()
-		<-l.done
-	})
+	errs := make(chan error, len(open))
+	for _, c := range open {
+		go func() { errs <- c.CloseGracefully(ctx) }()
+	}
+	for range open {
+		if cerr := <-errs; cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	l.watchers.Wait()
 	return err
 }

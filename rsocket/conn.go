@@ -93,6 +93,8 @@ type Conn struct {
 	resumed   chan struct{} // server: closed when the transport joined a session
 
 	recvSeen atomic.Bool // a frame arrived since the keepalive loop last looked
+	// pong is closed by the next KEEPALIVE answer: the Pings waiting.
+	pong atomic.Pointer[chan struct{}]
 
 	// tableGen counts removals and replacements in streams (made with c.mu
 	// held): the receive side reuses its last lookup while it is unchanged.

@@ -143,6 +143,8 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 			if err := c.sendKeepalive(c.ctx, false, f.Data); err != nil {
 				return err
 			}
+		} else {
+			c.onPong()
 		}
 	case wire.TypeError:
 		switch {
