@@ -26,14 +26,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer ln.Close()
-	go func() { // accepted connections serve themselves until closed
-		for {
-			if _, err := ln.Accept(ctx); err != nil {
-				return
-			}
-		}
-	}()
+	// The listener serves every client until Shutdown or Close; Accept
+	// is only for a server that wants to see its clients.
+	defer ln.Shutdown(ctx)
 
 	conn, err := rshm.Dial(ctx, ln.Addr().String(), rshm.Config{})
 	if err != nil {
