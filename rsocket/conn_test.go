@@ -403,3 +403,30 @@ func TestRecvAfterClose(t *testing.T) {
 		}
 	})
 }
+
+// TestListenerAcceptCtx: an Accept whose ctx ends leaves the listener open
+// for the next Accept.
+func TestListenerAcceptCtx(t *testing.T) {
+	l, err := rsocket.ListenTCP("127.0.0.1:0", rsocket.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := l.Accept(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Accept whose ctx ended: %v", err)
+	}
+	go func() {
+		c, err := rsocket.DialTCP(t.Context(), l.Addr().String(), rsocket.ClientConfig{})
+		if err == nil {
+			defer c.Close()
+			<-t.Context().Done()
+		}
+	}()
+	s, err := l.Accept(t.Context())
+	if err != nil {
+		t.Fatalf("Accept after an Accept's ctx ended: %v", err)
+	}
+	s.Close()
+}

@@ -2,7 +2,9 @@ package rsocket
 
 import (
 	"context"
+	"errors"
 	"net"
+	"time"
 )
 
 // DialTCP connects to an RSocket server at addr ("host:port") and runs the
@@ -59,16 +61,39 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	}
 }
 
+// accept waits for a connection or for ctx. The end of ctx interrupts the
+// wait through the listener's deadline, so the listener stays open for the
+// next Accept; a timeout another call's ctx caused is retried.
 func (l *Listener) accept(ctx context.Context) (net.Conn, error) {
-	stop := context.AfterFunc(ctx, func() { _ = l.l.Close() })
-	nc, err := l.l.Accept()
-	if !stop() && ctx.Err() != nil {
-		if nc != nil {
-			_ = nc.Close()
+	dl, ok := l.l.(interface{ SetDeadline(time.Time) error })
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		return nil, ctx.Err()
+		var stop func() bool
+		if ok {
+			stop = context.AfterFunc(ctx, func() { _ = dl.SetDeadline(time.Unix(1, 0)) })
+		} else {
+			stop = context.AfterFunc(ctx, func() { _ = l.l.Close() })
+		}
+		nc, err := l.l.Accept()
+		if !stop() {
+			// ctx ended: clear the deadline it set, give up.
+			if ok {
+				_ = dl.SetDeadline(time.Time{})
+			}
+			if nc != nil {
+				_ = nc.Close()
+			}
+			return nil, ctx.Err()
+		}
+		var ne net.Error
+		if err != nil && ok && errors.As(err, &ne) && ne.Timeout() {
+			_ = dl.SetDeadline(time.Time{})
+			continue // another Accept's ctx ended
+		}
+		return nc, err
 	}
-	return nc, err
 }
 
 // Serve accepts clients until ctx ends or the listener fails, running each
