@@ -92,6 +92,23 @@ func newRegion(cfg *Config, scfg shm.Config, size int, create func(shm.Config, i
 	return d, nil
 }
 
+// createLinked makes a region on demand and names it in the directory only
+// once its header is written (PrepareDuplex, then Link): a server killed
+// while making it leaves either nothing or a region whose header names its
+// dead creator, which the next Serve removes. Where the directory cannot
+// hold unnamed files it creates the named file directly.
+func createLinked(cfg *Config, scfg shm.Config, size int) (*shm.Duplex, error) {
+	d, err := newRegion(cfg, scfg, size, shm.PrepareDuplex)
+	if err != nil {
+		return newRegion(cfg, scfg, size, shm.CreateDuplex)
+	}
+	if err := d.Region().Link(); err != nil {
+		discard(d)
+		return nil, err
+	}
+	return d, nil
+}
+
 // take returns a prepared region for a ring of size bytes mapped as scfg
 // says, linked under its name, or nil when the pool has none that fits.
 func (p *regionPool) take(size int, scfg shm.Config) *shm.Duplex {

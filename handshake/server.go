@@ -105,7 +105,7 @@ func (s *serverHS) run() (rsocket.Transport, Kind, error) {
 	scfg.HugePages = scfg.HugePages || s.h.flags&flagHuge != 0
 	d := s.cfg.pool.take(size, scfg)
 	if d == nil {
-		if d, err = newRegion(s.cfg, scfg, size, shm.CreateDuplex); err != nil {
+		if d, err = createLinked(s.cfg, scfg, size); err != nil {
 			return s.fallback(StepCreate, refuse(ReasonCreate, err), required)
 		}
 	}
