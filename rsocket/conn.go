@@ -161,6 +161,11 @@ func (c *Conn) setHandler(h Handler) {
 // at once (RSocket has no setup acknowledgement; a rejection arrives later
 // as the connection's error). ctx bounds only the sending of SETUP.
 func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
+	metadataMIME, dataMIME := orString(cfg.MetadataMIME, DefaultMIME), orString(cfg.DataMIME, DefaultMIME)
+	if len(metadataMIME) > 255 || len(dataMIME) > 255 {
+		_ = t.Close()
+		return nil, errors.New("rsocket: MIME type longer than 255 bytes")
+	}
 	var link *resumeLink
 	first := t
 	if r := cfg.Resume; r != nil {
@@ -198,8 +203,8 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		MinorVersion:      wire.MinorVersion,
 		KeepaliveInterval: uint32(min(set.keepalive.Milliseconds(), maxRequestN)),
 		MaxLifetime:       uint32(min(set.maxLifetime.Milliseconds(), maxRequestN)),
-		MetadataMIME:      []byte(orString(cfg.MetadataMIME, DefaultMIME)),
-		DataMIME:          []byte(orString(cfg.DataMIME, DefaultMIME)),
+		MetadataMIME:      []byte(metadataMIME),
+		DataMIME:          []byte(dataMIME),
 		Metadata:          cfg.SetupPayload.Metadata,
 		Data:              cfg.SetupPayload.Data,
 	}
@@ -216,19 +221,17 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		f.Flags |= wire.FlagResume
 		f.ResumeToken = link.token
 	}
-	if len(f.MetadataMIME) > 255 || len(f.DataMIME) > 255 {
-		_ = t.Close()
-		return nil, errors.New("rsocket: MIME type longer than 255 bytes")
-	}
+	// From here a failure closes the connection (c.fail), not only the
+	// transport: that ends the goroutines a resumable session has started.
 	n := wire.Size(&f)
 	b, err := t.Claim(ctx, n)
 	if err != nil {
-		_ = t.Close()
+		c.fail(err)
 		return nil, err
 	}
 	b = wire.Append(b[:0], &f)
 	if err := t.Commit(len(b)); err != nil {
-		_ = t.Close()
+		c.fail(err)
 		return nil, err
 	}
 	c.setupSeen = true
