@@ -73,7 +73,9 @@ type ClientConfig struct {
 	// shared by the connection's open streams; zero means
 	// DefaultPrefetchBytes.
 	PrefetchBytes int
-	// Logger receives protocol diagnostics; nil is silent.
+	// Logger receives protocol diagnostics, and each handler panic the
+	// connection recovered (Error level, with the stack); nil is silent,
+	// but for the panics, which then go to slog.Default.
 	Logger *slog.Logger
 	// Lease, if not nil, asks for leasing: SETUP carries the L flag, this
 	// side sends no request before the server's LEASE and grants the server

@@ -66,7 +66,7 @@ type Conn struct {
 	closed    bool
 	err       error
 	done      chan struct{}
-	handler   Handler
+	handler   Handler // the application's, behind a guard (responder.go)
 	inline    InlineResponder
 	inlineFNF InlineFireAndForget
 	ready     chan struct{} // server: closed once SETUP was accepted
@@ -152,7 +152,7 @@ func (c *Conn) setHandler(h Handler) {
 	if h == nil {
 		h = RejectAll{}
 	}
-	c.handler = h
+	c.handler = &guard{c: c, h: h}
 	c.inline, _ = h.(InlineResponder)
 	c.inlineFNF, _ = h.(InlineFireAndForget)
 }

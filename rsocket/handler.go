@@ -1,6 +1,9 @@
 package rsocket
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // Handler answers the requests a peer makes. Each blocking method runs in a
 // goroutine of its own, owned by the connection, which ends when the method
@@ -11,6 +14,13 @@ import "context"
 // A returned error is sent as ERROR: an *Error keeps its code, anything else
 // becomes APPLICATION_ERROR with err.Error() as the message. Embed
 // RejectAll to implement only some methods.
+//
+// A panic in a method (or in an inline handler's call) fails that request
+// only: the connection recovers it, logs the value and the stack to its
+// Logger at Error level, and answers the request with
+// ERROR[APPLICATION_ERROR] "handler panicked" (a fire-and-forget or
+// metadata push has nothing to answer). A panic in a goroutine the method
+// started is not recovered.
 type Handler interface {
 	// RequestResponse answers with exactly one payload or an error.
 	RequestResponse(ctx context.Context, p Payload) (Payload, error)
@@ -96,4 +106,32 @@ func (r Responder) Fail(err error) error {
 // response. It must not block.
 type ResponseHandler interface {
 	OnResponse(p Payload, err error)
+}
+
+// Model is an RSocket interaction model.
+type Model uint8
+
+// The interaction models.
+const (
+	ModelRequestResponse Model = iota + 1
+	ModelFireAndForget
+	ModelRequestStream
+	ModelRequestChannel
+	ModelMetadataPush
+)
+
+var modelNames = [...]string{
+	ModelRequestResponse: "request-response",
+	ModelFireAndForget:   "fire-and-forget",
+	ModelRequestStream:   "request-stream",
+	ModelRequestChannel:  "request-channel",
+	ModelMetadataPush:    "metadata-push",
+}
+
+// String returns the model's name ("request-stream").
+func (m Model) String() string {
+	if int(m) < len(modelNames) && modelNames[m] != "" {
+		return modelNames[m]
+	}
+	return "Model(" + strconv.Itoa(int(m)) + ")"
 }

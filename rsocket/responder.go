@@ -3,6 +3,8 @@ package rsocket
 import (
 	"context"
 	"io"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
@@ -11,6 +13,92 @@ import (
 // request; each blocking handler runs in a goroutine of its own with a clone
 // of it, whose ctx is cancelled by CANCEL, the stream's failure or the
 // connection's close.
+//
+// A handler's panic fails its request only: the connection calls the
+// application's Handler through a guard, which recovers, logs the panic
+// with its stack and answers the request with errPanicked; the inline
+// paths recover on the receive goroutine likewise.
+
+// errPanicked answers a request whose handler panicked. Its message says
+// no more: the panic value may hold what the peer must not see.
+var errPanicked = &Error{Code: CodeApplicationError, Message: "handler panicked"}
+
+// guard is the Handler a connection calls: the application's, with panics
+// recovered.
+type guard struct {
+	c *Conn
+	h Handler
+}
+
+func (g *guard) RequestResponse(ctx context.Context, p Payload) (_ Payload, err error) {
+	defer g.c.recovered(ModelRequestResponse, &err)
+	return g.h.RequestResponse(ctx, p)
+}
+
+func (g *guard) FireAndForget(ctx context.Context, p Payload) {
+	defer g.c.recovered(ModelFireAndForget, nil)
+	g.h.FireAndForget(ctx, p)
+}
+
+func (g *guard) RequestStream(ctx context.Context, p Payload, w *StreamWriter) (err error) {
+	defer g.c.recovered(ModelRequestStream, &err)
+	return g.h.RequestStream(ctx, p, w)
+}
+
+func (g *guard) RequestChannel(ctx context.Context, p Payload, ch *Channel) (err error) {
+	defer g.c.recovered(ModelRequestChannel, &err)
+	return g.h.RequestChannel(ctx, p, ch)
+}
+
+func (g *guard) MetadataPush(ctx context.Context, md []byte) {
+	defer g.c.recovered(ModelMetadataPush, nil)
+	g.h.MetadataPush(ctx, md)
+}
+
+// recovered is deferred around a handler's call: it recovers a panic, logs
+// it with the stack at Error level (to slog.Default when the connection
+// has no logger: a swallowed panic would hide a bug) and, if err is not
+// nil, makes errPanicked the call's error.
+func (c *Conn) recovered(m Model, err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.logPanic(m, v)
+	if err != nil {
+		*err = errPanicked
+	}
+}
+
+func (c *Conn) logPanic(m Model, v any) {
+	l := c.set.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.LogAttrs(c.ctx, slog.LevelError, "rsocket: handler panicked",
+		slog.String("model", m.String()), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+}
+
+// fireAndForgetInline runs the inline fire-and-forget handler, recovering a
+// panic.
+func (c *Conn) fireAndForgetInline(p Payload) {
+	defer c.recovered(ModelFireAndForget, nil)
+	c.inlineFNF.FireAndForgetInline(p)
+}
+
+// respondInline runs the inline request-response handler; after a panic
+// the request, unless answered already, is answered with errPanicked.
+func (c *Conn) respondInline(id uint32, p Payload) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic(ModelRequestResponse, v)
+			if c.endResponder(id) {
+				_ = c.sendError(c.ctx, id, errPanicked.Code, errPanicked.Message)
+			}
+		}
+	}()
+	c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+}
 
 // dispatch starts serving a complete request. s is the record that held the
 // stream id during reassembly, or nil.
@@ -22,7 +110,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 			c.unregister(id, s)
 		}
 		if c.inlineFNF != nil {
-			c.inlineFNF.FireAndForgetInline(p)
+			c.fireAndForgetInline(p)
 			return
 		}
 		q := p.Clone()
@@ -130,11 +218,11 @@ func (c *Conn) serveInline(s *stream, id uint32, p Payload) {
 		if !c.hold(id, s, &c.inlineMark) {
 			return
 		}
-		c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+		c.respondInline(id, p)
 		return
 	}
 	c.inlineID.Store(id)
-	c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+	c.respondInline(id, p)
 	if c.inlineID.Load() != id {
 		return // answered during the call
 	}
