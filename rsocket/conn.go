@@ -32,6 +32,9 @@ type Conn struct {
 	later  laterCommitter           // t, when it can hold a commit for the next ones
 	driven drivenCommitter          // t, when it can hold a driving requester's commit
 	onRecv func(frame []byte) error // c.onFrame, bound once
+	// reqChain runs a request through the requester interceptors; nil
+	// without any (interceptor.go).
+	reqChain func(context.Context, *Call) error
 	// rrWoken counts the blocking requesters woken with their answers
 	// that have not run yet; a driving requester yields while it is not
 	// zero (rrDriven).
@@ -132,6 +135,7 @@ func newConn(t Transport, server bool, set settings) *Conn {
 	c.idLap = uint64(wire.MaxStreamID-c.idFirst)/2 + 1
 	c.setTransport(t)
 	c.onRecv = c.onFrame
+	c.reqChain = chain(set.requesters, c.request)
 	c.inlineMark.responder = true
 	c.inlineMark.kind = wire.TypeRequestResponse
 	c.setHandler(set.handler)
@@ -148,13 +152,21 @@ func (c *Conn) setTransport(t Transport) {
 	c.driven, _ = t.(drivenCommitter)
 }
 
+// setHandler makes h answer the peer's requests, behind the responder
+// interceptors, which the inline paths would bypass: with any, those are
+// not used.
 func (c *Conn) setHandler(h Handler) {
 	if h == nil {
 		h = RejectAll{}
 	}
-	c.handler = &guard{c: c, h: h}
-	c.inline, _ = h.(InlineResponder)
-	c.inlineFNF, _ = h.(InlineFireAndForget)
+	g := &guard{c: c, h: h}
+	g.chain = chain(c.set.responders, g.respond)
+	c.handler = g
+	c.inline, c.inlineFNF = nil, nil
+	if g.chain == nil {
+		c.inline, _ = h.(InlineResponder)
+		c.inlineFNF, _ = h.(InlineFireAndForget)
+	}
 }
 
 // Client runs the client side of RSocket over t: it sends SETUP and returns
@@ -188,6 +200,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
 	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
 	set.handler = cfg.Handler
+	set.requesters, set.responders = cfg.RequesterInterceptors, cfg.ResponderInterceptors
 	c := newConn(t, false, set)
 	close(c.ready)
 	if link != nil {
@@ -248,6 +261,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 // (which was also sent to the client). If ctx ends first, t is closed.
 func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
 	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
+	set.requesters, set.responders = cfg.RequesterInterceptors, cfg.ResponderInterceptors
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease

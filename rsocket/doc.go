@@ -20,4 +20,9 @@
 //
 // Resumption (the SETUP R flag, RESUME and RESUME_OK) is optional too: see
 // ResumeConfig and resume.go.
+//
+// Interceptors wrap the requests of either side (Interceptor; the
+// RequesterInterceptors and ResponderInterceptors of ClientConfig and
+// ServerConfig) for logging, authentication, metrics or tracing. A panic
+// in a Handler fails its request only (see Handler).
 package rsocket

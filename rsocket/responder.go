@@ -23,36 +23,66 @@ import (
 // no more: the panic value may hold what the peer must not see.
 var errPanicked = &Error{Code: CodeApplicationError, Message: "handler panicked"}
 
-// guard is the Handler a connection calls: the application's, with panics
-// recovered.
+// guard is the Handler a connection calls: the application's, behind the
+// responder interceptors (chain, nil without any), with panics recovered.
 type guard struct {
-	c *Conn
-	h Handler
+	c     *Conn
+	h     Handler
+	chain func(context.Context, *Call) error
 }
 
 func (g *guard) RequestResponse(ctx context.Context, p Payload) (_ Payload, err error) {
 	defer g.c.recovered(ModelRequestResponse, &err)
-	return g.h.RequestResponse(ctx, p)
+	if g.chain == nil {
+		return g.h.RequestResponse(ctx, p)
+	}
+	call := &Call{Model: ModelRequestResponse, Payload: p}
+	if err := g.chain(ctx, call); err != nil {
+		return Payload{}, err
+	}
+	return call.Response, nil
 }
 
 func (g *guard) FireAndForget(ctx context.Context, p Payload) {
 	defer g.c.recovered(ModelFireAndForget, nil)
-	g.h.FireAndForget(ctx, p)
+	if g.chain == nil {
+		g.h.FireAndForget(ctx, p)
+		return
+	}
+	g.dropped(ctx, ModelFireAndForget, g.chain(ctx, &Call{Model: ModelFireAndForget, Payload: p}))
 }
 
 func (g *guard) RequestStream(ctx context.Context, p Payload, w *StreamWriter) (err error) {
 	defer g.c.recovered(ModelRequestStream, &err)
-	return g.h.RequestStream(ctx, p, w)
+	if g.chain == nil {
+		return g.h.RequestStream(ctx, p, w)
+	}
+	return g.chain(ctx, &Call{Model: ModelRequestStream, Payload: p, w: w})
 }
 
 func (g *guard) RequestChannel(ctx context.Context, p Payload, ch *Channel) (err error) {
 	defer g.c.recovered(ModelRequestChannel, &err)
-	return g.h.RequestChannel(ctx, p, ch)
+	if g.chain == nil {
+		return g.h.RequestChannel(ctx, p, ch)
+	}
+	return g.chain(ctx, &Call{Model: ModelRequestChannel, Payload: p, ch: ch})
 }
 
 func (g *guard) MetadataPush(ctx context.Context, md []byte) {
 	defer g.c.recovered(ModelMetadataPush, nil)
-	g.h.MetadataPush(ctx, md)
+	if g.chain == nil {
+		g.h.MetadataPush(ctx, md)
+		return
+	}
+	g.dropped(ctx, ModelMetadataPush, g.chain(ctx, &Call{Model: ModelMetadataPush, Payload: Payload{Metadata: md}}))
+}
+
+// dropped logs the error an interceptor returned for a request that has
+// no answer to carry it.
+func (g *guard) dropped(ctx context.Context, m Model, err error) {
+	if l := g.c.set.logger; err != nil && l != nil {
+		l.LogAttrs(ctx, slog.LevelDebug, "rsocket: request dropped by an interceptor", slog.String("model", m.String()), slog.Any("err", err))
+	}
 }
 
 // recovered is deferred around a handler's call: it recovers a panic, logs
