@@ -18,6 +18,11 @@
 // Handlers run as rsocket.Handler methods do: in a goroutine the connection
 // owns, with the Payload valid until they return. Dispatch does not
 // allocate.
+//
+// A requester builds a routed request with Route:
+//
+//	req, err := router.Route("echo", []byte("hi"))
+//	resp, err := conn.RequestResponse(ctx, req)
 package router
 
 import (
