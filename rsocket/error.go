@@ -3,11 +3,15 @@ package rsocket
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
-// ErrorCode is the code of an RSocket ERROR frame.
+// ErrorCode is the code of an RSocket ERROR frame. Its String is the
+// spec's name ("APPLICATION_ERROR"), or the code in hex ("0x301") for one
+// without a name, such as an application's own (0x301 to 0xFFFFFFFE); Name
+// is the spec's name or "".
 type ErrorCode = wire.ErrorCode
 
 // Error codes of the ERROR frame. The setup-class codes and
@@ -34,8 +38,20 @@ type Error struct {
 	Message string
 }
 
+// Error reads "rsocket: APPLICATION_ERROR (0x201): message", or
+// "rsocket: 0x301: message" for a code the spec does not name. A message
+// made from one of this package's errors ("rsocket: connection closed",
+// sent by a peer that passed it on) loses its "rsocket: " here, as the
+// text starts with it already.
 func (e *Error) Error() string {
-	return "rsocket: " + e.Code.String() + " (0x" + strconv.FormatUint(uint64(e.Code), 16) + "): " + e.Message
+	s := "rsocket: " + e.Code.String()
+	if e.Code.Name() != "" {
+		s += " (0x" + strconv.FormatUint(uint64(e.Code), 16) + ")"
+	}
+	if msg := strings.TrimPrefix(e.Message, "rsocket: "); msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 // Is makes errors.Is(err, &Error{Code: c}) match any *Error with code c.
