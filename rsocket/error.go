@@ -2,8 +2,11 @@ package rsocket
 
 import (
 	"errors"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
@@ -75,6 +78,46 @@ var (
 	// ErrMessageTooLarge: a reassembled message would exceed MaxMessageSize.
 	ErrMessageTooLarge = errors.New("rsocket: message exceeds MaxMessageSize")
 )
+
+// IsPeerGone reports whether err says that the connection to the peer is
+// over, so that only a new connection can carry requests: closed here
+// (ErrClosed) or closing (ErrClosing); closed by the peer (its
+// ERROR[CONNECTION_CLOSE]) or for a protocol error (CONNECTION_ERROR);
+// the peer silent past the max lifetime (ErrKeepaliveTimeout); a
+// resumable session expired (ErrSessionExpired) or its resumption refused
+// (REJECTED_RESUME); or the transport ended or broke under it: an error
+// matching io.EOF, io.ErrUnexpectedEOF or net.ErrClosed, a connection
+// reset or aborted, or a broken pipe. A transport reports its end with one
+// of those for IsPeerGone to see it.
+//
+// A refused SETUP is not the peer gone (the peer answered, and would
+// refuse a new connection alike), nor is the failure of one request: a
+// stream's *Error, ctx.Err(), ErrNoLease.
+func IsPeerGone(err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case CodeConnectionClose, CodeConnectionError, CodeRejectedResume:
+			return true
+		}
+	}
+	for _, target := range peerGone {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerGone are the errors IsPeerGone matches with errors.Is.
+var peerGone = [...]error{
+	ErrClosed, ErrClosing, ErrKeepaliveTimeout, ErrSessionExpired, errPipeClosed,
+	io.EOF, io.ErrUnexpectedEOF, net.ErrClosed,
+	syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,
+}
 
 type timeoutError struct{ msg string }
 
