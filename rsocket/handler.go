@@ -8,8 +8,9 @@ import (
 // Handler answers the requests a peer makes. Each blocking method runs in a
 // goroutine of its own, owned by the connection, which ends when the method
 // returns; ctx is cancelled when the requester cancels, the stream fails or
-// the connection closes. The Payload arguments follow the ownership rule of
-// Payload: valid until the method returns.
+// the connection closes. The Payload arguments are views valid until the
+// method returns, which may be returned or sent as they are (see "Payload
+// ownership" in the package documentation).
 //
 // A returned error is sent as ERROR: an *Error keeps its code, anything else
 // becomes APPLICATION_ERROR with err.Error() as the message. Embed
