@@ -21,7 +21,10 @@ import (
 // Logger at Error level, and answers the request with
 // ERROR[APPLICATION_ERROR] "handler panicked" (a fire-and-forget or
 // metadata push has nothing to answer). A panic in a goroutine the method
-// started is not recovered.
+// started is not recovered. Nor is a Loan released by the recovery: a
+// panic while one is out leaves the transport claimed and the connection
+// stuck, so defer the loan's Abort (which does nothing after Send) where
+// the code that fills it may panic.
 type Handler interface {
 	// RequestResponse answers with exactly one payload or an error.
 	RequestResponse(ctx context.Context, p Payload) (Payload, error)

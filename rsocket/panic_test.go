@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/rsockettest"
@@ -172,5 +173,48 @@ func testHandlerPanic(t *testing.T, dial rsockettest.Dial, h rsocket.Handler) {
 	alive()
 	if err := p.Server.Err(); err != nil {
 		t.Errorf("server connection: %v", err)
+	}
+}
+
+// loanPanic panics while filling a loan whose Abort it deferred.
+type loanPanic struct{ rsockettest.Echo }
+
+func (*loanPanic) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsocket.StreamWriter) error {
+	l, err := w.Loan(ctx, 8)
+	if err != nil {
+		return err
+	}
+	defer l.Abort()
+	panic("while filling a loan")
+}
+
+// TestHandlerPanicWithLoan: a handler that defers its loan's Abort
+// releases the transport's claim when it panics, so the ERROR and the
+// next request go through.
+func TestHandlerPanicWithLoan(t *testing.T) {
+	for _, tr := range []struct {
+		name string
+		dial rsockettest.Dial
+	}{{"pipe", pipeDial}, {"tcp", tcpDial}} {
+		t.Run(tr.name, func(t *testing.T) {
+			p := rsockettest.Connect(t, tr.dial, rsocket.ClientConfig{}, rsocket.ServerConfig{
+				Logger: slog.New(make(records, 16)),
+				Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+					return &loanPanic{}, nil
+				},
+			})
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			s, err := p.Client.RequestStream(ctx, rsocket.Payload{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Recv(); !errors.Is(err, &rsocket.Error{Code: rsocket.CodeApplicationError}) {
+				t.Fatalf("stream: %v; want APPLICATION_ERROR", err)
+			}
+			if r, err := p.Client.RequestResponse(ctx, rsocket.Payload{Data: []byte("ok")}); err != nil || string(r.Data) != "ok" {
+				t.Fatalf("request after the panic: %q, %v", r.Data, err)
+			}
+		})
 	}
 }
