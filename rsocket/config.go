@@ -90,7 +90,7 @@ type ClientConfig struct {
 
 	// RequesterInterceptors wrap every request this side makes (the Conn's
 	// request methods), the first outermost; ResponderInterceptors wrap
-	// every request Handler answers. Nil: none. See Interceptor.
+	// every request the Handler answers. Nil: none. See Interceptor.
 	RequesterInterceptors []Interceptor
 	ResponderInterceptors []Interceptor
 }

@@ -19,8 +19,9 @@ type Call struct {
 	// Payload is the request: a channel's first payload; a metadata
 	// push's metadata, in Payload.Metadata. A requester interceptor may
 	// replace it (to add metadata, say) before calling next. On the
-	// responder side it is a view valid until next returns (the ownership
-	// rule of Payload), but a replacement is the interceptor's own.
+	// responder side it is a view valid until next returns ("Payload
+	// ownership" in the package documentation); a replacement is the
+	// interceptor's own.
 	Payload Payload
 	// Response is a request-response's answer once next returned nil:
 	// what the caller gets (requester side) or what is sent (responder
