@@ -12,7 +12,7 @@ import (
 type echo struct{ rsocket.RejectAll } // RejectAll answers what echo does not implement
 
 func (echo) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
-	return p.Clone(), nil // p is a view valid until the handler returns: Clone to keep it
+	return p, nil // p is valid until the handler returns and may be the response; Clone what you keep
 }
 
 // A server and a client in one program: the client is co-located, so the

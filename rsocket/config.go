@@ -73,7 +73,9 @@ type ClientConfig struct {
 	// shared by the connection's open streams; zero means
 	// DefaultPrefetchBytes.
 	PrefetchBytes int
-	// Logger receives protocol diagnostics; nil is silent.
+	// Logger receives protocol diagnostics, and each handler panic the
+	// connection recovered (Error level, with the stack); nil is silent,
+	// but for the panics, which then go to slog.Default.
 	Logger *slog.Logger
 	// Lease, if not nil, asks for leasing: SETUP carries the L flag, this
 	// side sends no request before the server's LEASE and grants the server
@@ -85,6 +87,12 @@ type ClientConfig struct {
 	// (Resume.Redial) and resumes instead of failing. A server without
 	// resumption refuses the SETUP (REJECTED_SETUP).
 	Resume *ResumeConfig
+
+	// RequesterInterceptors wrap every request this side makes (the Conn's
+	// request methods), the first outermost; ResponderInterceptors wrap
+	// every request the Handler answers. Nil: none. See Interceptor.
+	RequesterInterceptors []Interceptor
+	ResponderInterceptors []Interceptor
 }
 
 // SetupInfo is what a client announced in its SETUP frame. Its slices are
@@ -129,6 +137,11 @@ type ServerConfig struct {
 	// to every Server call of one server: it holds the sessions. Nil
 	// refuses R with REJECTED_SETUP and RESUME with REJECTED_RESUME.
 	Resume *ResumeConfig
+
+	// RequesterInterceptors and ResponderInterceptors: as in ClientConfig
+	// (the responder ones wrap the Handler the Acceptor returns).
+	RequesterInterceptors []Interceptor
+	ResponderInterceptors []Interceptor
 }
 
 // settings is the resolved, per-connection form of either config.
@@ -141,6 +154,8 @@ type settings struct {
 	keepalive   time.Duration
 	maxLifetime time.Duration
 	handler     Handler
+	requesters  []Interceptor
+	responders  []Interceptor
 }
 
 func resolve(mtu, maxMsg, prefetch int, log *slog.Logger, frameMax int) settings {

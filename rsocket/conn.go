@@ -32,6 +32,9 @@ type Conn struct {
 	later  laterCommitter           // t, when it can hold a commit for the next ones
 	driven drivenCommitter          // t, when it can hold a driving requester's commit
 	onRecv func(frame []byte) error // c.onFrame, bound once
+	// reqChain runs a request through the requester interceptors; nil
+	// without any (interceptor.go).
+	reqChain func(context.Context, *Call) error
 	// rrWoken counts the blocking requesters woken with their answers
 	// that have not run yet; a driving requester yields while it is not
 	// zero (rrDriven).
@@ -66,7 +69,7 @@ type Conn struct {
 	closed    bool
 	err       error
 	done      chan struct{}
-	handler   Handler
+	handler   Handler // the application's, behind a guard (responder.go)
 	inline    InlineResponder
 	inlineFNF InlineFireAndForget
 	ready     chan struct{} // server: closed once SETUP was accepted
@@ -134,6 +137,7 @@ func newConn(t Transport, server bool, set settings) *Conn {
 	c.idLap = uint64(wire.MaxStreamID-c.idFirst)/2 + 1
 	c.setTransport(t)
 	c.onRecv = c.onFrame
+	c.reqChain = chain(set.requesters, c.request)
 	c.inlineMark.responder = true
 	c.inlineMark.kind = wire.TypeRequestResponse
 	c.setHandler(set.handler)
@@ -150,19 +154,32 @@ func (c *Conn) setTransport(t Transport) {
 	c.driven, _ = t.(drivenCommitter)
 }
 
+// setHandler makes h answer the peer's requests, behind the responder
+// interceptors, which the inline paths would bypass: with any, those are
+// not used.
 func (c *Conn) setHandler(h Handler) {
 	if h == nil {
 		h = RejectAll{}
 	}
-	c.handler = h
-	c.inline, _ = h.(InlineResponder)
-	c.inlineFNF, _ = h.(InlineFireAndForget)
+	g := &guard{c: c, h: h}
+	g.chain = chain(c.set.responders, g.respond)
+	c.handler = g
+	c.inline, c.inlineFNF = nil, nil
+	if g.chain == nil {
+		c.inline, _ = h.(InlineResponder)
+		c.inlineFNF, _ = h.(InlineFireAndForget)
+	}
 }
 
 // Client runs the client side of RSocket over t: it sends SETUP and returns
 // at once (RSocket has no setup acknowledgement; a rejection arrives later
 // as the connection's error). ctx bounds only the sending of SETUP.
 func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
+	metadataMIME, dataMIME := orString(cfg.MetadataMIME, DefaultMIME), orString(cfg.DataMIME, DefaultMIME)
+	if len(metadataMIME) > 255 || len(dataMIME) > 255 {
+		_ = t.Close()
+		return nil, errors.New("rsocket: MIME type longer than 255 bytes")
+	}
 	var link *resumeLink
 	first := t
 	if r := cfg.Resume; r != nil {
@@ -185,6 +202,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
 	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
 	set.handler = cfg.Handler
+	set.requesters, set.responders = cfg.RequesterInterceptors, cfg.ResponderInterceptors
 	c := newConn(t, false, set)
 	close(c.ready)
 	if link != nil {
@@ -200,8 +218,8 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		MinorVersion:      wire.MinorVersion,
 		KeepaliveInterval: uint32(min(set.keepalive.Milliseconds(), maxRequestN)),
 		MaxLifetime:       uint32(min(set.maxLifetime.Milliseconds(), maxRequestN)),
-		MetadataMIME:      []byte(orString(cfg.MetadataMIME, DefaultMIME)),
-		DataMIME:          []byte(orString(cfg.DataMIME, DefaultMIME)),
+		MetadataMIME:      []byte(metadataMIME),
+		DataMIME:          []byte(dataMIME),
 		Metadata:          cfg.SetupPayload.Metadata,
 		Data:              cfg.SetupPayload.Data,
 	}
@@ -218,19 +236,17 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		f.Flags |= wire.FlagResume
 		f.ResumeToken = link.token
 	}
-	if len(f.MetadataMIME) > 255 || len(f.DataMIME) > 255 {
-		_ = t.Close()
-		return nil, errors.New("rsocket: MIME type longer than 255 bytes")
-	}
+	// From here a failure closes the connection (c.fail), not only the
+	// transport: that ends the goroutines a resumable session has started.
 	n := wire.Size(&f)
 	b, err := t.Claim(ctx, n)
 	if err != nil {
-		_ = t.Close()
+		c.fail(err)
 		return nil, err
 	}
 	b = wire.Append(b[:0], &f)
 	if err := t.Commit(len(b)); err != nil {
-		_ = t.Close()
+		c.fail(err)
 		return nil, err
 	}
 	c.setupSeen = true
@@ -247,6 +263,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 // (which was also sent to the client). If ctx ends first, t is closed.
 func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
 	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
+	set.requesters, set.responders = cfg.RequesterInterceptors, cfg.ResponderInterceptors
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease

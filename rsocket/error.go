@@ -2,12 +2,19 @@ package rsocket
 
 import (
 	"errors"
+	"io"
+	"net"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
 
-// ErrorCode is the code of an RSocket ERROR frame.
+// ErrorCode is the code of an RSocket ERROR frame. Its String is the
+// spec's name ("APPLICATION_ERROR"), or the code in hex ("0x301") for one
+// without a name, such as an application's own (0x301 to 0xFFFFFFFE); Name
+// is the spec's name or "".
 type ErrorCode = wire.ErrorCode
 
 // Error codes of the ERROR frame. The setup-class codes and
@@ -34,8 +41,20 @@ type Error struct {
 	Message string
 }
 
+// Error reads "rsocket: APPLICATION_ERROR (0x201): message", or
+// "rsocket: 0x301: message" for a code the spec does not name. A message
+// made from one of this package's errors ("rsocket: connection closed",
+// sent by a peer that passed it on) loses its "rsocket: " here, as the
+// text starts with it already.
 func (e *Error) Error() string {
-	return "rsocket: " + e.Code.String() + " (0x" + strconv.FormatUint(uint64(e.Code), 16) + "): " + e.Message
+	s := "rsocket: " + e.Code.String()
+	if e.Code.Name() != "" {
+		s += " (0x" + strconv.FormatUint(uint64(e.Code), 16) + ")"
+	}
+	if msg := strings.TrimPrefix(e.Message, "rsocket: "); msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 // Is makes errors.Is(err, &Error{Code: c}) match any *Error with code c.
@@ -59,6 +78,46 @@ var (
 	// ErrMessageTooLarge: a reassembled message would exceed MaxMessageSize.
 	ErrMessageTooLarge = errors.New("rsocket: message exceeds MaxMessageSize")
 )
+
+// IsPeerGone reports whether err says that the connection to the peer is
+// over, so that only a new connection can carry requests: closed here
+// (ErrClosed) or closing (ErrClosing); closed by the peer (its
+// ERROR[CONNECTION_CLOSE]) or for a protocol error (CONNECTION_ERROR);
+// the peer silent past the max lifetime (ErrKeepaliveTimeout); a
+// resumable session expired (ErrSessionExpired) or its resumption refused
+// (REJECTED_RESUME); or the transport ended or broke under it: an error
+// matching io.EOF, io.ErrUnexpectedEOF or net.ErrClosed, a connection
+// reset or aborted, or a broken pipe. A transport reports its end with one
+// of those for IsPeerGone to see it.
+//
+// A refused SETUP is not the peer gone (the peer answered, and would
+// refuse a new connection alike), nor is the failure of one request: a
+// stream's *Error, ctx.Err(), ErrNoLease.
+func IsPeerGone(err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case CodeConnectionClose, CodeConnectionError, CodeRejectedResume:
+			return true
+		}
+	}
+	for _, target := range peerGone {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerGone are the errors IsPeerGone matches with errors.Is.
+var peerGone = [...]error{
+	ErrClosed, ErrClosing, ErrKeepaliveTimeout, ErrSessionExpired, errPipeClosed,
+	io.EOF, io.ErrUnexpectedEOF, net.ErrClosed,
+	syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,
+}
 
 type timeoutError struct{ msg string }
 

@@ -1,16 +1,30 @@
 package rsocket
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // Handler answers the requests a peer makes. Each blocking method runs in a
 // goroutine of its own, owned by the connection, which ends when the method
 // returns; ctx is cancelled when the requester cancels, the stream fails or
-// the connection closes. The Payload arguments follow the ownership rule of
-// Payload: valid until the method returns.
+// the connection closes. The Payload arguments are views valid until the
+// method returns, which may be returned or sent as they are (see "Payload
+// ownership" in the package documentation).
 //
 // A returned error is sent as ERROR: an *Error keeps its code, anything else
 // becomes APPLICATION_ERROR with err.Error() as the message. Embed
 // RejectAll to implement only some methods.
+//
+// A panic in a method (or in an inline handler's call) fails that request
+// only: the connection recovers it, logs the value and the stack to its
+// Logger at Error level, and answers the request with
+// ERROR[APPLICATION_ERROR] "handler panicked" (a fire-and-forget or
+// metadata push has nothing to answer). A panic in a goroutine the method
+// started is not recovered. Nor is a Loan released by the recovery: a
+// panic while one is out leaves the transport claimed and the connection
+// stuck, so defer the loan's Abort (which does nothing after Send) where
+// the code that fills it may panic.
 type Handler interface {
 	// RequestResponse answers with exactly one payload or an error.
 	RequestResponse(ctx context.Context, p Payload) (Payload, error)
@@ -96,4 +110,32 @@ func (r Responder) Fail(err error) error {
 // response. It must not block.
 type ResponseHandler interface {
 	OnResponse(p Payload, err error)
+}
+
+// Model is an RSocket interaction model.
+type Model uint8
+
+// The interaction models.
+const (
+	ModelRequestResponse Model = iota + 1
+	ModelFireAndForget
+	ModelRequestStream
+	ModelRequestChannel
+	ModelMetadataPush
+)
+
+var modelNames = [...]string{
+	ModelRequestResponse: "request-response",
+	ModelFireAndForget:   "fire-and-forget",
+	ModelRequestStream:   "request-stream",
+	ModelRequestChannel:  "request-channel",
+	ModelMetadataPush:    "metadata-push",
+}
+
+// String returns the model's name ("request-stream").
+func (m Model) String() string {
+	if int(m) < len(modelNames) && modelNames[m] != "" {
+		return modelNames[m]
+	}
+	return "Model(" + strconv.Itoa(int(m)) + ")"
 }

@@ -5,14 +5,10 @@ package rsocket
 // Metadata nil means the message carries no metadata (the M flag is clear);
 // an empty non-nil slice is metadata of length zero.
 //
-// Ownership: a Payload handed to a handler, to a ResponseHandler, or
-// returned by Stream.Recv or Channel.Recv is a view into memory the
-// connection reuses: it is valid until the handler returns, or until the
-// next Recv on that stream. Call Clone (or CloneInto, to reuse a buffer) to
-// keep it longer. The Payload returned by Conn.RequestResponse is the
-// caller's own; the one returned by Conn.RequestResponseInto is in the
-// caller's buffer. Payloads passed to the send calls are only read during
-// the call.
+// Ownership is stated once, in the package documentation ("Payload
+// ownership"): a Payload handed to a handler or returned by Recv is a view
+// valid until the handler returns or the next Recv (a handler may return
+// it as its response); Clone what is kept longer.
 type Payload struct {
 	Metadata []byte
 	Data     []byte

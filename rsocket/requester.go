@@ -105,6 +105,9 @@ func waitAnswered(s *stream) {
 // ends first, or the connection's error. The returned Payload is the
 // caller's own. It allocates once per call (the response copy).
 func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) {
+	if c.reqChain != nil {
+		return c.interceptRR(ctx, &Call{Model: ModelRequestResponse, Payload: p})
+	}
 	return c.requestResponse(ctx, p, nil)
 }
 
@@ -115,7 +118,17 @@ func (c *Conn) RequestResponse(ctx context.Context, p Payload) (Payload, error) 
 // memory the caller's CPU has in its cache instead of a fresh allocation.
 // buf is written only before the call returns.
 func (c *Conn) RequestResponseInto(ctx context.Context, p Payload, buf []byte) (Payload, error) {
+	if c.reqChain != nil {
+		return c.interceptRR(ctx, &Call{Model: ModelRequestResponse, Payload: p, buf: buf})
+	}
 	return c.requestResponse(ctx, p, buf)
+}
+
+func (c *Conn) interceptRR(ctx context.Context, call *Call) (Payload, error) {
+	if err := c.intercept(ctx, call); err != nil {
+		return Payload{}, err
+	}
+	return call.Response, nil
 }
 
 func (c *Conn) requestResponse(ctx context.Context, p Payload, buf []byte) (Payload, error) {
@@ -180,6 +193,13 @@ func (c *Conn) awaitRR(ctx context.Context, s *stream) error {
 // allocate at steady state. An error returned here means the request was
 // not sent and h will not be called.
 func (c *Conn) RequestResponseAsync(p Payload, h ResponseHandler) error {
+	if c.reqChain != nil {
+		return c.intercept(c.ctx, &Call{Model: ModelRequestResponse, Payload: p, rh: h})
+	}
+	return c.requestResponseAsync(p, h)
+}
+
+func (c *Conn) requestResponseAsync(p Payload, h ResponseHandler) error {
 	if err := c.acquireLease(c.ctx, false); err != nil {
 		return err
 	}
@@ -201,6 +221,13 @@ func (c *Conn) RequestResponseAsync(p Payload, h ResponseHandler) error {
 
 // FireAndForget sends p; nothing comes back.
 func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
+	if c.reqChain != nil {
+		return c.intercept(ctx, &Call{Model: ModelFireAndForget, Payload: p})
+	}
+	return c.fireAndForget(ctx, p)
+}
+
+func (c *Conn) fireAndForget(ctx context.Context, p Payload) error {
 	if err := c.acquireLease(ctx, true); err != nil {
 		return err
 	}
@@ -214,6 +241,13 @@ func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
 // MetadataPush sends connection-level metadata (METADATA_PUSH on stream 0).
 // It cannot be fragmented: md must fit the transport's MaxFrameSize.
 func (c *Conn) MetadataPush(ctx context.Context, md []byte) error {
+	if c.reqChain != nil {
+		return c.intercept(ctx, &Call{Model: ModelMetadataPush, Payload: Payload{Metadata: md}})
+	}
+	return c.metadataPush(ctx, md)
+}
+
+func (c *Conn) metadataPush(ctx context.Context, md []byte) error {
 	if md == nil {
 		md = []byte{}
 	}
@@ -230,6 +264,17 @@ func (c *Conn) MetadataPush(ctx context.Context, md []byte) error {
 // Recv returns ctx.Err(). The connection requests Prefetch items up front
 // and replenishes as they are read.
 func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
+	if c.reqChain != nil {
+		call := &Call{Model: ModelRequestStream, Payload: p}
+		if err := c.intercept(ctx, call); err != nil {
+			return nil, err
+		}
+		return call.st, nil
+	}
+	return c.requestStream(ctx, p)
+}
+
+func (c *Conn) requestStream(ctx context.Context, p Payload) (*Stream, error) {
 	if err := c.acquireLease(ctx, true); err != nil {
 		return nil, err
 	}
@@ -251,6 +296,17 @@ func (c *Conn) RequestStream(ctx context.Context, p Payload) (*Stream, error) {
 // the channel. ctx governs the whole channel as for RequestStream. Send
 // blocks until the responder grants credits (REQUEST_N).
 func (c *Conn) RequestChannel(ctx context.Context, p Payload) (*Channel, error) {
+	if c.reqChain != nil {
+		call := &Call{Model: ModelRequestChannel, Payload: p}
+		if err := c.intercept(ctx, call); err != nil {
+			return nil, err
+		}
+		return call.ch, nil
+	}
+	return c.requestChannel(ctx, p)
+}
+
+func (c *Conn) requestChannel(ctx context.Context, p Payload) (*Channel, error) {
 	if err := c.acquireLease(ctx, true); err != nil {
 		return nil, err
 	}

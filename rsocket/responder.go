@@ -3,6 +3,8 @@ package rsocket
 import (
 	"context"
 	"io"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
@@ -11,6 +13,122 @@ import (
 // request; each blocking handler runs in a goroutine of its own with a clone
 // of it, whose ctx is cancelled by CANCEL, the stream's failure or the
 // connection's close.
+//
+// A handler's panic fails its request only: the connection calls the
+// application's Handler through a guard, which recovers, logs the panic
+// with its stack and answers the request with errPanicked; the inline
+// paths recover on the receive goroutine likewise.
+
+// errPanicked answers a request whose handler panicked. Its message says
+// no more: the panic value may hold what the peer must not see.
+var errPanicked = &Error{Code: CodeApplicationError, Message: "handler panicked"}
+
+// guard is the Handler a connection calls: the application's, behind the
+// responder interceptors (chain, nil without any), with panics recovered.
+type guard struct {
+	c     *Conn
+	h     Handler
+	chain func(context.Context, *Call) error
+}
+
+func (g *guard) RequestResponse(ctx context.Context, p Payload) (_ Payload, err error) {
+	defer g.c.recovered(ModelRequestResponse, &err)
+	if g.chain == nil {
+		return g.h.RequestResponse(ctx, p)
+	}
+	call := &Call{Model: ModelRequestResponse, Payload: p}
+	if err := g.chain(ctx, call); err != nil {
+		return Payload{}, err
+	}
+	return call.Response, nil
+}
+
+func (g *guard) FireAndForget(ctx context.Context, p Payload) {
+	defer g.c.recovered(ModelFireAndForget, nil)
+	if g.chain == nil {
+		g.h.FireAndForget(ctx, p)
+		return
+	}
+	g.dropped(ctx, ModelFireAndForget, g.chain(ctx, &Call{Model: ModelFireAndForget, Payload: p}))
+}
+
+func (g *guard) RequestStream(ctx context.Context, p Payload, w *StreamWriter) (err error) {
+	defer g.c.recovered(ModelRequestStream, &err)
+	if g.chain == nil {
+		return g.h.RequestStream(ctx, p, w)
+	}
+	return g.chain(ctx, &Call{Model: ModelRequestStream, Payload: p, w: w})
+}
+
+func (g *guard) RequestChannel(ctx context.Context, p Payload, ch *Channel) (err error) {
+	defer g.c.recovered(ModelRequestChannel, &err)
+	if g.chain == nil {
+		return g.h.RequestChannel(ctx, p, ch)
+	}
+	return g.chain(ctx, &Call{Model: ModelRequestChannel, Payload: p, ch: ch})
+}
+
+func (g *guard) MetadataPush(ctx context.Context, md []byte) {
+	defer g.c.recovered(ModelMetadataPush, nil)
+	if g.chain == nil {
+		g.h.MetadataPush(ctx, md)
+		return
+	}
+	g.dropped(ctx, ModelMetadataPush, g.chain(ctx, &Call{Model: ModelMetadataPush, Payload: Payload{Metadata: md}}))
+}
+
+// dropped logs the error an interceptor returned for a request that has
+// no answer to carry it.
+func (g *guard) dropped(ctx context.Context, m Model, err error) {
+	if l := g.c.set.logger; err != nil && l != nil {
+		l.LogAttrs(ctx, slog.LevelDebug, "rsocket: request dropped by an interceptor", slog.String("model", m.String()), slog.Any("err", err))
+	}
+}
+
+// recovered is deferred around a handler's call: it recovers a panic, logs
+// it with the stack at Error level (to slog.Default when the connection
+// has no logger: a swallowed panic would hide a bug) and, if err is not
+// nil, makes errPanicked the call's error.
+func (c *Conn) recovered(m Model, err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.logPanic(m, v)
+	if err != nil {
+		*err = errPanicked
+	}
+}
+
+func (c *Conn) logPanic(m Model, v any) {
+	l := c.set.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.LogAttrs(c.ctx, slog.LevelError, "rsocket: handler panicked",
+		slog.String("model", m.String()), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+}
+
+// fireAndForgetInline runs the inline fire-and-forget handler, recovering a
+// panic.
+func (c *Conn) fireAndForgetInline(p Payload) {
+	defer c.recovered(ModelFireAndForget, nil)
+	c.inlineFNF.FireAndForgetInline(p)
+}
+
+// respondInline runs the inline request-response handler; after a panic
+// the request, unless answered already, is answered with errPanicked.
+func (c *Conn) respondInline(id uint32, p Payload) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic(ModelRequestResponse, v)
+			if c.endResponder(id) {
+				_ = c.sendError(c.ctx, id, errPanicked.Code, errPanicked.Message)
+			}
+		}
+	}()
+	c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+}
 
 // dispatch starts serving a complete request. s is the record that held the
 // stream id during reassembly, or nil.
@@ -22,7 +140,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 			c.unregister(id, s)
 		}
 		if c.inlineFNF != nil {
-			c.inlineFNF.FireAndForgetInline(p)
+			c.fireAndForgetInline(p)
 			return
 		}
 		q := p.Clone()
@@ -130,11 +248,11 @@ func (c *Conn) serveInline(s *stream, id uint32, p Payload) {
 		if !c.hold(id, s, &c.inlineMark) {
 			return
 		}
-		c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+		c.respondInline(id, p)
 		return
 	}
 	c.inlineID.Store(id)
-	c.inline.RequestResponseInline(p, Responder{c: c, id: id})
+	c.respondInline(id, p)
 	if c.inlineID.Load() != id {
 		return // answered during the call
 	}

@@ -194,9 +194,7 @@ func (s *stream) terminate(err error) {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	if s.stop != nil {
-		s.stop()
-	}
+	s.release()
 	signal(s.inWake)
 	signal(s.outWake)
 	if s.kind == wire.TypeRequestResponse && !s.responder {
@@ -215,6 +213,9 @@ func (s *stream) closeIn(err error) bool {
 	over := !s.outOpen
 	s.mu.Unlock()
 	signal(s.inWake)
+	if over {
+		s.release()
+	}
 	return over
 }
 
@@ -230,7 +231,20 @@ func (s *stream) closeOut(err error) bool {
 	over := !s.inOpen
 	s.mu.Unlock()
 	signal(s.outWake)
+	if over {
+		s.release()
+	}
 	return over
+}
+
+// release stops a requester's ctx watcher once the stream is over: the
+// watcher is registered on the request's ctx, which may outlive the stream
+// by far, and would keep the stream (its queue included) reachable until
+// that ctx ends.
+func (s *stream) release() {
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // addCredits handles REQUEST_N: credits are cumulative, capped at 2^31-1.

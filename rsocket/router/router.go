@@ -16,8 +16,15 @@
 //	ln, _ := rsocket.ListenTCP("127.0.0.1:7878", rsocket.ServerConfig{Acceptor: r.Acceptor()})
 //
 // Handlers run as rsocket.Handler methods do: in a goroutine the connection
-// owns, with the Payload valid until they return. Dispatch does not
+// owns, with the Payload valid until they return; as in the example above,
+// a handler may return it, or slices of it, as its response, and Clones
+// what it keeps longer (rsocket's "Payload ownership"). Dispatch does not
 // allocate.
+//
+// A requester builds a routed request with Route:
+//
+//	req, err := router.Route("echo", []byte("hi"))
+//	resp, err := conn.RequestResponse(ctx, req)
 package router
 
 import (

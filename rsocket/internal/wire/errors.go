@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Parse, CheckStream and ValidateSetup return a *ParseError
@@ -38,7 +39,8 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	return "wire: " + e.Type.String() + ": " + e.Reason + ": " + e.Err.Error()
+	// The sentinel's text without its own "wire: ", said once already.
+	return "wire: " + e.Type.String() + ": " + e.Reason + ": " + strings.TrimPrefix(e.Err.Error(), "wire: ")
 }
 
 // Unwrap returns the sentinel.

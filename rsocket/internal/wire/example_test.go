@@ -35,6 +35,6 @@ func ExampleParse_unknownType() {
 	fmt.Println(err)
 	fmt.Println(f.Flags&wire.FlagIgnore != 0)
 	// Output:
-	// wire: FrameType(0x10): type not defined by RSocket 1.0: wire: unknown frame type
+	// wire: FrameType(0x10): type not defined by RSocket 1.0: unknown frame type
 	// true
 }

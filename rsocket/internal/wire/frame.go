@@ -124,13 +124,21 @@ var errorNames = [3][5]string{
 	{1: "APPLICATION_ERROR", 2: "REJECTED", 3: "CANCELED", 4: "INVALID"},
 }
 
-// String returns the spec's name of c ("APPLICATION_ERROR"), or
-// "ErrorCode(0x301)" for a code without one.
+// String returns the spec's name of c ("APPLICATION_ERROR"), or the code
+// in hex ("0x301") for one without a name, such as an application's own.
 func (c ErrorCode) String() string {
-	if hi, lo := c>>8, c&0xff; hi < 3 && lo < 5 && errorNames[hi][lo] != "" {
+	if n := c.Name(); n != "" {
+		return n
+	}
+	return "0x" + strconv.FormatUint(uint64(c), 16)
+}
+
+// Name returns the spec's name of c, or "" for a code without one.
+func (c ErrorCode) Name() string {
+	if hi, lo := c>>8, c&0xff; hi < 3 && lo < 5 {
 		return errorNames[hi][lo]
 	}
-	return "ErrorCode(0x" + strconv.FormatUint(uint64(c), 16) + ")"
+	return ""
 }
 
 // ConnectionLevel reports whether c belongs on stream 0: the setup-class

@@ -108,11 +108,11 @@ func TestErrorCodeString(t *testing.T) {
 		{ErrRejected, "REJECTED", false},
 		{ErrCanceled, "CANCELED", false},
 		{ErrInvalid, "INVALID", false},
-		{0, "ErrorCode(0x0)", false},
-		{0x005, "ErrorCode(0x5)", false},
-		{0x100, "ErrorCode(0x100)", false},
-		{0x301, "ErrorCode(0x301)", false},
-		{0xFFFFFFFF, "ErrorCode(0xffffffff)", false},
+		{0, "0x0", false},
+		{0x005, "0x5", false},
+		{0x100, "0x100", false},
+		{0x301, "0x301", false},
+		{0xFFFFFFFF, "0xffffffff", false},
 	}
 	for i, tt := range tests {
 		if got := tt.c.String(); got != tt.want {
@@ -207,7 +207,7 @@ func TestParseErrorMessage(t *testing.T) {
 	if pe.Type != TypeRequestStream || !errors.Is(err, ErrMalformed) || errors.Is(err, ErrShort) {
 		t.Errorf("ParseError = %+v; want REQUEST_STREAM wrapping ErrMalformed only", pe)
 	}
-	const want = "wire: REQUEST_STREAM: initial request n is 0: wire: malformed frame"
+	const want = "wire: REQUEST_STREAM: initial request n is 0: malformed frame"
 	if got := err.Error(); got != want {
 		t.Errorf("Error() = %q; want %q", got, want)
 	}
