@@ -135,9 +135,9 @@ func TestMaxConns(t *testing.T) {
 // closes the connection and returns.
 func TestShutdownDrains(t *testing.T) {
 	cfg := testConfig(t)
-	release := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
 	cfg.Server.Acceptor = func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
-		return slowResponder{release: release}, nil
+		return slowResponder{started: started, release: release}, nil
 	}
 	l, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {
@@ -156,6 +156,7 @@ func TestShutdownDrains(t *testing.T) {
 		}
 		answer <- err
 	}()
+	<-started // the request is in the server's hands
 	shut := make(chan error, 1)
 	go func() { shut <- l.Shutdown(ctxT(t)) }()
 	rsockettest.Eventually(t, 5*time.Second, "Shutdown to stop the listener", func() bool {
@@ -209,10 +210,11 @@ func TestDialSilentServer(t *testing.T) {
 
 type slowResponder struct {
 	rsocket.RejectAll
-	release chan struct{}
+	started, release chan struct{}
 }
 
 func (s slowResponder) RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+	close(s.started)
 	<-s.release
 	return rsocket.Payload{Data: []byte("done")}, nil
 }
