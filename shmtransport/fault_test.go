@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/rsockettest"
 	"github.com/rshm/rshm/shm"
 )
@@ -185,4 +186,34 @@ func TestPanicNotFault(t *testing.T) {
 		}
 	}()
 	_ = st.Receive(func([]byte) error { panic("boom") })
+}
+
+// TestEncoderFault: the engine encodes a large frame straight into the
+// claimed ring memory of a truncated region. Its send path recovers the
+// fault (ClaimFault): the request fails, and the connection ends with
+// ErrRegionFault, the peer's too, instead of the process.
+func TestEncoderFault(t *testing.T) {
+	ct, st, truncate := faultPair(t, 64<<10, WaitDefault)
+	r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, echoServer())
+	if _, err := r.Client.RequestResponse(ctxT(t), rsocket.Payload{Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	// Both receive loops parked: nothing but the encoder touches the
+	// region after the truncation.
+	rsockettest.Eventually(t, 5*time.Second, "both receive loops to park", func() bool {
+		return ct.parkedRecv.Load() != 0 && st.parkedRecv.Load() != 0
+	})
+	truncate()
+	big := make([]byte, 4000) // written in place: larger than a staged frame
+	if _, err := r.Client.RequestResponse(ctxT(t), rsocket.Payload{Data: big}); err == nil {
+		t.Fatal("request over a truncated region succeeded")
+	}
+	for _, c := range []*rsocket.Conn{r.Client, r.Server} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection still open 5 s after the fault")
+		}
+		wantFault(t, "connection", c.Err())
+	}
 }
