@@ -220,12 +220,12 @@ func childTruncator(args []string) int {
 		fmt.Println("error", err)
 		return 1
 	}
-	tr, _, err := Client(ctx, c, cfg)
-	sock, ferr := c.(*net.TCPConn).File()
-	if ferr != nil {
-		fmt.Println("error", ferr)
+	sock, err := c.(*net.TCPConn).File()
+	if err != nil {
+		fmt.Println("error", err)
 		return 1
 	}
+	tr, _, err := Client(ctx, c, cfg)
 	outcome := func(err error) {
 		fmt.Println("client", err)
 		runtime.KeepAlive(sock)
