@@ -122,6 +122,9 @@ func (h *clientHS) run() (rsocket.Transport, Kind, error) {
 	if err := d.Region().Confirm(r.nonce); err != nil {
 		return h.fallback(StepOpen, refuse(ReasonOpen, err))
 	}
+	if h.cfg.hooks != nil && h.cfg.hooks.confirmed != nil {
+		h.cfg.hooks.confirmed(d)
+	}
 	if err := h.send(appendStatus(nil, msgProof, status{version: Version})); err != nil {
 		return nil, 0, &Error{Step: StepProof, Err: err}
 	}

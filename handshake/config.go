@@ -140,6 +140,9 @@ type hooks struct {
 	bootID func() ([16]byte, error)
 	// created sees the server's region before the reply names it.
 	created func(*shm.Duplex)
+	// confirmed sees the client's region after it wrote the nonce, before
+	// the proof is sent: the server has not unlinked it yet.
+	confirmed func(*shm.Duplex)
 }
 
 func (c *Config) timeout() time.Duration {

@@ -23,8 +23,9 @@ func TestMain(m *testing.M) {
 		"fastserver": func(args []string) int { // drive_test.go
 			return childServer(args, Config{Wait: WaitSpin}, inlineEchoServer())
 		},
-		"hold":  childHold,  // diag_linux_test.go
-		"relay": childRelay, // xproc_test.go
+		"hold":      childHold,      // diag_linux_test.go
+		"relay":     childRelay,     // xproc_test.go
+		"truncator": childTruncator, // fault_test.go
 	})
 	os.Exit(m.Run())
 }

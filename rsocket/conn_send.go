@@ -3,6 +3,8 @@ package rsocket
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +19,49 @@ import (
 // fragmented here.
 
 var errShortEncode = errors.New("rsocket: internal: encoded size differs from claim")
+
+// claimFaulter is implemented by a Transport whose Claim memory can fault:
+// shared memory, a file the peer can truncate under the mapping.
+// ClaimFault takes back the claim after the caller's writes into it
+// faulted (v is the recovered value) and returns the transport's error
+// for it, closing the transport.
+type claimFaulter interface {
+	ClaimFault(v any) error
+}
+
+// guardFault is deferred by every send helper below, which encode frames
+// straight into the memory Claim returned, as
+//
+//	defer c.guardFault(&err, debug.SetPanicOnFault(true))
+//
+// so that a write into memory that faults (a shared-memory region whose
+// file was truncated) panics instead of killing the process with SIGBUS.
+// guardFault restores the setting (old), recovers such a fault, takes the
+// claim back, fails the connection and makes the fault the helper's error.
+// Anything that is not a memory fault (a runtime error carrying the
+// faulting address) is panicked again. The transport's own methods catch
+// their faults, so one that reaches here came from the claimed memory,
+// with the claim held.
+func (c *Conn) guardFault(errp *error, old bool) {
+	debug.SetPanicOnFault(old)
+	v := recover()
+	if v == nil {
+		return
+	}
+	a, ok := v.(interface{ Addr() uintptr })
+	if !ok {
+		panic(v)
+	}
+	var err error
+	if f, ok := c.t.(claimFaulter); ok {
+		err = f.ClaimFault(v)
+	} else {
+		c.t.Abort()
+		err = fmt.Errorf("rsocket: memory fault at %#x writing a frame into transport memory", a.Addr())
+	}
+	c.fail(err)
+	*errp = err
+}
 
 func (c *Conn) commit(b []byte, n int) error {
 	if len(b) != n {
@@ -52,7 +97,8 @@ func (c *Conn) commitLater(b []byte, n int) error {
 // the peer's sender may be out of credits and waiting for it, and the
 // receiver still has half its window queued, which is the time this frame
 // has to arrive for the stream to keep flowing.
-func (c *Conn) sendRequestN(ctx context.Context, id uint32, n uint32) error {
+func (c *Conn) sendRequestN(ctx context.Context, id uint32, n uint32) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	const size = wire.HeaderSize + 4
 	b, err := c.t.Claim(ctx, size)
 	if err != nil {
@@ -67,7 +113,8 @@ func (c *Conn) sendRequestN(ctx context.Context, id uint32, n uint32) error {
 	return nil
 }
 
-func (c *Conn) sendCancel(ctx context.Context, id uint32) error {
+func (c *Conn) sendCancel(ctx context.Context, id uint32) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	const size = wire.HeaderSize
 	b, err := c.t.Claim(ctx, size)
 	if err != nil {
@@ -76,7 +123,8 @@ func (c *Conn) sendCancel(ctx context.Context, id uint32) error {
 	return c.commit(wire.AppendCancel(b[:0], id), size)
 }
 
-func (c *Conn) sendError(ctx context.Context, id uint32, code ErrorCode, msg string) error {
+func (c *Conn) sendError(ctx context.Context, id uint32, code ErrorCode, msg string) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	msg = errorData(msg, c.set.mtu-wire.HeaderSize-4)
 
 	size := wire.HeaderSize + 4 + len(msg)
@@ -102,7 +150,8 @@ func errorData(msg string, max int) string {
 	return msg
 }
 
-func (c *Conn) sendKeepalive(ctx context.Context, respond bool, data []byte) error {
+func (c *Conn) sendKeepalive(ctx context.Context, respond bool, data []byte) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	size := wire.HeaderSize + 8 + len(data)
 	b, err := c.t.Claim(ctx, size)
 	if err != nil {
@@ -111,7 +160,8 @@ func (c *Conn) sendKeepalive(ctx context.Context, respond bool, data []byte) err
 	return c.commit(wire.AppendKeepalive(b[:0], respond, 0, data), size)
 }
 
-func (c *Conn) sendMetadataPush(ctx context.Context, md []byte) error {
+func (c *Conn) sendMetadataPush(ctx context.Context, md []byte) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	size := wire.HeaderSize + len(md)
 	if size > c.t.MaxFrameSize() {
 		return errFrameTooLarge
@@ -167,7 +217,8 @@ func payloadFlagsComplete(complete bool) wire.Flags {
 
 // sendPayload sends a PAYLOAD message, fragmented if it exceeds the MTU.
 // flags holds N and/or C; N goes on every fragment, C only on the last.
-func (c *Conn) sendPayload(ctx context.Context, id uint32, flags wire.Flags, p Payload) error {
+func (c *Conn) sendPayload(ctx context.Context, id uint32, flags wire.Flags, p Payload) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	size := wire.PayloadSize(p.Metadata, p.Data)
 	if size <= c.set.mtu {
 		b, err := c.t.Claim(ctx, size)
@@ -181,7 +232,8 @@ func (c *Conn) sendPayload(ctx context.Context, id uint32, flags wire.Flags, p P
 
 // sendItem sends a stream or channel payload (PAYLOAD with N), fragmented
 // if it exceeds the MTU; the transport may publish it with the next ones.
-func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) error {
+func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	size := wire.PayloadSize(p.Metadata, p.Data)
 	if size <= c.set.mtu {
 		b, err := c.t.Claim(ctx, size)
@@ -198,7 +250,8 @@ func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) error {
 // how says how an unfragmented frame is committed: commitNow, commitBatch
 // (fire-and-forget, which comes in floods) or commitDriving (a blocking
 // request-response whose caller drives the receive side next).
-func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload, how commitMode) error {
+func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload, how commitMode) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	size := wire.RequestSize(t, p.Metadata, p.Data)
 	if size <= c.set.mtu {
 		b, err := c.t.Claim(ctx, size)
@@ -223,7 +276,8 @@ func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, fla
 // sent completely before data and each frame carrying a part of it has M.
 // N (for PAYLOAD messages) is set on every PAYLOAD fragment; C only on the
 // last frame.
-func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) error {
+func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	md, data := p.Metadata, p.Data
 	hasMD := md != nil
 	final := flags & wire.FlagComplete

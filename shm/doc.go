@@ -20,6 +20,12 @@
 // happens to either process. A region whose creator dies before that stays
 // in /dev/shm; Stale finds it by the creator's pid and start time.
 //
+// A Region holds a file descriptor only while it has no name
+// (PrepareDuplex until Region.Link): Create, Open and Link close it as soon
+// as the region is mapped and named. Once the name is unlinked, no process
+// can open the file again, not even through /proc/PID/fd of a side; the
+// mappings alone keep its memory.
+//
 // # Mapping: x/sys/unix, not mmap-go
 //
 // BenchmarkMap (map_linux_test.go) creates, maps, touches every page of and
@@ -41,7 +47,11 @@
 //
 // The peer is a process of the same user. Every field read from a header is
 // checked; a header that fails a check is ErrBadHeader, ErrVersion or
-// ErrSize inside an *Error. A peer that truncates the file after Open can
-// still make this process fault on access; same-user peers are trusted not
-// to.
+// ErrSize inside an *Error. A process that opened the file while it had a
+// name (the peer, or one that learnt the name) can truncate it, after which
+// touching the mapping faults (SIGBUS): Open, OpenDuplex, Confirm and
+// Confirmed run with debug.SetPanicOnFault and report such a fault as an
+// error wrapping ErrFault (Confirmed as false) instead of crashing. Code
+// that uses Bytes, Data or the rings guards its own accesses the same way
+// (package shmtransport does).
 package shm

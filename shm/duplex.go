@@ -81,7 +81,10 @@ func OpenDuplex(cfg Config, name string) (*Duplex, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := attachDuplex(r)
+	var d *Duplex
+	if ferr := guard(func() { d, err = attachDuplex(r) }); ferr != nil {
+		err = ferr
+	}
 	if err != nil {
 		r.Close()
 		return nil, &Error{Op: "open duplex", Name: name, Err: err}

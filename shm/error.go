@@ -19,6 +19,11 @@ var (
 	ErrClosed = errors.New("shm: region closed")
 	// ErrNotDuplex: the region holds no rings or their layout does not fit.
 	ErrNotDuplex = errors.New("shm: region is not a duplex")
+	// ErrFault: touching the mapping faulted: the region's file was
+	// truncated under it, by the peer or another process that opened it.
+	ErrFault = errors.New("shm: memory fault in the region (its file was truncated)")
+	// ErrLinked: Link of a region that has its name already.
+	ErrLinked = errors.New("shm: region already named")
 )
 
 // Error records a failed operation on a region, like os.PathError.

@@ -32,6 +32,20 @@ const maxNameLen = 255
 // that nobody unlinks stays in Dir until Stale and RemoveStale find it after
 // its creator died.
 //
+// A Region keeps no file descriptor once it is mapped and named: Create and
+// Open close theirs as soon as the mapping is made, and a region made by
+// PrepareDuplex keeps its descriptor only until Link names it. So once the
+// name is unlinked, no other process can open the file again through
+// /proc/PID/fd of either side; only the mappings keep its memory.
+//
+// A process that opened the file while it had a name (the peer, or another
+// process of the same user that learnt the name) can still truncate it, and
+// then touching the mapping past the new end faults (SIGBUS). The methods
+// that read or write the mapping catch such a fault and return an error
+// wrapping ErrFault (Confirmed reports false), instead of letting it end
+// the process; users of Bytes and Data are on their own (see package
+// shmtransport for the rings).
+//
 // Methods may be called from several goroutines, except that Close must not
 // run while another method, or a user of Bytes, still touches the mapping.
 type Region struct {
@@ -121,6 +135,11 @@ func create(cfg Config, size int, ringCap uint64, named bool) (r *Region, err er
 	if r.mem, err = mapFile(f, total, !cfg.NoPopulate); err != nil {
 		return r, err
 	}
+	if named {
+		if err := r.closeFile(); err != nil {
+			return r, err
+		}
+	}
 	r.hdr = header{
 		version:      Version,
 		headerSize:   HeaderSize,
@@ -140,7 +159,8 @@ func create(cfg Config, size int, ringCap uint64, named bool) (r *Region, err er
 // Open maps the existing region called name under cfg.Dir. It checks, in
 // order, the name, that the file is a regular file owned by this user with
 // mode 0600, its size, and then the header (magic, version, recorded size
-// equal to the file size) before it trusts anything in it.
+// equal to the file size) before it trusts anything in it. It closes the
+// file once it is mapped.
 func Open(cfg Config, name string) (*Region, error) {
 	r, err := open(cfg, name)
 	if err != nil {
@@ -182,7 +202,13 @@ func open(cfg Config, name string) (*Region, error) {
 	if r.mem, err = mapFile(f, int(size), !cfg.NoPopulate); err != nil {
 		return nil, err
 	}
-	if r.hdr, err = parseHeader(r.mem, size); err != nil {
+	if err := r.closeFile(); err != nil {
+		return nil, err
+	}
+	if err := guard(func() { r.hdr, err = parseHeader(r.mem, size) }); err != nil {
+		return nil, err
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := r.advise(cfg); err != nil {
@@ -267,18 +293,31 @@ func (r *Region) Confirm(nonce [NonceSize]byte) error {
 	if r.mem == nil {
 		return &Error{Op: "confirm", Name: r.name, Err: ErrClosed}
 	}
-	binary.LittleEndian.PutUint32(r.mem[offOpenerPID:], uint32(os.Getpid()))
-	copy(r.mem[offNonce:offNonce+NonceSize], nonce[:])
-	r.opened().Store(1)
+	err := guard(func() {
+		binary.LittleEndian.PutUint32(r.mem[offOpenerPID:], uint32(os.Getpid()))
+		copy(r.mem[offNonce:offNonce+NonceSize], nonce[:])
+		r.opened().Store(1)
+	})
+	if err != nil {
+		return &Error{Op: "confirm", Name: r.name, Err: err}
+	}
 	return nil
 }
 
-// Confirmed returns the nonce the opener wrote, and whether it has.
+// Confirmed returns the nonce the opener wrote, and whether it has; false
+// also when the header cannot be read (the file was truncated).
 func (r *Region) Confirmed() (nonce [NonceSize]byte, ok bool) {
-	if r.mem == nil || r.opened().Load() != 1 {
+	if r.mem == nil {
 		return nonce, false
 	}
-	copy(nonce[:], r.mem[offNonce:offNonce+NonceSize])
+	err := guard(func() {
+		if ok = r.opened().Load() == 1; ok {
+			copy(nonce[:], r.mem[offNonce:offNonce+NonceSize])
+		}
+	})
+	if err != nil || !ok {
+		return [NonceSize]byte{}, false
+	}
 	return nonce, true
 }
 
@@ -310,24 +349,30 @@ func (r *Region) opened() *atomic.Uint32 {
 	return (*atomic.Uint32)(unsafe.Pointer(&r.mem[offOpened]))
 }
 
-// Unlink removes the region's name from Dir. The mappings of both sides stay
-// valid until they Close. Unlink is idempotent, and a name already removed
-// by the other side is not an error.
 // Link gives a region made by PrepareDuplex its name in the directory, so
-// that the peer can open it; the caller then owns the name as after
-// Create. Until Link nothing in the directory names the region, and it
-// disappears with its last descriptor and mapping even if this process is
-// killed.
+// that the peer can open it, and closes the region's file descriptor; the
+// caller then owns the name as after Create. Until Link nothing in the
+// directory names the region, and it disappears with its last descriptor
+// and mapping even if this process is killed. Link can be called once.
 func (r *Region) Link() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.file == nil {
+		return &Error{Op: "link", Name: r.name, Err: ErrLinked}
+	}
 	if err := linkFile(r.file, r.path); err != nil {
 		return &Error{Op: "link", Name: r.name, Err: err}
 	}
 	r.unlinked = false
+	if err := r.closeFile(); err != nil {
+		return &Error{Op: "link", Name: r.name, Err: err}
+	}
 	return nil
 }
 
+// Unlink removes the region's name from Dir. The mappings of both sides stay
+// valid until they Close. Unlink is idempotent, and a name already removed
+// by the other side is not an error.
 func (r *Region) Unlink() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -363,11 +408,19 @@ func (r *Region) release() error {
 		err = unmap(r.mem)
 		r.mem = nil
 	}
-	if r.file != nil {
-		if cerr := r.file.Close(); err == nil {
-			err = cerr
-		}
-		r.file = nil
+	if cerr := r.closeFile(); err == nil {
+		err = cerr
 	}
+	return err
+}
+
+// closeFile closes the region's file descriptor, if it still has one: the
+// mapping does not need it.
+func (r *Region) closeFile() error {
+	if r.file == nil {
+		return nil
+	}
+	err := r.file.Close()
+	r.file = nil
 	return err
 }

@@ -2,6 +2,7 @@ package shmtransport
 
 import (
 	"context"
+	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -226,7 +227,7 @@ func (t *Transport) unlockClaim() { t.releaseClaim(0) }
 // releaseClaim releases the claim and its user, and wakes a waiter. Records
 // staged by CommitLater or CommitDriven stay unpublished only while one of
 // the poller bits in stageIf is set (see commitStaged); otherwise they are
-// published first.
+// published first, unless the region faulted.
 func (t *Transport) releaseClaim(stageIf int64) {
 	wake, unmap := t.state.release(func(w int64) bool {
 		if !t.pending {
@@ -235,7 +236,9 @@ func (t *Transport) releaseClaim(stageIf int64) {
 		if w&stageIf != 0 && w&closedBit == 0 {
 			return true
 		}
-		t.out.Flush()
+		if !t.faulted.Load() {
+			t.out.Flush()
+		}
 		t.pending, t.staged = false, 0
 		return false
 	})
@@ -255,8 +258,16 @@ func (t *Transport) releaseClaim(stageIf int64) {
 // is nothing to do).
 func (t *Transport) flushStaged() {
 	if t.state.lockStaged() {
-		t.releaseClaim(0)
+		t.publishStaged()
 	}
+}
+
+// publishStaged publishes the staged records, with the claim lockStaged
+// took for it.
+func (t *Transport) publishStaged() {
+	var err error
+	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	t.releaseClaim(0)
 }
 
 // startPolling sets a poller bit (recvPollBit or drivePoll).

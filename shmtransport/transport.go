@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ import (
 //
 // The mapping stays until Close has been called and the last Receive,
 // Claim/Commit or Abort has returned; only then is it unmapped.
+//
+// Faults: a region whose file is truncated under the mapping (by the peer,
+// or a process that opened it while it had a name) ends this transport
+// with ErrRegionFault, never the process: see fault.go.
 type Transport struct {
 	out, in  *ring.Buffer
 	duplex   *shm.Duplex
@@ -87,6 +92,13 @@ type Transport struct {
 	prefaultTimer *time.Timer
 	err           error // why it closed; written once before closed is closed
 	release       sync.Once
+
+	// faulted is set once touching the mapping faulted; parkedRecv and
+	// parkedClaim hold the thread of the receive loop and of the claim
+	// holder while they park on a futex word (see fault.go).
+	faulted     atomic.Bool
+	parkedRecv  atomic.Int32
+	parkedClaim atomic.Int32
 }
 
 // Errors a Transport returns.
@@ -210,9 +222,11 @@ func (t *Transport) MaxFrameSize() int { return t.maxFrame }
 func (t *Transport) unmap() {
 	t.release.Do(func() {
 		// Nobody on this side touches the rings any more: tell the peer's
-		// consumer and producer, then unmap.
-		t.out.CloseWrite()
-		t.in.CloseRead()
+		// consumer and producer (unless the region faulted), then unmap.
+		if !t.faulted.Load() {
+			t.touch(t.out.CloseWrite)
+			t.touch(t.in.CloseRead)
+		}
 		_ = t.duplex.Region().Unlink() // normally done already: idempotent
 		_ = t.duplex.Close()
 	})
@@ -224,14 +238,15 @@ func (t *Transport) closedErr() error {
 }
 
 // Claim returns n bytes of the outgoing ring for one frame.
-func (t *Transport) Claim(ctx context.Context, n int) ([]byte, error) {
+func (t *Transport) Claim(ctx context.Context, n int) (b []byte, err error) {
 	if n < 0 || n > t.maxFrame {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", errFrameTooLarge, n, t.maxFrame)
 	}
-	if err := t.lockClaim(ctx); err != nil {
-		return nil, err
+	if lerr := t.lockClaim(ctx); lerr != nil {
+		return nil, lerr
 	}
-	if b, err := t.out.Claim(n); err == nil {
+	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	if b, err = t.out.Claim(n); err == nil {
 		return b, nil
 	}
 	return t.claimSlow(ctx, n)
@@ -260,13 +275,16 @@ func (t *Transport) claimSlow(ctx context.Context, n int) ([]byte, error) {
 			return nil, t.err
 		default:
 		}
-		w.space(t.out, n)
+		if w.poll() {
+			t.parkSpace(n, w.park)
+		}
 	}
 }
 
 // Commit publishes the first n bytes of the claimed frame, together with
 // any frame CommitLater left staged.
-func (t *Transport) Commit(n int) error {
+func (t *Transport) Commit(n int) (err error) {
+	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	t.out.Stage(n)
 	t.pending = true
 	t.unlockClaim()
@@ -307,7 +325,8 @@ func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePo
 // instead of one at a time, each with its store to the line the peer polls
 // and perhaps a wake-up of the peer. The loop leaves the bit as any poller
 // does: once it parks again, after publishing what is staged.
-func (t *Transport) commitStaged(n int, bits int64) error {
+func (t *Transport) commitStaged(n int, bits int64) (err error) {
+	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	t.out.Stage(n)
 	t.pending = true
 	t.staged++
@@ -334,6 +353,8 @@ const (
 
 // Abort discards the claimed frame.
 func (t *Transport) Abort() {
+	var err error
+	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	t.out.Abort()
 	t.unlockClaim()
 }
@@ -346,7 +367,10 @@ func (t *Transport) Abort() {
 // While a requester drives the receive side (Drive), Receive steps aside:
 // it neither polls nor spins until the driver leaves, so the process keeps
 // one polling thread.
-func (t *Transport) Receive(fn func(frame []byte) error) error {
+//
+// A fault in the region, fn's reads of a frame included, ends Receive and
+// the transport with ErrRegionFault.
+func (t *Transport) Receive(fn func(frame []byte) error) (err error) {
 	// The receive side's reference on the mapping was taken at creation, so
 	// the frames a dead peer published are still there however early its
 	// death is noticed; Receive releases it when it returns.
@@ -366,6 +390,9 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 	defer stepAside.Stop()
 	t.startPolling(recvPollBit)
 	defer t.stopPolling(recvPollBit)
+	// Deferred last, so it runs first: the transport is closed before
+	// stopPolling runs.
+	defer t.catchFault(&err, debug.SetPanicOnFault(true))
 	for {
 		t.flushStaged()
 		if t.driving.Load() {
@@ -398,9 +425,13 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 		}
 		select {
 		case <-t.closed:
-			if errors.Is(t.err, ErrPeerGone) {
+			if errors.Is(t.err, ErrPeerGone) && !t.faulted.Load() {
 				// Frames published before the peer died come first.
 				for t.driving.Load() || !t.tok.CompareAndSwap(false, true) {
+					if t.faulted.Load() {
+						// A Drive faulted, holding the token.
+						return t.err
+					}
 					runtime.Gosched()
 				}
 				n := t.poll(fn)
@@ -422,7 +453,7 @@ func (t *Transport) Receive(fn func(frame []byte) error) error {
 				t.stopPolling(recvPollBit)
 				pos := t.in.Position()
 				t.tok.Store(false)
-				t.in.WaitDataAt(pos, w.park)
+				t.parkData(pos, w.park)
 				t.startPolling(recvPollBit)
 			} else {
 				t.tok.Store(false)
@@ -522,6 +553,10 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 			signalKick(t.kick)
 		}
 	}()
+	// A fault closes the transport (the receive loop returns the error),
+	// before the function above runs.
+	var err error
+	defer t.catchFault(&err, debug.SetPanicOnFault(true))
 	var start time.Time
 	for i := 0; ; i++ {
 		if done() {
@@ -594,9 +629,10 @@ func (t *Transport) shutdown(err error) {
 			t.prefaultTimer.Stop()
 		}
 		// Wake this side's parked waits (the receive loop, a Claim
-		// waiting for room): they see closed and leave.
-		t.in.Interrupt()
-		t.out.Interrupt()
+		// waiting for room): they see closed and leave. Where the wake
+		// faults, the region was truncated: markFaulted signals them.
+		t.touch(t.in.Interrupt)
+		t.touch(t.out.Interrupt)
 		_ = t.conn.Close()
 		if t.state.close() {
 			t.unmap()

@@ -86,12 +86,6 @@ func (w *waiter) reset() {
 	w.backoff.Idle(1)
 }
 
-func (w *waiter) space(b *ring.Buffer, n int) {
-	if w.poll() {
-		b.WaitSpace(n, w.park)
-	}
-}
-
 // poll waits one step without the ring and reports whether the caller
 // should park on the ring's futex word instead.
 //
