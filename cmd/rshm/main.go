@@ -1,12 +1,15 @@
 // Command rshm serves and requests RSocket over shared memory and TCP,
 // compares the transports on this machine (bench) and says what limits the
-// machine (doctor). Run it without arguments for the list of subcommands.
+// machine (doctor). Run "rshm help" for the list of subcommands, "rshm
+// help COMMAND" for the flags of one.
+//
+// Exit status: 0 on success and for help (printed to stdout), 1 when the
+// command failed, 2 for a usage error (printed once, to stderr).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,24 +35,34 @@ func main() {
 }
 
 // run dispatches args to a subcommand and returns the exit status: 0 on
-// success, 1 when the command failed, 2 for a usage error.
+// success and for help, 1 when the command failed, 2 for a usage error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
 		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if args[0] == "help" && len(args) == 2 {
+			return run(ctx, []string{args[1], "-h"}, stdout, stderr)
+		}
+		usage(stdout)
+		return 0
 	}
 	for _, c := range commands {
 		if c.Name != args[0] {
 			continue
 		}
 		err := c.Run(ctx, args[1:], stdout, stderr)
+		var help *cli.HelpError
 		switch {
 		case err == nil:
 			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 2
+		case errors.As(err, &help):
+			c.PrintHelp(stdout, help.Flags)
+			return 0
 		case errors.Is(err, cli.ErrUsage):
-			fmt.Fprintf(stderr, "rshm %s: %v\nusage: rshm %s\n", c.Name, err, c.Usage)
+			fmt.Fprintf(stderr, "rshm %s: %v\nusage: rshm %s\nrun 'rshm help %s' for the flags\n", c.Name, err, c.Usage, c.Name)
 			return 2
 		default:
 			fmt.Fprintf(stderr, "rshm %s: %v\n", c.Name, err)
@@ -68,4 +81,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Summary)
 		fmt.Fprintf(w, "           rshm %s\n", c.Usage)
 	}
+	fmt.Fprintln(w, "\nrshm help COMMAND (or rshm COMMAND -h) lists the flags of COMMAND.")
 }

@@ -110,18 +110,80 @@ func TestServeAndRequest(t *testing.T) {
 	}
 }
 
+// TestUsage: help goes to stdout with exit status 0; a command line rshm
+// cannot run gets the usage on stderr and exit status 2.
 func TestUsage(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, args := range [][]string{nil, {"help"}, {"nosuch"}} {
-		_, errOut, code := runRshm(ctx, t, args...)
-		if code != 2 || !strings.Contains(errOut, "usage: rshm COMMAND") {
-			t.Errorf("rshm %q: exit %d, stderr %q; want 2 and the usage", args, code, errOut)
+	for _, tt := range []struct {
+		args   []string
+		code   int
+		stdout bool
+	}{
+		{nil, 2, false},
+		{[]string{"nosuch"}, 2, false},
+		{[]string{"help"}, 0, true},
+		{[]string{"-h"}, 0, true},
+		{[]string{"--help"}, 0, true},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tt.args, &out, &errOut)
+		usage, other := errOut.String(), out.String()
+		if tt.stdout {
+			usage, other = other, usage
+		}
+		if code != tt.code || !strings.Contains(usage, "usage: rshm COMMAND") || other != "" && !strings.HasPrefix(other, "rshm: unknown command") {
+			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want %d and the usage on stdout: %v", tt.args, code, out.String(), errOut.String(), tt.code, tt.stdout)
 		}
 		for _, c := range commands {
-			if !strings.Contains(errOut, c.Name) {
-				t.Errorf("rshm %q: usage does not list %s", args, c.Name)
+			if !strings.Contains(usage, c.Name) {
+				t.Errorf("rshm %q: usage does not list %s", tt.args, c.Name)
 			}
+		}
+	}
+}
+
+// TestCommandHelp: -h, --help and "rshm help COMMAND" print the command's
+// usage and flags to stdout and exit 0.
+func TestCommandHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"request", "-h"},
+		{"request", "--help"},
+		{"request", "--rr", "-h", "127.0.0.1:1"},
+		{"help", "request"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, &out, &errOut)
+		if code != 0 || errOut.Len() != 0 || !strings.HasPrefix(out.String(), "usage: rshm request ") ||
+			!strings.Contains(out.String(), "\n  -mtu N\n") || !strings.Contains(out.String(), "\n  -metadata-push\n") {
+			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 0 and request's flags on stdout", args, code, out.String(), errOut.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"help", "serve"}, &out, &out); code != 0 || !strings.Contains(out.String(), "\n  -count int\n") {
+		t.Errorf("rshm help serve: exit %d, %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"help", "bench"}, &out, &out); code != 0 || strings.Contains(out.String(), "-server") {
+		t.Errorf("rshm help bench: exit %d, %q; want the hidden -server flag left out", code, out.String())
+	}
+}
+
+// TestUsageError: an unknown flag or a bad argument exits 2 and says so
+// once, on stderr.
+func TestUsageError(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"request", "--bogus", "127.0.0.1:1"}, "flag provided but not defined: -bogus"},
+		{[]string{"serve", "--bogus", "127.0.0.1:0"}, "flag provided but not defined: -bogus"},
+		{[]string{"doctor", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"request", "--n", "x", "--rr", "127.0.0.1:1"}, `invalid value "x" for flag -n`},
+		{[]string{"request", "--rr", "127.0.0.1:1", "127.0.0.1:2"}, "want one URL, got 2 arguments"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tt.args, &out, &errOut)
+		if code != 2 || out.Len() != 0 || strings.Count(errOut.String(), tt.say) != 1 || !strings.Contains(errOut.String(), "usage: rshm "+tt.args[0]) {
+			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 2 and %q once on stderr", tt.args, code, out.String(), errOut.String(), tt.say)
 		}
 	}
 }

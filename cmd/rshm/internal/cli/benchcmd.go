@@ -23,7 +23,6 @@ var BenchCommand = Command{
 // benchmark's server process, driven over stdin and stdout.
 func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		cfg        rshmbench.Config
 		jsonPath   string

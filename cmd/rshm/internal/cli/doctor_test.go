@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"runtime"
 	"strings"
 	"testing"
@@ -66,7 +65,7 @@ func TestDoctorUsage(t *testing.T) {
 	}{
 		{[]string{"extra"}, 2},
 		{[]string{"--nope"}, 2},
-		{[]string{"--help"}, 2},
+		{[]string{"--help"}, 0},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
@@ -79,10 +78,11 @@ func TestDoctorUsage(t *testing.T) {
 
 // exitStatus maps a command's error to the exit status cmd/rshm gives it.
 func exitStatus(err error) int {
+	var help *HelpError
 	switch {
-	case err == nil:
+	case err == nil, errors.As(err, &help):
 		return 0
-	case errors.Is(err, flag.ErrHelp), errors.Is(err, ErrUsage):
+	case errors.Is(err, ErrUsage):
 		return 2
 	}
 	return 1

@@ -24,7 +24,6 @@ import (
 // becomes the returned error (exit status 1).
 func Request(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("request", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o RequestOptions
 	rr := fs.Bool("rr", false, "request-response")
 	fnf := fs.Bool("fnf", false, "fire-and-forget")

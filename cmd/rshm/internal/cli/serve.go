@@ -22,7 +22,6 @@ import (
 // cancelled.
 func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	count := fs.Int("count", echo.DefaultCount, "payloads per request-stream when the request data is not \"count:N\"")
 	mtu := fs.Int("mtu", 0, "fragment frames larger than `N` bytes (0: no fragmentation)")
 	pos, err := parseFlags(fs, args)
