@@ -25,6 +25,7 @@ var commands = []cli.Command{
 	{Name: "request", Usage: "request --rr|--fnf|--stream|--channel|--metadata-push [--data S]... [--metadata S] [--n N] [--mtu N] URL", Summary: "make one request and print what comes back", Run: cli.Request},
 	cli.DoctorCommand,
 	cli.BenchCommand,
+	cli.VersionCommand,
 }
 
 func main() {
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		usage(stdout)
 		return 0
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	for _, c := range commands {
 		if c.Name != args[0] {
@@ -81,5 +84,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.Name, c.Summary)
 		fmt.Fprintf(w, "           rshm %s\n", c.Usage)
 	}
-	fmt.Fprintln(w, "\nrshm help COMMAND (or rshm COMMAND -h) lists the flags of COMMAND.")
+	fmt.Fprintln(w, "\nrshm help COMMAND (or rshm COMMAND -h) lists the flags of COMMAND; rshm --version is rshm version.")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,18 @@ func TestUsageError(t *testing.T) {
 		code := run(context.Background(), tt.args, &out, &errOut)
 		if code != 2 || out.Len() != 0 || strings.Count(errOut.String(), tt.say) != 1 || !strings.Contains(errOut.String(), "usage: rshm "+tt.args[0]) {
 			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 2 and %q once on stderr", tt.args, code, out.String(), errOut.String(), tt.say)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	want := " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		out, errOut, code := runRshm(ctx, t, args...)
+		if code != 0 || !strings.HasPrefix(out, "rshm ") || !strings.HasSuffix(out, want) || errOut != "" {
+			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 0 and \"rshm VERSION%s\"", args, code, out, errOut, want)
 		}
 	}
 }
