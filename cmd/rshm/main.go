@@ -30,14 +30,14 @@ var commands = []cli.Command{
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run dispatches args to a subcommand and returns the exit status: 0 on
 // success and for help, 1 when the command failed, 2 for a usage error.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		if args[0] == "help" && len(args) == 2 {
-			return run(ctx, []string{args[1], "-h"}, stdout, stderr)
+			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stderr)
 		}
 		usage(stdout)
 		return 0
@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if c.Name != args[0] {
 			continue
 		}
-		err := c.Run(ctx, args[1:], stdout, stderr)
+		err := c.Run(ctx, args[1:], stdin, stdout, stderr)
 		var help *cli.HelpError
 		switch {
 		case err == nil:

@@ -126,7 +126,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--help"}, 0, true},
 	} {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), tt.args, &out, &errOut)
+		code := run(context.Background(), tt.args, nil, &out, &errOut)
 		usage, other := errOut.String(), out.String()
 		if tt.stdout {
 			usage, other = other, usage
@@ -152,18 +152,18 @@ func TestCommandHelp(t *testing.T) {
 		{"help", "request"},
 	} {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), args, &out, &errOut)
+		code := run(context.Background(), args, nil, &out, &errOut)
 		if code != 0 || errOut.Len() != 0 || !strings.HasPrefix(out.String(), "usage: rshm request ") ||
 			!strings.Contains(out.String(), "\n  -mtu N\n") || !strings.Contains(out.String(), "\n  -metadata-push\n") {
 			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 0 and request's flags on stdout", args, code, out.String(), errOut.String())
 		}
 	}
 	var out bytes.Buffer
-	if code := run(context.Background(), []string{"help", "serve"}, &out, &out); code != 0 || !strings.Contains(out.String(), "\n  -count int\n") {
+	if code := run(context.Background(), []string{"help", "serve"}, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "\n  -count int\n") {
 		t.Errorf("rshm help serve: exit %d, %q", code, out.String())
 	}
 	out.Reset()
-	if code := run(context.Background(), []string{"help", "bench"}, &out, &out); code != 0 || strings.Contains(out.String(), "-server") {
+	if code := run(context.Background(), []string{"help", "bench"}, nil, &out, &out); code != 0 || strings.Contains(out.String(), "-server") {
 		t.Errorf("rshm help bench: exit %d, %q; want the hidden -server flag left out", code, out.String())
 	}
 }
@@ -182,7 +182,7 @@ func TestUsageError(t *testing.T) {
 		{[]string{"request", "--rr", "127.0.0.1:1", "127.0.0.1:2"}, "want one URL, got 2 arguments"},
 	} {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), tt.args, &out, &errOut)
+		code := run(context.Background(), tt.args, nil, &out, &errOut)
 		if code != 2 || out.Len() != 0 || strings.Count(errOut.String(), tt.say) != 1 || !strings.Contains(errOut.String(), "usage: rshm "+tt.args[0]) {
 			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 2 and %q once on stderr", tt.args, code, out.String(), errOut.String(), tt.say)
 		}

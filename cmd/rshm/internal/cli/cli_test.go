@@ -45,7 +45,7 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 	log := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { // owned by the test: ends when ctx is cancelled in Cleanup
-		done <- Serve(ctx, append(args, "127.0.0.1:0"), pw, log)
+		done <- Serve(ctx, append(args, "127.0.0.1:0"), nil, pw, log)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -68,7 +68,7 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 
 func request(ctx context.Context, args ...string) (string, error) {
 	var out, errOut bytes.Buffer
-	err := Request(ctx, args, &out, &errOut)
+	err := Request(ctx, args, nil, &out, &errOut)
 	return out.String(), err
 }
 
@@ -186,7 +186,7 @@ func TestRequestUsage(t *testing.T) {
 func TestServeUsage(t *testing.T) {
 	ctx := context.Background()
 	for _, args := range [][]string{{}, {"a:1", "b:1"}, {"shm://x"}} {
-		if err := Serve(ctx, args, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
+		if err := Serve(ctx, args, nil, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
 			t.Errorf("Serve %q: %v; want ErrUsage", args, err)
 		}
 	}

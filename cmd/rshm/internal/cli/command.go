@@ -16,13 +16,13 @@ type Command struct {
 	Name    string
 	Usage   string // the arguments, after "rshm "
 	Summary string // one line for the command list
-	// Run executes the command. It writes results to stdout and
-	// diagnostics to stderr, and returns when done or when ctx is
-	// cancelled (the user pressed ^C).
+	// Run executes the command. It reads input, if it takes any, from
+	// stdin, writes results to stdout and diagnostics to stderr, and
+	// returns when done or when ctx is cancelled (the user pressed ^C).
 	// An error wrapping ErrUsage is a usage error (exit status 2); a
 	// *HelpError answers -h or --help (exit status 0, the help on stdout);
 	// any other is a failure (exit status 1).
-	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	Run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 // ErrUsage marks a command line the command cannot run.

@@ -22,7 +22,7 @@ var DoctorCommand = Command{
 // --json, as one JSON object. --clean removes stale regions from DIR
 // (default /dev/shm). It fails only when the machine cannot be read at all;
 // warnings do not change the exit status.
-func Doctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Doctor(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	clean := fs.Bool("clean", false, "remove stale rshm regions (creator dead) and list them")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")

@@ -20,7 +20,7 @@ func TestDoctorText(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	dir := t.TempDir()
-	if err := Doctor(context.Background(), []string{"--dir", dir, "--clean"}, &out, &errOut); err != nil {
+	if err := Doctor(context.Background(), []string{"--dir", dir, "--clean"}, nil, &out, &errOut); err != nil {
 		t.Fatalf("doctor: %v (exit status %d); stderr %s", err, exitStatus(err), errOut.String())
 	}
 	for _, s := range doctorSections {
@@ -41,7 +41,7 @@ func TestDoctorJSON(t *testing.T) {
 		t.Skip("reads Linux /sys and /proc")
 	}
 	var out, errOut bytes.Buffer
-	if err := Doctor(context.Background(), []string{"--json", "--dir", t.TempDir()}, &out, &errOut); err != nil {
+	if err := Doctor(context.Background(), []string{"--json", "--dir", t.TempDir()}, nil, &out, &errOut); err != nil {
 		t.Fatalf("doctor --json: %v; stderr %s", err, errOut.String())
 	}
 	var r doctor.Report
@@ -69,7 +69,7 @@ func TestDoctorUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
-		err := Doctor(context.Background(), tt.args, &out, &errOut)
+		err := Doctor(context.Background(), tt.args, nil, &out, &errOut)
 		if got := exitStatus(err); got != tt.want {
 			t.Errorf("doctor %q: exit status %d (%v); want %d", tt.args, got, err, tt.want)
 		}

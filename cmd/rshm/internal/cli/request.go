@@ -22,7 +22,7 @@ import (
 // keeps open on a stream or channel (0: the library's window, sized by bytes
 // and bounded: rsocket.ClientConfig.Prefetch). An ERROR from the peer
 // becomes the returned error (exit status 1).
-func Request(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Request(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("request", flag.ContinueOnError)
 	var o RequestOptions
 	rr := fs.Bool("rr", false, "request-response")

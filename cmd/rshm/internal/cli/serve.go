@@ -20,7 +20,7 @@ import (
 // ready (the real port when ADDR asks for port 0), logs every connection
 // with its transport and every request to stderr, and serves until ctx is
 // cancelled.
-func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	count := fs.Int("count", echo.DefaultCount, "payloads per request-stream when the request data is not \"count:N\"")
 	mtu := fs.Int("mtu", 0, "fragment frames larger than `N` bytes (0: no fragmentation)")

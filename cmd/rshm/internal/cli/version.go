@@ -21,7 +21,7 @@ var VersionCommand = Command{
 // with the module version of the binary ("(devel)" when built from a
 // checkout rather than installed at a version), the VCS revision when the
 // build recorded one, the Go version and the OS/architecture.
-func Version(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Version(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	pos, err := parseFlags(fs, args)
 	if err != nil {

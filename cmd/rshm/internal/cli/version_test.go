@@ -12,14 +12,14 @@ import (
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if err := Version(context.Background(), nil, &out, &out); err != nil {
+	if err := Version(context.Background(), nil, nil, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	line := out.String()
 	if !strings.HasPrefix(line, "rshm ") || !strings.HasSuffix(line, " "+runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH+"\n") {
 		t.Errorf("rshm version printed %q", line)
 	}
-	if err := Version(context.Background(), []string{"extra"}, &out, &out); !errors.Is(err, ErrUsage) {
+	if err := Version(context.Background(), []string{"extra"}, nil, &out, &out); !errors.Is(err, ErrUsage) {
 		t.Errorf("rshm version extra: %v; want ErrUsage", err)
 	}
 }
