@@ -22,7 +22,7 @@ import (
 // commands is the subcommand table; a new subcommand is one more line.
 var commands = []cli.Command{
 	{Name: "serve", Usage: "serve [--count N] [--mtu N] ADDR", Summary: "run an echo responder for every interaction model", Run: cli.Serve},
-	{Name: "request", Usage: "request --rr|--fnf|--stream|--channel|--metadata-push [--data S]... [--metadata S] [--n N] [--mtu N] URL", Summary: "make one request and print what comes back", Run: cli.Request},
+	cli.RequestCommand,
 	cli.DoctorCommand,
 	cli.BenchCommand,
 	cli.VersionCommand,

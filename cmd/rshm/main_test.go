@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -33,9 +34,15 @@ func rshm(ctx context.Context, args ...string) *exec.Cmd {
 // runRshm runs one rshm command and returns stdout, stderr and exit status.
 func runRshm(ctx context.Context, t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return runRshmIn(ctx, t, "", args...)
+}
+
+// runRshmIn is runRshm with stdin.
+func runRshmIn(ctx context.Context, t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := rshm(ctx, args...)
 	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
 	err := cmd.Run()
 	code := 0
 	var ee *exec.ExitError
@@ -87,27 +94,38 @@ func TestServeAndRequest(t *testing.T) {
 	}
 
 	tests := []struct {
-		args []string
-		out  string
-		code int
-		err  string // stderr contains
+		stdin string
+		args  []string
+		out   string
+		code  int
+		err   string // stderr contains
 	}{
-		{[]string{"--rr", "--data", "hello", "--metadata", "m"}, "hello\n", 0, ""},
-		{[]string{"--fnf", "--data", "f"}, "", 0, ""},
-		{[]string{"--stream"}, "0\n1\n2\n", 0, ""},
-		{[]string{"--stream", "--n", "1", "--data", "count:5"}, "0\n1\n2\n3\n4\n", 0, ""},
-		{[]string{"--channel", "--data", "x", "--data", "y"}, "x\ny\n", 0, ""},
-		{[]string{"--metadata-push", "--metadata", "md"}, "", 0, ""},
-		{[]string{"--rr", "--mtu", "100", "--data", strings.Repeat("z", 1000)}, strings.Repeat("z", 1000) + "\n", 0, ""},
-		{[]string{"--rr", "--data", "error"}, "", 1, "rshm request: rsocket: APPLICATION_ERROR (0x201): requested error"},
-		{[]string{"--rr", "--stream"}, "", 2, "usage: rshm request"},
+		{"", []string{"--rr", "--data", "hello", "--debug"}, "hello\n", 0, "-> REQUEST_RESPONSE stream=1 flags=0 len=11 data=5 \"hello\""},
+		{"", []string{"--fnf", "--data", "f"}, "", 0, ""},
+		{"", []string{"--stream"}, "0\n1\n2\n", 0, ""},
+		{"", []string{"--stream", "--n", "1", "--data", "count:5"}, "0\n1\n2\n3\n4\n", 0, ""},
+		{"", []string{"--stream", "--take", "3", "--data", "count:1000000"}, "0\n1\n2\n", 0, ""},
+		{"", []string{"--channel", "--data", "x", "--data", "y"}, "x\ny\n", 0, ""},
+		{"a\nb\nc\n", []string{"--channel", "-i", "-"}, "a\nb\nc\n", 0, ""},
+		{"all of it\n", []string{"--request", "-i", "-"}, "all of it\n", 0, ""},
+		{"", []string{"--metadataPush", "--metadata", "md"}, "", 0, ""},
+		{"", []string{"--rr", "--mtu", "100", "--data", strings.Repeat("z", 1000)}, strings.Repeat("z", 1000) + "\n", 0, ""},
+		{"", []string{"--rr", "--data", "error"}, "", 1, "rshm request: rsocket: APPLICATION_ERROR (0x201): requested error"},
+		{"", []string{"--rr", "--stream"}, "", 2, "usage: rshm request"},
 	}
 	for _, tt := range tests {
-		out, errOut, code := runRshm(ctx, t, append(append([]string{"request"}, tt.args...), url)...)
+		out, errOut, code := runRshmIn(ctx, t, tt.stdin, append(append([]string{"request"}, tt.args...), url)...)
 		if out != tt.out || code != tt.code || !strings.Contains(errOut, tt.err) {
 			t.Errorf("rshm request %q: stdout %q, exit %d, stderr %q; want %q, %d, containing %q",
 				tt.args, out, code, errOut, tt.out, tt.code, tt.err)
 		}
+	}
+	file := filepath.Join(t.TempDir(), "lines")
+	if err := os.WriteFile(file, []byte("f1\nf2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := runRshm(ctx, t, "request", "--channel", "-i", "@"+file, url); out != "f1\nf2\n" || code != 0 {
+		t.Errorf("rshm request --channel -i @file: stdout %q, exit %d, stderr %q", out, code, errOut)
 	}
 }
 
@@ -154,7 +172,7 @@ func TestCommandHelp(t *testing.T) {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), args, nil, &out, &errOut)
 		if code != 0 || errOut.Len() != 0 || !strings.HasPrefix(out.String(), "usage: rshm request ") ||
-			!strings.Contains(out.String(), "\n  -mtu N\n") || !strings.Contains(out.String(), "\n  -metadata-push\n") {
+			!strings.Contains(out.String(), "\n  -route R\n") || !strings.Contains(out.String(), "\n  -take N\n") {
 			t.Errorf("rshm %q: exit %d, stdout %q, stderr %q; want 0 and request's flags on stdout", args, code, out.String(), errOut.String())
 		}
 	}

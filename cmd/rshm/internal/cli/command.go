@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"time"
 )
 
 // Command is one rshm subcommand.
@@ -108,8 +110,35 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// strList is a repeatable string flag.
-type strList []string
+// optString is a string flag that remembers whether it was given, so that
+// an empty value and an absent flag differ; one value may back several
+// names (aliases).
+type optString struct {
+	s   string
+	set bool
+}
 
-func (l *strList) String() string     { return fmt.Sprint(*l) }
-func (l *strList) Set(s string) error { *l = append(*l, s); return nil }
+func (o *optString) String() string     { return o.s }
+func (o *optString) Set(s string) error { o.s, o.set = s, true; return nil }
+
+// duration is a duration flag that also takes a bare number of seconds,
+// as rsocket-cli's --timeout does ("5" is 5s, "1.5" is 1.5s).
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil {
+			return fmt.Errorf("want a duration (500ms, 5s, 1m) or seconds: %q", s)
+		}
+		v = time.Duration(f * float64(time.Second))
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", s)
+	}
+	*d = duration(v)
+	return nil
+}
