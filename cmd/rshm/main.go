@@ -4,7 +4,9 @@
 // help COMMAND" for the flags of one.
 //
 // Exit status: 0 on success and for help (printed to stdout), 1 when the
-// command failed, 2 for a usage error (printed once, to stderr).
+// command failed, 2 for a usage error (printed once, to stderr). The first
+// ^C (SIGINT, or SIGTERM) stops the command: rshm serve closes its
+// connections at once and exits 0; a second ^C kills the process.
 package main
 
 import (
@@ -21,7 +23,7 @@ import (
 
 // commands is the subcommand table; a new subcommand is one more line.
 var commands = []cli.Command{
-	{Name: "serve", Usage: "serve [--count N] [--mtu N] ADDR", Summary: "run an echo responder for every interaction model", Run: cli.Serve},
+	cli.ServeCommand,
 	cli.RequestCommand,
 	cli.DoctorCommand,
 	cli.BenchCommand,
@@ -30,6 +32,10 @@ var commands = []cli.Command{
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Once the first signal has cancelled ctx, the signals get their
+	// default action back: a second ^C kills the process even if the
+	// command is slow to stop.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

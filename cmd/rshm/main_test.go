@@ -59,7 +59,7 @@ func TestServeAndRequest(t *testing.T) {
 	defer cancel()
 	// Not under ctx: the cleanup below stops serve with SIGINT, as a user
 	// would, and checks that it exits cleanly.
-	serve := rshm(context.Background(), "serve", "--count", "3", "tcp://127.0.0.1:0")
+	serve := rshm(context.Background(), "serve", "--count", "3", "--route", "orders.get", "tcp://127.0.0.1:0")
 	stdout, err := serve.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +77,9 @@ func TestServeAndRequest(t *testing.T) {
 		case err := <-exited:
 			if err != nil {
 				t.Errorf("rshm serve after SIGINT: %v; log:\n%s", err, serveLog.String())
+			}
+			if serveLog.Len() != 0 {
+				t.Errorf("rshm serve without -v logged:\n%s", serveLog.String())
 			}
 		case <-time.After(5 * time.Second):
 			serve.Process.Kill()
@@ -100,17 +103,18 @@ func TestServeAndRequest(t *testing.T) {
 		code  int
 		err   string // stderr contains
 	}{
-		{"", []string{"--rr", "--data", "hello", "--debug"}, "hello\n", 0, "-> REQUEST_RESPONSE stream=1 flags=0 len=11 data=5 \"hello\""},
-		{"", []string{"--fnf", "--data", "f"}, "", 0, ""},
-		{"", []string{"--stream"}, "0\n1\n2\n", 0, ""},
-		{"", []string{"--stream", "--n", "1", "--data", "count:5"}, "0\n1\n2\n3\n4\n", 0, ""},
-		{"", []string{"--stream", "--take", "3", "--data", "count:1000000"}, "0\n1\n2\n", 0, ""},
-		{"", []string{"--channel", "--data", "x", "--data", "y"}, "x\ny\n", 0, ""},
-		{"a\nb\nc\n", []string{"--channel", "-i", "-"}, "a\nb\nc\n", 0, ""},
-		{"all of it\n", []string{"--request", "-i", "-"}, "all of it\n", 0, ""},
+		{"", []string{"--rr", "--route", "orders.get", "--data", "hello", "--debug"}, "hello\n", 0, "-> REQUEST_RESPONSE stream=1 flags=M"},
+		{"", []string{"--fnf", "--route", "orders.get", "--data", "f"}, "", 0, ""},
+		{"", []string{"--stream", "--route", "orders.get"}, "0\n1\n2\n", 0, ""},
+		{"", []string{"--stream", "--route", "orders.get", "--n", "1", "--data", "count:5"}, "0\n1\n2\n3\n4\n", 0, ""},
+		{"", []string{"--stream", "--route", "orders.get", "--take", "3", "--data", "count:1000000"}, "0\n1\n2\n", 0, ""},
+		{"", []string{"--channel", "--route", "orders.get", "--data", "x", "--data", "y"}, "x\ny\n", 0, ""},
+		{"a\nb\nc\n", []string{"--channel", "--route", "orders.get", "-i", "-"}, "a\nb\nc\n", 0, ""},
+		{"all of it\n", []string{"--request", "--route", "orders.get", "-i", "-"}, "all of it\n", 0, ""},
 		{"", []string{"--metadataPush", "--metadata", "md"}, "", 0, ""},
-		{"", []string{"--rr", "--mtu", "100", "--data", strings.Repeat("z", 1000)}, strings.Repeat("z", 1000) + "\n", 0, ""},
-		{"", []string{"--rr", "--data", "error"}, "", 1, "rshm request: rsocket: APPLICATION_ERROR (0x201): requested error"},
+		{"", []string{"--rr", "--route", "orders.get", "--mtu", "100", "--data", strings.Repeat("z", 1000)}, strings.Repeat("z", 1000) + "\n", 0, ""},
+		{"", []string{"--rr", "--route", "orders.get", "--data", "error"}, "", 1, "rshm request: rsocket: APPLICATION_ERROR (0x201): requested error"},
+		{"", []string{"--rr", "--route", "orders.put"}, "", 1, `rshm request: rsocket: REJECTED (0x202): no request-response handler for route "orders.put"`},
 		{"", []string{"--rr", "--stream"}, "", 2, "usage: rshm request"},
 	}
 	for _, tt := range tests {
@@ -124,7 +128,7 @@ func TestServeAndRequest(t *testing.T) {
 	if err := os.WriteFile(file, []byte("f1\nf2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, errOut, code := runRshm(ctx, t, "request", "--channel", "-i", "@"+file, url); out != "f1\nf2\n" || code != 0 {
+	if out, errOut, code := runRshm(ctx, t, "request", "--channel", "--route", "orders.get", "-i", "@"+file, url); out != "f1\nf2\n" || code != 0 {
 		t.Errorf("rshm request --channel -i @file: stdout %q, exit %d, stderr %q", out, code, errOut)
 	}
 }
@@ -177,7 +181,7 @@ func TestCommandHelp(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if code := run(context.Background(), []string{"help", "serve"}, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "\n  -count int\n") {
+	if code := run(context.Background(), []string{"help", "serve"}, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "\n  -print\n") {
 		t.Errorf("rshm help serve: exit %d, %q", code, out.String())
 	}
 	out.Reset()

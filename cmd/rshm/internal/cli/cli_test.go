@@ -102,7 +102,7 @@ func waitLog(t *testing.T, log *syncBuffer, s string) {
 }
 
 func TestServeRequest(t *testing.T) {
-	s := startServe(t, "--count", "4")
+	s := startServe(t, "-v", "--count", "4")
 	url, log := s.url, s.log
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

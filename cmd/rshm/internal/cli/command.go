@@ -110,6 +110,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// strList is a repeatable string flag.
+type strList []string
+
+func (l *strList) String() string     { return fmt.Sprint(*l) }
+func (l *strList) Set(s string) error { *l = append(*l, s); return nil }
+
 // optString is a string flag that remembers whether it was given, so that
 // an empty value and an absent flag differ; one value may back several
 // names (aliases).

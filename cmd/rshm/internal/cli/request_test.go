@@ -119,7 +119,7 @@ func TestRequestDebug(t *testing.T) {
 // TestRequestTake: --take N prints N payloads of a longer stream or
 // channel, then cancels and succeeds; the responder sees the cancel.
 func TestRequestTake(t *testing.T) {
-	s := startServe(t)
+	s := startServe(t, "-v")
 	ctx := testCtx(t)
 	for _, tt := range []struct {
 		args []string
@@ -143,7 +143,7 @@ func TestRequestTake(t *testing.T) {
 // single payload and line by line on a channel, in command-line order
 // with --data; --metadata and --setup read @path too.
 func TestRequestInput(t *testing.T) {
-	s := startServe(t)
+	s := startServe(t, "-v")
 	ctx := testCtx(t)
 	dir := t.TempDir()
 	file := func(name, content string) string {
@@ -177,12 +177,36 @@ func TestRequestInput(t *testing.T) {
 	if _, _, err := requestIn(ctx, nil, "--rr", "--data", "x", "-m", "@"+md, "--setup", "@"+setup, s.url); err != nil {
 		t.Fatal(err)
 	}
+	waitLog(t, s.log, `setupData=file-setup setupDataLen=10`)
 	waitLog(t, s.log, `event=rr data=x dataLen=1 metadata=file-metadata`)
 	if _, _, err := requestIn(ctx, nil, "--channel", "-i", "@"+filepath.Join(dir, "none"), s.url); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("-i @missing on a channel: %v; want ErrNotExist", err)
 	}
 	if _, _, err := requestIn(ctx, nil, "--rr", "-i", "@"+filepath.Join(dir, "none"), s.url); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("-i @missing: %v; want ErrNotExist", err)
+	}
+}
+
+// TestRequestSetupFields: the MIME types, keepalive and setup payload
+// reach the server's SETUP; --route announces composite metadata and JSON
+// data unless told otherwise.
+func TestRequestSetupFields(t *testing.T) {
+	s := startServe(t, "-v", "--route", "r")
+	ctx := testCtx(t)
+	for _, tt := range []struct {
+		args []string
+		log  string
+	}{
+		{[]string{"--dataFormat", "cbor", "--metadata-mime", "text", "--setup", "s1"},
+			`dataMIME=application/cbor metadataMIME=text/plain keepalive=20s maxLifetime=1m30s setupData=s1`},
+		{[]string{"--data-mime", "application/x.custom", "--keepalive", "2", "--setup", ""},
+			`dataMIME=application/x.custom metadataMIME=application/binary keepalive=2s maxLifetime=6s setupData=""`},
+		{[]string{"--route", "r", "--setup", "s3"},
+			`dataMIME=application/json metadataMIME=message/x.rsocket.composite-metadata.v0 keepalive=20s maxLifetime=1m30s setupData=s3`},
+	} {
+		// Without --route the router refuses the request; SETUP is what counts.
+		_, _ = request(ctx, append(append([]string{"--fnf"}, tt.args...), s.url)...)
+		waitLog(t, s.log, tt.log)
 	}
 }
 
@@ -198,6 +222,24 @@ func TestRequestTimeout(t *testing.T) {
 	_, err := request(testCtx(t), "--rr", "--route", "hang", "--timeout", "100ms", addr)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "--timeout 100ms") {
 		t.Errorf("request to a silent handler: %v; want a --timeout error", err)
+	}
+}
+
+// TestRequestResume: --resume makes a resumable session, which rshm serve
+// --resume accepts and a server without resumption refuses.
+func TestRequestResume(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServe(t, "--resume")
+	if got, err := request(ctx, "--rr", "--resume", "--data", "r", s.url); err != nil || got != "r\n" {
+		t.Errorf("--resume against serve --resume: %q, %v", got, err)
+	}
+	plain := startServe(t)
+	_, err := request(ctx, "--rr", "--resume", plain.url)
+	// The server answers REJECTED_SETUP; a resumable client that sees its
+	// transport close before that ERROR may resume instead and get
+	// REJECTED_RESUME. Either is a refusal of the setup class.
+	if re := (*rsocket.Error)(nil); !errors.As(err, &re) || re.Code < rsocket.CodeInvalidSetup || re.Code > rsocket.CodeRejectedResume {
+		t.Errorf("--resume against a server without resumption: %v; want a setup-class ERROR", err)
 	}
 }
 
@@ -245,7 +287,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 // TestRequestChannelInput: a channel without data sends one empty
 // payload; one whose input fails after some lines ends with that error.
 func TestRequestChannelInput(t *testing.T) {
-	s := startServe(t)
+	s := startServe(t, "-v")
 	ctx := testCtx(t)
 	if got, err := request(ctx, "--channel", s.url); err != nil || got != "\n" {
 		t.Errorf("--channel without data: %q, %v; want one empty payload back", got, err)
