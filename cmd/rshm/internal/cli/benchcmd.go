@@ -21,9 +21,8 @@ var BenchCommand = Command{
 // Bench runs the comparison benchmark (package rshmbench). With
 // rshmbench.ChildEnv set, or the hidden --server flag, it is instead the
 // benchmark's server process, driven over stdin and stdout.
-func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Bench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		cfg        rshmbench.Config
 		jsonPath   string
@@ -48,7 +47,7 @@ func Bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if server || os.Getenv(rshmbench.ChildEnv) == "1" {
-		return rshmbench.ServeChild(ctx, os.Stdin, stdout)
+		return rshmbench.ServeChild(ctx, stdin, stdout)
 	}
 	if len(pos) > 0 {
 		return usageErr("unexpected argument %q", pos[0])

@@ -17,7 +17,7 @@ func TestBenchUsage(t *testing.T) {
 		{"extra"},
 	} {
 		var out, errOut bytes.Buffer
-		err := Bench(context.Background(), args, &out, &errOut)
+		err := Bench(context.Background(), args, nil, &out, &errOut)
 		if !errors.Is(err, ErrUsage) {
 			t.Errorf("bench %q: got %v; want a usage error", args, err)
 		}

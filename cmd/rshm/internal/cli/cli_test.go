@@ -36,16 +36,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startServe runs Serve in process until the test ends and returns the URL
-// it printed and its log.
-func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
+// served is a Serve running in process.
+type served struct {
+	url string
+	out *syncBuffer // stdout after the "listening on" line
+	log *syncBuffer // stderr
+}
+
+// startServe runs Serve in process until the test ends.
+func startServe(t *testing.T, args ...string) served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	log := &syncBuffer{}
+	s := served{out: &syncBuffer{}, log: &syncBuffer{}}
 	done := make(chan error, 1)
 	go func() { // owned by the test: ends when ctx is cancelled in Cleanup
-		done <- Serve(ctx, append(args, "127.0.0.1:0"), pw, log)
+		done <- Serve(ctx, append(args, "127.0.0.1:0"), nil, pw, s.log)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -55,21 +61,29 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 		}
 	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr) // owned by the test: ends when Serve returns and closes pw
+	go io.Copy(s.out, pr) // owned by the test: ends when Serve returns and closes pw
 	if err != nil {
-		t.Fatalf("Serve printed %q: %v; log %s", line, err, log)
+		t.Fatalf("Serve printed %q: %v; log %s", line, err, s.log)
 	}
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if !ok || !strings.HasPrefix(url, "127.0.0.1:") || strings.HasSuffix(url, ":0") {
 		t.Fatalf("Serve printed %q; want \"listening on 127.0.0.1:PORT\"", line)
 	}
-	return url, log
+	s.url = url
+	return s
 }
 
+// request runs Request in process with no stdin and returns its stdout.
 func request(ctx context.Context, args ...string) (string, error) {
+	out, _, err := requestIn(ctx, nil, args...)
+	return out, err
+}
+
+// requestIn runs Request in process and returns its stdout and stderr.
+func requestIn(ctx context.Context, stdin io.Reader, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
-	err := Request(ctx, args, &out, &errOut)
-	return out.String(), err
+	err := Request(ctx, args, stdin, &out, &errOut)
+	return out.String(), errOut.String(), err
 }
 
 // waitLog waits until the server log contains s.
@@ -88,7 +102,8 @@ func waitLog(t *testing.T, log *syncBuffer, s string) {
 }
 
 func TestServeRequest(t *testing.T) {
-	url, log := startServe(t, "--count", "4")
+	s := startServe(t, "-v", "--count", "4")
+	url, log := s.url, s.log
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	big := strings.Repeat("0123456789", 300)
@@ -145,7 +160,7 @@ func TestServeRequest(t *testing.T) {
 		// The requester gives up mid-stream: the server sees the cancel.
 		cctx, ccancel := context.WithCancel(ctx)
 		n := 0
-		err := Do(cctx, RequestOptions{Addr: strings.TrimPrefix(url, "tcp://"), Model: ModelStream, Data: []string{"count:1000000"}, N: 8},
+		err := Do(cctx, RequestOptions{Addr: strings.TrimPrefix(url, "tcp://"), Model: ModelStream, Data: []Input{{Data: "count:1000000"}}, N: 8},
 			func(rsocket.Payload) error {
 				if n++; n == 3 {
 					ccancel()
@@ -175,8 +190,8 @@ func TestRequestUsage(t *testing.T) {
 			t.Errorf("Request %q: %v; want ErrUsage", args, err)
 		}
 	}
-	if _, err := request(ctx, "--bogus"); err == nil || errors.Is(err, ErrUsage) {
-		t.Errorf("Request --bogus: %v; want a flag error", err)
+	if _, err := request(ctx, "--bogus"); !errors.Is(err, ErrUsage) {
+		t.Errorf("Request --bogus: %v; want ErrUsage", err)
 	}
 	if _, err := request(ctx, "-h"); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("Request -h: %v; want flag.ErrHelp", err)
@@ -186,7 +201,7 @@ func TestRequestUsage(t *testing.T) {
 func TestServeUsage(t *testing.T) {
 	ctx := context.Background()
 	for _, args := range [][]string{{}, {"a:1", "b:1"}, {"shm://x"}} {
-		if err := Serve(ctx, args, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
+		if err := Serve(ctx, args, nil, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
 			t.Errorf("Serve %q: %v; want ErrUsage", args, err)
 		}
 	}

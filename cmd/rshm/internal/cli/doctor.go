@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"io"
 
@@ -23,18 +22,14 @@ var DoctorCommand = Command{
 // --json, as one JSON object. --clean removes stale regions from DIR
 // (default /dev/shm). It fails only when the machine cannot be read at all;
 // warnings do not change the exit status.
-func Doctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Doctor(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	clean := fs.Bool("clean", false, "remove stale rshm regions (creator dead) and list them")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	dir := fs.String("dir", "", "the `DIR` holding regions (default /dev/shm)")
 	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
 	if err != nil {
-		return usageErr("%v", err) // the flag package has printed the flags
+		return err
 	}
 	if len(pos) != 0 {
 		return usageErr("doctor takes no arguments, got %q", pos)

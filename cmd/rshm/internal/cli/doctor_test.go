@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,7 +20,7 @@ func TestDoctorText(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	dir := t.TempDir()
-	if err := Doctor(context.Background(), []string{"--dir", dir, "--clean"}, &out, &errOut); err != nil {
+	if err := Doctor(context.Background(), []string{"--dir", dir, "--clean"}, nil, &out, &errOut); err != nil {
 		t.Fatalf("doctor: %v (exit status %d); stderr %s", err, exitStatus(err), errOut.String())
 	}
 	for _, s := range doctorSections {
@@ -42,7 +41,7 @@ func TestDoctorJSON(t *testing.T) {
 		t.Skip("reads Linux /sys and /proc")
 	}
 	var out, errOut bytes.Buffer
-	if err := Doctor(context.Background(), []string{"--json", "--dir", t.TempDir()}, &out, &errOut); err != nil {
+	if err := Doctor(context.Background(), []string{"--json", "--dir", t.TempDir()}, nil, &out, &errOut); err != nil {
 		t.Fatalf("doctor --json: %v; stderr %s", err, errOut.String())
 	}
 	var r doctor.Report
@@ -66,11 +65,11 @@ func TestDoctorUsage(t *testing.T) {
 	}{
 		{[]string{"extra"}, 2},
 		{[]string{"--nope"}, 2},
-		{[]string{"--help"}, 2},
+		{[]string{"--help"}, 0},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
-		err := Doctor(context.Background(), tt.args, &out, &errOut)
+		err := Doctor(context.Background(), tt.args, nil, &out, &errOut)
 		if got := exitStatus(err); got != tt.want {
 			t.Errorf("doctor %q: exit status %d (%v); want %d", tt.args, got, err, tt.want)
 		}
@@ -79,10 +78,11 @@ func TestDoctorUsage(t *testing.T) {
 
 // exitStatus maps a command's error to the exit status cmd/rshm gives it.
 func exitStatus(err error) int {
+	var help *HelpError
 	switch {
-	case err == nil:
+	case err == nil, errors.As(err, &help):
 		return 0
-	case errors.Is(err, flag.ErrHelp), errors.Is(err, ErrUsage):
+	case errors.Is(err, ErrUsage):
 		return 2
 	}
 	return 1

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rshm/rshm"
+	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/rsocket/rsockettest"
+)
+
+// TestServeQuiet: without -v, serving requests writes nothing to stderr.
+func TestServeQuiet(t *testing.T) {
+	s := startServe(t)
+	ctx := testCtx(t)
+	for _, args := range [][]string{{"--rr", "--data", "q"}, {"--stream"}, {"--channel", "--data", "c"}, {"--fnf"}, {"--metadata-push", "-m", "m"}} {
+		if _, err := request(ctx, append(args, s.url)...); err != nil {
+			t.Fatalf("request %q: %v", args, err)
+		}
+	}
+	if log := s.log.String(); log != "" {
+		t.Errorf("serve without -v logged:\n%s", log)
+	}
+	if out := s.out.String(); out != "" {
+		t.Errorf("serve without --print printed: %q", out)
+	}
+}
+
+// TestServePrint: --print writes every payload received, one line each,
+// and answers as the echo responder does.
+func TestServePrint(t *testing.T) {
+	s := startServe(t, "--print")
+	ctx := testCtx(t)
+	for _, tt := range []struct {
+		args []string
+		want string // answer
+	}{
+		{[]string{"--rr", "--data", "p1"}, "p1\n"},
+		{[]string{"--channel", "--data", "p2", "--data", "p3"}, "p2\np3\n"},
+		{[]string{"--stream", "--data", "count:1"}, "0\n"},
+		{[]string{"--metadata-push", "--metadata", "p4"}, ""},
+		{[]string{"--fnf", "--data", "p5"}, ""},
+	} {
+		if got, err := request(ctx, append(tt.args, s.url)...); err != nil || got != tt.want {
+			t.Errorf("request %q: %q, %v; want %q", tt.args, got, err, tt.want)
+		}
+	}
+	rsockettest.Eventually(t, 5*time.Second, "six lines from serve --print", func() bool {
+		return strings.Count(s.out.String(), "\n") >= 6
+	})
+	// The requests that wait for an answer are printed in order; the
+	// metadata push and the fire-and-forget, answered by nothing, may be
+	// handled in either order.
+	got := strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n")
+	slices.Sort(got[4:])
+	if want := []string{"p1", "p2", "p3", "count:1", "p4", "p5"}; !slices.Equal(got, want) {
+		t.Errorf("serve --print printed %q; want %q", got, want)
+	}
+}
+
+// TestServeRoute: serve --route answers requests for its routes and
+// refuses the others.
+func TestServeRoute(t *testing.T) {
+	s := startServe(t, "--route", "a.b", "--route", "c", "--route", "c")
+	ctx := testCtx(t)
+	for _, args := range [][]string{
+		{"--rr", "--route", "a.b", "--data", "x"},
+		{"--stream", "--route", "c", "--data", "count:1"},
+		{"--rr", "--route", "c", "--metadata-mime", "routing", "--data", "x"},
+	} {
+		if _, err := request(ctx, append(args, s.url)...); err != nil {
+			t.Errorf("request %q: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{{"--rr", "--route", "other"}, {"--rr", "--data", "no route"}} {
+		_, err := request(ctx, append(args, s.url)...)
+		if re := (*rsocket.Error)(nil); !errors.As(err, &re) || re.Code != rsocket.CodeRejected {
+			t.Errorf("request %q: %v; want REJECTED", args, err)
+		}
+	}
+	if err := Serve(ctx, []string{"--route", strings.Repeat("r", 256), "127.0.0.1:0"}, nil, io.Discard, io.Discard); !errors.Is(err, ErrUsage) {
+		t.Errorf("serve --route of 256 bytes: %v; want ErrUsage", err)
+	}
+}
+
+// TestServeStopsPromptly: cancelling Serve's ctx (^C) returns at once
+// with clients connected and a stream in flight, well within the
+// handshake's 2 s timeout, and the client sees its connection end.
+func TestServeStopsPromptly(t *testing.T) {
+	for _, url := range []string{"127.0.0.1:0", "tcp://127.0.0.1:0"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() { // ends when cancel is called
+			done <- Serve(ctx, []string{url}, nil, pw, io.Discard)
+			pw.Close()
+		}()
+		line := make([]byte, 100)
+		n, _ := pr.Read(line)
+		go io.Copy(io.Discard, pr) // ends when Serve returns and closes pw
+		addr := strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(string(line[:n]), "listening on ")), "tcp://")
+		c, err := rshm.Dial(testCtx(t), addr, rshm.Config{Client: rsocket.ClientConfig{Prefetch: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.RequestStream(testCtx(t), rsocket.Payload{Data: []byte("count:1000000")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Recv(); err != nil {
+			t.Fatal(err)
+		}
+		idle, err := rshm.Dial(testCtx(t), addr, rshm.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: Serve: %v", url, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s: Serve took %v to stop", url, d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Serve still running 5 s after cancel", url)
+		}
+		for _, conn := range []*rshm.Conn{c, idle} {
+			select {
+			case <-conn.Done():
+			case <-time.After(5 * time.Second):
+				t.Errorf("%s: the client's connection is still open 5 s after serve stopped", url)
+			}
+			conn.Close()
+		}
+	}
+}
