@@ -86,7 +86,7 @@ var frameTests = []struct {
 		`ERROR stream=1 flags=0 len=14 code=APPLICATION_ERROR data=4 "boom"`},
 	{"errorCustom",
 		enc(1, typeError, 0, uint32(0x301), ""),
-		`ERROR stream=1 flags=0 len=10 code=ErrorCode(0x301) data=0`},
+		`ERROR stream=1 flags=0 len=10 code=0x301 data=0`},
 	{"metadataPush",
 		enc(0, typeMetadataPush, flagMetadata, "\xfe\x00\x00\x01x"),
 		`METADATA_PUSH stream=0 flags=M len=11 metadata=5 "\xfe\x00\x00\x01x"`},
