@@ -1,8 +1,8 @@
 package shmtransport
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -13,7 +13,9 @@ import (
 // opened the file while it had a name (see docs/design.md, "Security
 // model"). The transport closes with it; the process and its other
 // connections are not affected.
-var ErrRegionFault = errors.New("shmtransport: memory fault in the shared region: the peer or another process truncated it")
+// It matches io.ErrUnexpectedEOF: the connection is gone, as with a peer
+// that died.
+var ErrRegionFault error = &kindError{"shmtransport: memory fault in the shared region: the peer or another process truncated it", io.ErrUnexpectedEOF}
 
 // Faults.
 //

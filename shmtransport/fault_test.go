@@ -3,6 +3,9 @@ package shmtransport
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"runtime/debug"
 	"testing"
@@ -215,5 +218,19 @@ func TestEncoderFault(t *testing.T) {
 			t.Fatal("connection still open 5 s after the fault")
 		}
 		wantFault(t, "connection", c.Err())
+	}
+}
+
+// TestErrorsReadAsSocketErrors: the transport's end-of-connection errors
+// match the socket errors of the same state, so rsocket.IsPeerGone and
+// code written for TCP read them.
+func TestErrorsReadAsSocketErrors(t *testing.T) {
+	for _, err := range []error{ErrPeerGone, ErrClosed, ErrRegionFault, fmt.Errorf("%w: EOF", ErrPeerGone)} {
+		if !rsocket.IsPeerGone(err) {
+			t.Errorf("rsocket.IsPeerGone(%v) = false", err)
+		}
+	}
+	if !errors.Is(ErrClosed, net.ErrClosed) || !errors.Is(ErrPeerGone, io.ErrUnexpectedEOF) || errors.Is(ErrPeerGone, net.ErrClosed) {
+		t.Error("the sentinels do not match the socket errors they stand for")
 	}
 }

@@ -101,14 +101,27 @@ type Transport struct {
 	parkedClaim atomic.Int32
 }
 
-// Errors a Transport returns.
+// Errors a Transport returns. They also match, with errors.Is, the errors
+// of a socket in the same state (io.ErrUnexpectedEOF, net.ErrClosed), so
+// that code written against any transport (rsocket.IsPeerGone) reads them.
 var (
 	// ErrPeerGone: the liveness socket closed or broke, so the peer is
-	// gone (or closed its side).
-	ErrPeerGone = errors.New("shmtransport: peer closed the liveness socket")
-	// ErrClosed: the transport was closed locally.
-	ErrClosed = errors.New("shmtransport: closed")
+	// gone (or closed its side). It matches io.ErrUnexpectedEOF.
+	ErrPeerGone error = &kindError{"shmtransport: peer closed the liveness socket", io.ErrUnexpectedEOF}
+	// ErrClosed: the transport was closed locally. It matches
+	// net.ErrClosed.
+	ErrClosed error = &kindError{"shmtransport: closed", net.ErrClosed}
 )
+
+// kindError is a sentinel error that also matches the error of the socket
+// state it stands for.
+type kindError struct {
+	msg  string
+	like error
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.like }
 
 var errFrameTooLarge = errors.New("shmtransport: frame larger than the ring's MaxRecord")
 
