@@ -16,6 +16,10 @@ import (
 //	|creatorPID reserved| creator start time| ring capacity     |    by Create,
 //	+---------+---------+-------------------+-------------------+    then read-only)
 //	24        28        32                  40                  48
+//	+-------------------+
+//	| creator pid ns    |   the creator's PID namespace (inode of
+//	+-------------------+   /proc/self/ns/pid); 0 where unknown
+//	48                  56
 //	  ... zero to byte 128 ...
 //	128       132       136                                     152
 //	+---------+---------+---------------------------------------+
@@ -38,7 +42,8 @@ const (
 	offReserved     = offCreatorPID + 4
 	offCreatorStart = offReserved + 4
 	offRingCap      = offCreatorStart + 8
-	creatorEnd      = offRingCap + 8
+	offCreatorNS    = offRingCap + 8
+	creatorEnd      = offCreatorNS + 8
 
 	// openerLine is where the opener's fields start: two cache lines (128
 	// bytes, the adjacent-line prefetcher's pair) after the creator's.
@@ -74,6 +79,10 @@ type header struct {
 	creatorPID   uint32
 	creatorStart uint64
 	ringCap      uint64
+	// creatorNS identifies the creator's PID namespace: its pid means
+	// something only there. Zero (unknown, or a creator that did not
+	// record it) is taken as this process's namespace.
+	creatorNS uint64
 }
 
 // appendHeader appends the creator line of h, creatorEnd bytes, to b.
@@ -86,6 +95,7 @@ func appendHeader(b []byte, h header) []byte {
 	b = binary.LittleEndian.AppendUint32(b, 0)
 	b = binary.LittleEndian.AppendUint64(b, h.creatorStart)
 	b = binary.LittleEndian.AppendUint64(b, h.ringCap)
+	b = binary.LittleEndian.AppendUint64(b, h.creatorNS)
 	return b
 }
 
@@ -121,6 +131,7 @@ func parseHeader(b []byte, size int64) (header, error) {
 	}
 	h.creatorStart = binary.LittleEndian.Uint64(b[offCreatorStart:])
 	h.ringCap = binary.LittleEndian.Uint64(b[offRingCap:])
+	h.creatorNS = binary.LittleEndian.Uint64(b[offCreatorNS:])
 	if h.ringCap > h.totalSize {
 		return h, fmt.Errorf("%w: ring capacity %d in a %d-byte region", ErrBadHeader, h.ringCap, h.totalSize)
 	}

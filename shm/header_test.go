@@ -20,7 +20,8 @@ func TestHeaderOffsets(t *testing.T) {
 		{"reserved", offReserved, 28},
 		{"creatorStart", offCreatorStart, 32},
 		{"ringCap", offRingCap, 40},
-		{"creatorEnd", creatorEnd, 48},
+		{"creatorNS", offCreatorNS, 48},
+		{"creatorEnd", creatorEnd, 56},
 		{"opened", offOpened, 128},
 		{"openerPID", offOpenerPID, 132},
 		{"nonce", offNonce, 136},
@@ -31,7 +32,7 @@ func TestHeaderOffsets(t *testing.T) {
 			t.Errorf("%s offset = %d; want %d", tt.name, tt.got, tt.want)
 		}
 	}
-	for name, off := range map[string]int{"totalSize": offTotalSize, "creatorStart": offCreatorStart, "ringCap": offRingCap} {
+	for name, off := range map[string]int{"totalSize": offTotalSize, "creatorStart": offCreatorStart, "ringCap": offRingCap, "creatorNS": offCreatorNS} {
 		if off%8 != 0 {
 			t.Errorf("%s at %d is not 8-byte aligned", name, off)
 		}
@@ -57,6 +58,7 @@ var goldenHeader = header{
 	creatorPID:   0x1234,
 	creatorStart: 0x0102030405060708,
 	ringCap:      4096,
+	creatorNS:    0xeffffffc,
 }
 
 func TestHeaderGolden(t *testing.T) {
@@ -67,7 +69,8 @@ func TestHeaderGolden(t *testing.T) {
 		"0020010000000000" + // total size 0x12000
 		"34120000" + "00000000" + // pid, reserved
 		"0807060504030201" + // start time
-		"0010000000000000") // ring capacity 4096
+		"0010000000000000" + // ring capacity 4096
+		"fcffffef00000000") // creator's PID namespace
 	if !bytes.Equal(got, want) {
 		t.Fatalf("appendHeader =\n%x\nwant\n%x", got, want)
 	}

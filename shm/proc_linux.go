@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,3 +25,20 @@ func alive(pid int) bool {
 	err := unix.Kill(pid, 0)
 	return err == nil || !errors.Is(err, unix.ESRCH)
 }
+
+// pidNamespace identifies this process's PID namespace: the inode of
+// /proc/self/ns/pid, read once; 0 when it cannot be read.
+func pidNamespace() uint64 {
+	pidNSOnce.Do(func() {
+		var st unix.Stat_t
+		if unix.Stat("/proc/self/ns/pid", &st) == nil {
+			pidNSValue = st.Ino
+		}
+	})
+	return pidNSValue
+}
+
+var (
+	pidNSOnce  sync.Once
+	pidNSValue uint64
+)

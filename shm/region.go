@@ -147,6 +147,7 @@ func create(cfg Config, size int, ringCap uint64, named bool) (r *Region, err er
 		creatorPID:   uint32(os.Getpid()),
 		creatorStart: start,
 		ringCap:      ringCap,
+		creatorNS:    pidNamespace(),
 	}
 	var buf [creatorEnd]byte
 	copy(r.mem, appendHeader(buf[:0], r.hdr))

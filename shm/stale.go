@@ -26,12 +26,18 @@ const (
 	// StaleUnreadable: the header is invalid and the file is older than
 	// UnreadableGrace.
 	StaleUnreadable
+	// StaleForeign: the creator runs in another PID namespace (another
+	// container of the pod), where its pid cannot be looked up, and the
+	// file is older than UnreadableGrace: a region has a name only for
+	// the moments of a handshake.
+	StaleForeign
 )
 
 var staleReasonNames = [...]string{
 	StaleDead:       "creator dead",
 	StaleReused:     "creator pid reused",
 	StaleUnreadable: "header unreadable",
+	StaleForeign:    "creator in another PID namespace",
 }
 
 func (r StaleReason) String() string {
@@ -54,7 +60,8 @@ type StaleRegion struct {
 // Stale lists the region files in dir (names starting "rshm-", regular
 // files owned by this user) whose creator is dead, whose creator's pid now
 // belongs to a process that started at another time, or whose header is
-// unreadable and older than UnreadableGrace. It never reports other files,
+// unreadable, or whose creator runs in another PID namespace, and that is
+// older than UnreadableGrace. It never reports other files,
 // and never a region whose creator is alive. Files it cannot inspect are
 // skipped; the first such error is returned with the list.
 func Stale(dir string) ([]StaleRegion, error) {
@@ -111,6 +118,10 @@ func staleCheck(path string, now time.Time) (StaleRegion, bool, error) {
 		return s, now.Sub(s.ModTime) > UnreadableGrace, nil
 	}
 	s.PID = int(h.creatorPID)
+	if ns := pidNamespace(); h.creatorNS != 0 && ns != 0 && h.creatorNS != ns {
+		s.Reason = StaleForeign
+		return s, now.Sub(s.ModTime) > UnreadableGrace, nil
+	}
 	if !alive(s.PID) {
 		s.Reason = StaleDead
 		return s, true, nil

@@ -32,6 +32,14 @@ func TestStale(t *testing.T) {
 	// Our pid, but a start time that is not ours: the pid was reused.
 	reused := newRegion(t, cfg, 4096)
 	binary.LittleEndian.PutUint64(reused.Bytes()[offCreatorStart:], 1)
+	// Creators in another PID namespace (pid 1 is alive here, and would
+	// look like ours): old ones are stale, young ones may be mid-handshake.
+	foreignOld := newRegion(t, cfg, 4096)
+	foreignYoung := newRegion(t, cfg, 4096)
+	for _, r := range []*Region{foreignOld, foreignYoung} {
+		binary.LittleEndian.PutUint32(r.Bytes()[offCreatorPID:], 1)
+		binary.LittleEndian.PutUint64(r.Bytes()[offCreatorNS:], pidNamespace()+1)
+	}
 	// Garbage headers, one old and one young.
 	old := filepath.Join(dir, "rshm-old")
 	young := filepath.Join(dir, "rshm-young")
@@ -42,7 +50,7 @@ func TestStale(t *testing.T) {
 		}
 	}
 	past := time.Now().Add(-2 * UnreadableGrace)
-	for _, p := range []string{old, other} {
+	for _, p := range []string{old, other, foreignOld.Path()} {
 		if err := os.Chtimes(p, past, past); err != nil {
 			t.Fatal(err)
 		}
@@ -57,9 +65,10 @@ func TestStale(t *testing.T) {
 		got[s.Name] = s.Reason
 	}
 	want := map[string]StaleReason{
-		dead:          StaleDead,
-		reused.Name(): StaleReused,
-		"rshm-old":    StaleUnreadable,
+		dead:              StaleDead,
+		reused.Name():     StaleReused,
+		"rshm-old":        StaleUnreadable,
+		foreignOld.Name(): StaleForeign,
 	}
 	for name, reason := range want {
 		if got[name] != reason {
@@ -75,12 +84,12 @@ func TestStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(removed)
-	wantRemoved := []string{dead, reused.Name(), "rshm-old"}
+	wantRemoved := []string{dead, reused.Name(), "rshm-old", foreignOld.Name()}
 	slices.Sort(wantRemoved)
 	if !slices.Equal(removed, wantRemoved) {
 		t.Errorf("RemoveStale removed %v; want %v", removed, wantRemoved)
 	}
-	for _, p := range []string{live.Path(), young, other} {
+	for _, p := range []string{live.Path(), young, other, foreignYoung.Path()} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("RemoveStale touched %s: %v", p, err)
 		}
