@@ -172,9 +172,8 @@ func (h *clientHS) check(r reply) error {
 	if err != nil {
 		return refuse(ReasonPeer, err)
 	}
-	if me := uint32(os.Getuid()); uid != me || r.uid != me {
-		return refuse(ReasonUser, fmt.Errorf("%w: server socket owned by uid %d, reply says %d, client runs as %d",
-			ErrMismatch, uid, r.uid, me))
+	if err := checkUser(h.cfg, "server", "reply", uid, r.uid); err != nil {
+		return err
 	}
 	if r.ringSize < ringMinCapacity || r.ringSize > ringMaxCapacity {
 		return refuse(ReasonOther, fmt.Errorf("ring size %d", r.ringSize))

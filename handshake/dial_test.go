@@ -106,3 +106,14 @@ func nonLoopbackIP(t *testing.T) net.IP {
 	t.Skip("this host has no IPv4 address besides loopback")
 	return nil
 }
+
+// TestErrorText: an error names the package once, then the step, then the
+// cause, however deep the causes that carry the prefix too.
+func TestErrorText(t *testing.T) {
+	_, text := reasonOf(refuse(ReasonDir, ErrMismatch)) // what the peer sends
+	err := &Error{Step: StepReply, Err: &peerRefusal{refusal{ReasonDir, text}}}
+	want := "handshake: reply: peer refused shared memory: different shm directory: peer is not co-located"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q\nwant      %q", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package handshake
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/rshm/rshm/shmtransport"
 )
@@ -77,8 +78,11 @@ type Error struct {
 	Err  error
 }
 
+// Error reads "handshake: STEP: cause", with the package's prefix said
+// once: the causes are this package's errors and the peer's texts, which
+// carry it too.
 func (e *Error) Error() string {
-	return "handshake: " + e.Step.String() + ": " + e.Err.Error()
+	return "handshake: " + e.Step.String() + ": " + strings.ReplaceAll(e.Err.Error(), "handshake: ", "")
 }
 
 func (e *Error) Unwrap() error { return e.Err }

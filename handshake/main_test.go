@@ -11,6 +11,7 @@ import (
 
 	"github.com/rshm/rshm/internal/testchild"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/shm"
 )
 
 // Child processes: the test binary run as a testchild plays one side of a
@@ -26,6 +27,10 @@ func TestMain(m *testing.M) {
 		"hold":      childHold,      // diag_linux_test.go
 		"relay":     childRelay,     // xproc_test.go
 		"truncator": childTruncator, // fault_test.go
+		"groupserver": func(args []string) int { // namespace_linux_test.go
+			return childServer(args, Config{SHM: shm.Config{Group: args[1]}}, echoServer(nil))
+		},
+		"groupclient": childGroupClient, // namespace_linux_test.go
 	})
 	os.Exit(m.Run())
 }
@@ -62,10 +67,10 @@ func childClient(args []string) int {
 	}
 }
 
-// childServer (DIR) listens with cfg (shared memory only, in the test's
+// childServer (DIR [GROUP]) listens with cfg (shared memory only, in the test's
 // directory DIR), prints its address, and serves connections with sc.
 func childServer(args []string, cfg Config, sc rsocket.ServerConfig) int {
-	cfg.Mode, cfg.SHM = SHMOnly, shmConfig(args[0])
+	cfg.Mode, cfg.SHM.Dir = SHMOnly, args[0]
 	l, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		fmt.Println("error", err)

@@ -181,11 +181,7 @@ func (s *serverHS) check() error {
 	if err != nil {
 		return refuse(ReasonPeer, err)
 	}
-	if me := uint32(os.Getuid()); uid != me || s.h.uid != me {
-		return refuse(ReasonUser, fmt.Errorf("%w: client socket owned by uid %d, hello says %d, server runs as %d",
-			ErrMismatch, uid, s.h.uid, me))
-	}
-	return nil
+	return checkUser(s.cfg, "client", "hello", uid, s.h.uid)
 }
 
 // fallback sends the refusal for err at step (in a reply or a final) and
@@ -226,6 +222,19 @@ func shmDir(cfg *Config) string {
 		return shm.DefaultDir
 	}
 	return cfg.SHM.Dir
+}
+
+// checkUser checks who the peer is: the owner of its socket, uid, must be
+// the user its message (what) names, claimed, and run as this process's
+// user, or, with SHM.Group set, may be another user: the region's group
+// permissions then decide who can map it (the peer proves it did).
+func checkUser(cfg *Config, peer, what string, uid, claimed uint32) error {
+	me := uint32(os.Getuid())
+	if uid != claimed || uid != me && cfg.SHM.Group == "" {
+		return refuse(ReasonUser, fmt.Errorf("%w: %s socket owned by uid %d, %s says %d, this side runs as %d",
+			ErrMismatch, peer, uid, what, claimed, me))
+	}
+	return nil
 }
 
 // checkHost compares the peer's host identity and page size with ours.

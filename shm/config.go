@@ -1,6 +1,11 @@
 package shm
 
-import "log/slog"
+import (
+	"fmt"
+	"log/slog"
+	"os/user"
+	"strconv"
+)
 
 // DefaultDir is where regions live when Config.Dir is empty.
 const DefaultDir = "/dev/shm"
@@ -27,6 +32,15 @@ type Config struct {
 	// kernels before 5.14) so the first messages do not pay page faults.
 	NoPopulate bool
 
+	// Group, when set (a group name or a numeric id), shares regions with
+	// a group instead of keeping them to this user: a region is created
+	// with mode 0660 and that group, and Open accepts a region of another
+	// owner when it has mode 0660 and that group. It is for peers that run
+	// as different users who share a group, such as two containers of one
+	// pod sharing a memory-backed directory; both sides set it. Empty:
+	// regions are the user's own (mode 0600, owner checked).
+	Group string
+
 	// Logger receives debug records about mapping decisions; nil is silent.
 	Logger *slog.Logger
 }
@@ -36,4 +50,19 @@ func (c *Config) dir() string {
 		return DefaultDir
 	}
 	return c.Dir
+}
+
+// gid resolves Group: the group id, or -1 when Group is empty.
+func (c *Config) gid() (int, error) {
+	if c.Group == "" {
+		return -1, nil
+	}
+	if id, err := strconv.Atoi(c.Group); err == nil && id >= 0 {
+		return id, nil
+	}
+	g, err := user.LookupGroup(c.Group)
+	if err != nil {
+		return -1, fmt.Errorf("%w: group %q: %v", ErrPermission, c.Group, err)
+	}
+	return strconv.Atoi(g.Gid)
 }

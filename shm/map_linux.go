@@ -85,6 +85,18 @@ func checkOwner(fi os.FileInfo) error {
 	return nil
 }
 
+// checkGroup accepts only files of group gid.
+func checkGroup(fi os.FileInfo, gid int) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%w: no owner information", ErrPermission)
+	}
+	if int(st.Gid) != gid {
+		return fmt.Errorf("%w: group %d, want %d", ErrPermission, st.Gid, gid)
+	}
+	return nil
+}
+
 // adviseHuge applies MADV_HUGEPAGE when the mount of dir allows huge pages
 // for shared memory, and reports what happened.
 func adviseHuge(mem []byte, dir string) HugeStatus {

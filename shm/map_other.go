@@ -37,6 +37,9 @@ func openNoFollow(path string) (*os.File, error) {
 // checkOwner accepts every owner outside Linux; the mode check still runs.
 func checkOwner(os.FileInfo) error { return nil }
 
+// checkGroup accepts every group outside Linux; the mode check still runs.
+func checkGroup(os.FileInfo, int) error { return nil }
+
 func adviseHuge([]byte, string) HugeStatus {
 	return HugeStatus{Reason: "huge pages are supported on Linux only"}
 }

@@ -129,6 +129,16 @@ func create(cfg Config, size int, ringCap uint64, named bool) (r *Region, err er
 			os.Remove(r.path)
 		}
 	}()
+	if gid, err := cfg.gid(); err != nil {
+		return r, err
+	} else if gid >= 0 {
+		if err := f.Chown(-1, gid); err != nil {
+			return r, err
+		}
+		if err := f.Chmod(0o660); err != nil {
+			return r, err
+		}
+	}
 	if err := f.Truncate(int64(total)); err != nil {
 		return r, err
 	}
@@ -190,10 +200,7 @@ func open(cfg Config, name string) (*Region, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-		return nil, fmt.Errorf("%w: mode %v, want -rw-------", ErrPermission, fi.Mode())
-	}
-	if err := checkOwner(fi); err != nil {
+	if err := checkAccess(&cfg, fi); err != nil {
 		return nil, err
 	}
 	size := fi.Size()
@@ -217,6 +224,27 @@ func open(cfg Config, name string) (*Region, error) {
 	}
 	ok = true
 	return r, nil
+}
+
+// checkAccess accepts a regular file of mode 0600 owned by this user or,
+// with cfg.Group, one of mode 0660 that belongs to the group.
+func checkAccess(cfg *Config, fi os.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: mode %v, not a regular file", ErrPermission, fi.Mode())
+	}
+	gid, err := cfg.gid()
+	if err != nil {
+		return err
+	}
+	switch perm := fi.Mode().Perm(); {
+	case perm == 0o600:
+		return checkOwner(fi)
+	case perm == 0o660 && gid >= 0:
+		return checkGroup(fi, gid)
+	case gid >= 0:
+		return fmt.Errorf("%w: mode %v, want -rw------- or -rw-rw----", ErrPermission, fi.Mode())
+	}
+	return fmt.Errorf("%w: mode %v, want -rw-------", ErrPermission, fi.Mode())
 }
 
 // checkName accepts "rshm-" followed by at least one character, none of
