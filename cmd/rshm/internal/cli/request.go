@@ -13,6 +13,7 @@ import (
 	"github.com/rshm/rshm/handshake"
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/metadata"
+	"github.com/rshm/rshm/shm"
 )
 
 // RequestCommand is "rshm request".
@@ -133,6 +134,7 @@ func parseRequest(args []string) (o RequestOptions, debug bool, err error) {
 	fs.Var(&f.keepalive, "keepalive", "KEEPALIVE interval `D`; the max lifetime is 3x (0: the library's 20s and 90s)")
 	fs.BoolVar(&o.Resume, "resume", false, "make the session resumable (the server must allow resumption)")
 	fs.BoolVar(&f.debug, "debug", false, "print every frame sent (->) and received (<-) to stderr")
+	shmFlags(fs, &o.SHM)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return o, false, err
@@ -269,6 +271,7 @@ const (
 type RequestOptions struct {
 	Addr      string          // host:port
 	Mode      rshm.Mode       // Auto (zero), SHMOnly or TCPOnly
+	SHM       shm.Config      // where regions live and who shares them
 	OnConnect func(rshm.Kind) // if set, told the transport in use
 	Model     Model
 	// Data is the request data: a channel sends every entry (a file or
@@ -399,7 +402,7 @@ func do(ctx context.Context, o *RequestOptions, out func(rsocket.Payload) error)
 // rshm.Dial does, through package handshake, and wraps every transport
 // the session runs on (a resumed one too).
 func dial(ctx context.Context, o *RequestOptions) (*rsocket.Conn, error) {
-	cfg := rshm.Config{Handshake: rshm.Handshake{Mode: o.Mode}, Client: o.clientConfig()}
+	cfg := rshm.Config{Handshake: rshm.Handshake{Mode: o.Mode, SHM: o.SHM}, Client: o.clientConfig()}
 	if o.Debug == nil {
 		c, err := rshm.Dial(ctx, o.Addr, cfg)
 		if err != nil {

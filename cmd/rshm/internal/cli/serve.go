@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 
 	"github.com/rshm/rshm"
@@ -14,6 +13,7 @@ import (
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/metadata"
 	"github.com/rshm/rshm/rsocket/router"
+	"github.com/rshm/rshm/shm"
 )
 
 // ServeCommand is "rshm serve".
@@ -54,6 +54,8 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	var routes strList
 	fs.Var(&routes, "route", "answer requests for route `R` only (repeat for more routes)")
 	resume := fs.Bool("resume", false, "accept resumable sessions (rshm request --resume)")
+	var scfgSHM shm.Config
+	shmFlags(fs, &scfgSHM)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -89,41 +91,33 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if *resume {
 		scfg.Resume = &rsocket.ResumeConfig{}
 	}
-	ln, err := rshm.Listen(addr, rshm.Config{Handshake: rshm.Handshake{Mode: mode, Logger: log}, Server: scfg})
+	ln, err := rshm.Listen(addr, rshm.Config{Handshake: rshm.Handshake{Mode: mode, Logger: log, SHM: scfgSHM}, Server: scfg})
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	fmt.Fprintf(stdout, "listening on %s\n", rshm.URL(ln.Addr().String(), mode))
-	var conns []*rshm.Conn
-	defer func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}()
+	if !*verbose {
+		_ = ln.Serve(ctx) // ^C is how serve ends; the listener closes every connection
+		return nil
+	}
 	for {
 		c, err := ln.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil // ^C is how serve ends
+				return nil
 			}
 			return err
 		}
-		if *verbose {
-			log.Info("connection", "transport", c.Kind().String())
-		}
-		conns = append(slices.DeleteFunc(conns, closed), c)
+		log.Info("connection", "transport", c.Kind().String())
 	}
 }
 
-// closed reports whether c has closed (its peer went away).
-func closed(c *rshm.Conn) bool {
-	select {
-	case <-c.Done():
-		return true
-	default:
-		return false
-	}
+// shmFlags defines the flags that say where regions live and who shares
+// them.
+func shmFlags(fs *flag.FlagSet, c *shm.Config) {
+	fs.StringVar(&c.Dir, "shm-dir", "", "keep shared-memory regions in `DIR` (default /dev/shm); both sides must see the same directory")
+	fs.StringVar(&c.Group, "shm-group", "", "share regions with group `G` (a name or id) instead of this user only, for peers that run as other users of the group; both sides set it")
 }
 
 // serverConfig returns the rsocket server configuration of rshm serve:

@@ -142,3 +142,17 @@ func TestServeStopsPromptly(t *testing.T) {
 		}
 	}
 }
+
+// TestSHMDir: --shm-dir puts the regions of both sides in a directory; a
+// client that names another one cannot use shared memory.
+func TestSHMDir(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, "--shm-dir", dir)
+	ctx := testCtx(t)
+	if out, err := request(ctx, "--rr", "--data", "d", "--shm-dir", dir, "shm://"+s.url); err != nil || out != "d\n" {
+		t.Fatalf("shm:// with the server's directory: %q, %v", out, err)
+	}
+	if _, err := request(ctx, "--rr", "--data", "d", "--shm-dir", t.TempDir(), "shm://"+s.url); err == nil || !strings.Contains(err.Error(), "shm directory") {
+		t.Fatalf("shm:// with another directory: %v, want a refusal naming the directory", err)
+	}
+}
