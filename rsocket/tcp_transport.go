@@ -14,7 +14,8 @@ import (
 // TCP transport tuning.
 const (
 	// tcpReadBuffer is the bufio size; frames up to this size are parsed in
-	// place from the read buffer, larger ones are read into a scratch buffer.
+	// place from the read buffer, larger ones are read into a scratch buffer
+	// that grows as their bytes arrive (readLarge).
 	tcpReadBuffer = 64 << 10
 	// tcpPendingBound is how many encoded bytes may wait for the socket
 	// before Claim blocks.
@@ -225,6 +226,11 @@ func (t *tcpTransport) drain() {
 // blocks).
 func (t *tcpTransport) Flush() { t.drain() }
 
+// Receive reads length-prefixed frames. A frame that fits the read buffer
+// is handed on in place; a longer one is read into a scratch buffer kept for
+// the next, which grows only with bytes that arrived (readLarge): the
+// length is the peer's word, and a peer that declares 16 MiB and sends
+// nothing must not cost 16 MiB.
 func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 	var big []byte
 	for {
@@ -249,17 +255,37 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 			}
 			continue
 		}
-		if cap(big) < n {
-			big = make([]byte, n)
-		}
-		frame := big[:n]
-		if _, err := io.ReadFull(t.r, frame); err != nil {
+		big, err = readLarge(t.r, big, n)
+		if err != nil {
 			return t.readErr(err)
 		}
-		if err := fn(frame); err != nil {
+		if err := fn(big); err != nil {
 			return err
 		}
 	}
+}
+
+// readLarge reads an n-byte frame from r into buf's memory and returns it.
+// buf grows by doubling (from tcpReadBuffer, at most to n) only when full,
+// so its size stays within twice the bytes that arrived.
+func readLarge(r io.Reader, buf []byte, n int) ([]byte, error) {
+	b := buf[:0]
+	for len(b) < n {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(max(2*cap(b), tcpReadBuffer), n))
+			copy(nb, b)
+			b = nb
+		}
+		k, err := r.Read(b[len(b):min(cap(b), n)])
+		b = b[:len(b)+k]
+		if err != nil && len(b) < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return b, nil
 }
 
 func (t *tcpTransport) readErr(err error) error {
