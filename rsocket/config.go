@@ -35,6 +35,17 @@ const (
 	MinMTU = 64
 )
 
+// Defaults of the limits on what a peer can make a connection hold (see
+// the Limits section of docs/operations.md).
+const (
+	// DefaultMaxSetupSize is the longest first frame (SETUP or RESUME) a
+	// server reads when ServerConfig.MaxSetupSize is zero.
+	DefaultMaxSetupSize = 64 << 10
+	// DefaultSetupTimeout is how long a server waits for SETUP or RESUME
+	// when ServerConfig.SetupTimeout is zero.
+	DefaultSetupTimeout = 10 * time.Second
+)
+
 // ClientConfig configures the client side of a connection. The zero value
 // works.
 type ClientConfig struct {
@@ -118,6 +129,20 @@ type ServerConfig struct {
 	Prefetch       int
 	PrefetchBytes  int
 	Logger         *slog.Logger
+	// MaxSetupSize bounds the first frame of a connection, SETUP or
+	// RESUME, before it is read: the peer has proven nothing yet. Zero
+	// means DefaultMaxSetupSize; negative means the transport's frame
+	// limit. A longer declared frame is answered with ERROR[INVALID_SETUP]
+	// and the connection closes without reading it. It applies to
+	// transports that read a declared length (TCP); frames over shared
+	// memory or a Pipe cannot declare more than they hold.
+	MaxSetupSize int
+	// SetupTimeout is how long the server waits for the first frame
+	// (SETUP or RESUME); zero means DefaultSetupTimeout, negative waits
+	// for ever (ctx still bounds Server). A client that sends nothing in
+	// time gets ERROR[CONNECTION_ERROR], the connection closes and Server
+	// returns ErrSetupTimeout.
+	SetupTimeout time.Duration
 	// Lease is how the server leases when a client's SETUP sets the L flag
 	// (see LeaseConfig); nil refuses such a SETUP with UNSUPPORTED_SETUP. A
 	// client without L gets no leasing either way.

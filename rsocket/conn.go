@@ -1,6 +1,7 @@
 package rsocket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -110,6 +111,14 @@ type Conn struct {
 	// request that comes in fragments then neither allocates nor grows a
 	// buffer of its own.
 	asmSpare []byte
+	// setupTaken: the first frame (or the failure to read it) came and
+	// stopped the setup deadline; setupLate: the deadline had passed
+	// already (setupTurn).
+	setupTaken, setupLate bool
+
+	// setupTimer is the setup deadline's (ServerConfig.SetupTimeout),
+	// set before the receive goroutine starts; nil without one.
+	setupTimer *time.Timer
 }
 
 func newConn(t Transport, server bool, set settings) *Conn {
@@ -243,12 +252,24 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 // Server runs the server side of RSocket over t: it waits for the client's
 // SETUP, runs cfg.Acceptor and returns the connection, or the rejection
 // (which was also sent to the client). If ctx ends first, t is closed.
+//
+// Before the first frame the server holds little for the client: the
+// frame may be at most cfg.MaxSetupSize long and must come within
+// cfg.SetupTimeout (Server then returns ErrSetupTimeout).
 func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
 	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease
 	c.resumeCfg = cfg.Resume
+	if l, ok := t.(recvLimiter); ok && cfg.MaxSetupSize >= 0 {
+		l.limitRecv(cmp.Or(cfg.MaxSetupSize, DefaultMaxSetupSize))
+	}
+	if cfg.SetupTimeout >= 0 {
+		c.mu.Lock() // fail, on the timer's goroutine, reads it
+		c.setupTimer = time.AfterFunc(orDuration(cfg.SetupTimeout, DefaultSetupTimeout), c.setupTimedOut)
+		c.mu.Unlock()
+	}
 	go c.receiveLoop()
 	select {
 	case <-c.ready:
@@ -414,8 +435,12 @@ func (c *Conn) fail(err error) {
 	c.streams.each(func(s *stream) { streams = append(streams, s) })
 	c.streams.reset()
 	c.tableGen.Add(1)
+	setupTimer := c.setupTimer
 	c.mu.Unlock()
 	c.cancel()
+	if setupTimer != nil {
+		setupTimer.Stop()
+	}
 	_ = c.t.Close()
 	for _, s := range streams {
 		s.terminate(err)
@@ -437,6 +462,15 @@ func (c *Conn) connError(code ErrorCode, msg string) {
 func (c *Conn) receiveLoop() {
 	rt := c.recvT
 	err := rt.Receive(c.onRecv)
+	if errors.Is(err, errRecvLimit) {
+		// The peer declared a frame over the limit before SETUP (the
+		// only time a limit is set).
+		if c.setupTurn() {
+			c.rejectSetup(CodeInvalidSetup, err.Error())
+		}
+		<-c.done
+		return
+	}
 	if r := c.res; r != nil {
 		// A resumable session's transport: its break is not the end,
 		// unless the session is closing (CONNECTION_CLOSE sent or

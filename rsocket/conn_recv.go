@@ -60,6 +60,10 @@ func (c *Conn) handleFrame(frame []byte) error {
 			}
 		}
 	}
+	if !c.setupSeen && !c.setupTurn() {
+		<-c.done // the setup deadline closes the connection
+		return errStop
+	}
 	f := &c.rf
 	if err := wire.Parse(frame, f); err != nil {
 		if errors.Is(err, wire.ErrUnknownType) && f.Flags&wire.FlagIgnore != 0 {

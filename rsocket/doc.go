@@ -15,6 +15,10 @@
 // Messages above the MTU (or the transport's MaxFrameSize) are fragmented
 // and reassembled up to MaxMessageSize.
 //
+// What a peer can make a server hold before SETUP is bounded by
+// ServerConfig: the first frame's size (MaxSetupSize) and deadline
+// (SetupTimeout).
+//
 // Leasing (the SETUP L flag) is optional in both directions: see
 // LeaseConfig and lease.go.
 //

@@ -58,6 +58,9 @@ var (
 	ErrStreamClosed = errors.New("rsocket: stream closed for sending")
 	// ErrMessageTooLarge: a reassembled message would exceed MaxMessageSize.
 	ErrMessageTooLarge = errors.New("rsocket: message exceeds MaxMessageSize")
+	// ErrSetupTimeout: the client sent no SETUP or RESUME within
+	// ServerConfig.SetupTimeout. It implements Timeout().
+	ErrSetupTimeout error = &timeoutError{"rsocket: no SETUP within the setup timeout"}
 )
 
 type timeoutError struct{ msg string }

@@ -1,11 +1,16 @@
 package rsocket_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rshm/rshm/rsocket"
@@ -68,10 +73,11 @@ func tcpServer(t *testing.T, cfg rsocket.ServerConfig) (addr string, results cha
 }
 
 // tcpRaw is a hand-driven peer over a TCP socket: it writes frames with
-// their length prefix.
+// their length prefix and reads the frames the Conn under test sends.
 type tcpRaw struct {
 	t testing.TB
 	c net.Conn
+	r *bufio.Reader
 }
 
 func dialRaw(t testing.TB, addr string) *tcpRaw {
@@ -81,7 +87,7 @@ func dialRaw(t testing.TB, addr string) *tcpRaw {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &tcpRaw{t: t, c: c}
+	return &tcpRaw{t: t, c: c, r: bufio.NewReader(c)}
 }
 
 func (r *tcpRaw) write(b []byte) {
@@ -97,6 +103,28 @@ func (r *tcpRaw) send(frame []byte) {
 	r.write(append([]byte{byte(n >> 16), byte(n >> 8), byte(n)}, frame...))
 }
 
+// next returns the next frame other than KEEPALIVE, or the read error.
+func (r *tcpRaw) next() (*wire.Frame, error) {
+	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var hdr [3]byte
+		if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
+			return nil, err
+		}
+		b := make([]byte, int(hdr[0])<<16|int(hdr[1])<<8|int(hdr[2]))
+		if _, err := io.ReadFull(r.r, b); err != nil {
+			return nil, err
+		}
+		f := new(wire.Frame)
+		if err := wire.Parse(b, f); err != nil {
+			return nil, err
+		}
+		if f.Type != wire.TypeKeepalive {
+			return f, nil
+		}
+	}
+}
+
 // heap returns the bytes of live heap objects after a collection.
 func heap() int64 {
 	runtime.GC()
@@ -107,6 +135,51 @@ func heap() int64 {
 
 func echoAcceptor(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
 	return &rsockettest.Echo{}, nil
+}
+
+// TestSetupSizeLimit: a first frame declared longer than MaxSetupSize is
+// answered with ERROR[INVALID_SETUP] and a close, without waiting for its
+// bytes; one within the limit is read, and after SETUP the limit is gone.
+func TestSetupSizeLimit(t *testing.T) {
+	addr, results, _ := tcpServer(t, rsocket.ServerConfig{Acceptor: echoAcceptor})
+	// The attack: a 16 MiB SETUP announced, nothing behind it.
+	r := dialRaw(t, addr)
+	r.write([]byte{0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 0})
+	f, err := r.next()
+	if err != nil || f.Type != wire.TypeError || f.ErrorCode != wire.ErrInvalidSetup {
+		t.Fatalf("got %v, %v; want ERROR[INVALID_SETUP]", f, err)
+	}
+	t.Logf("refused: %s", f.Data)
+	if _, err := r.next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the ERROR: %v, want EOF", err)
+	}
+	if res := <-results; !errors.Is(res.err, &rsocket.Error{Code: rsocket.CodeInvalidSetup}) {
+		t.Fatalf("Server returned %v", res.err)
+	}
+
+	// A configured limit: one byte over is refused, the limit itself is
+	// read, and a request longer than it follows the SETUP.
+	setup := setupFrame(0, 1)
+	for _, tc := range []struct {
+		limit int
+		ok    bool
+	}{{len(setup) - 1, false}, {len(setup), true}} {
+		addr, results, _ := tcpServer(t, rsocket.ServerConfig{Acceptor: echoAcceptor, MaxSetupSize: tc.limit})
+		r := dialRaw(t, addr)
+		r.send(setup)
+		res := <-results
+		if (res.err == nil) != tc.ok {
+			t.Fatalf("limit %d, SETUP of %d bytes: Server returned %v", tc.limit, len(setup), res.err)
+		}
+		if !tc.ok {
+			continue
+		}
+		big := make([]byte, 4*len(setup))
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, 0, 0, nil, big))
+		if f, err := r.next(); err != nil || f.Type != wire.TypePayload || len(f.Data) != len(big) {
+			t.Fatalf("request after SETUP: %v, %v", f, err)
+		}
+	}
 }
 
 // TestDeclaredLengthMemory: connections that declare 16 MiB frames after
@@ -140,4 +213,89 @@ func TestDeclaredLengthMemory(t *testing.T) {
 	if limit := int64(conns * (1 << 20)); grown > limit {
 		t.Fatalf("heap grew %d MiB for %d connections that sent %d KiB each; want under %d MiB", grown>>20, conns, sent>>10, limit>>20)
 	}
+}
+
+// TestSetupTimeout: a connection that sends no SETUP within SetupTimeout
+// gets ERROR[CONNECTION_ERROR] and is closed; Server returns
+// ErrSetupTimeout. A negative SetupTimeout waits for ever.
+func TestSetupTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		defer ct.Close()
+		r := newRaw(t, ct)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := rsocket.Server(context.Background(), st, rsocket.ServerConfig{})
+			errc <- err
+		}()
+		advance(rsocket.DefaultSetupTimeout - time.Millisecond)
+		select {
+		case err := <-errc:
+			t.Fatalf("Server returned %v before the setup timeout", err)
+		default:
+		}
+		advance(time.Millisecond)
+		if f := r.next(wire.TypeError); f == nil || f.ErrorCode != wire.ErrConnectionError {
+			t.Fatalf("got %v, want ERROR[CONNECTION_ERROR]", f)
+		}
+		err := <-errc
+		var te interface{ Timeout() bool }
+		if !errors.Is(err, rsocket.ErrSetupTimeout) || !errors.As(err, &te) || !te.Timeout() {
+			t.Fatalf("Server returned %v, want ErrSetupTimeout", err)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		defer ct.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := rsocket.Server(ctx, st, rsocket.ServerConfig{SetupTimeout: -1})
+			errc <- err
+		}()
+		advance(time.Hour)
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Server returned %v, want the context's error", err)
+		}
+	})
+}
+
+// TestSetupTimeoutStopsAtSetup: the deadline is for the first frame; an
+// Acceptor that takes longer does not trip it.
+func TestSetupTimeoutStopsAtSetup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		r := newRaw(t, ct)
+		t.Cleanup(func() { ct.Close() })
+		connc := make(chan *rsocket.Conn, 1)
+		go func() {
+			c, err := rsocket.Server(context.Background(), st, rsocket.ServerConfig{SetupTimeout: time.Second,
+				Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+					time.Sleep(2 * time.Second)
+					return nil, nil
+				}})
+			if err != nil {
+				t.Error(err)
+			}
+			connc <- c
+		}()
+		advance(900 * time.Millisecond)
+		r.send(setupFrame(0, 1))
+		c := <-connc
+		if c == nil {
+			return
+		}
+		defer c.Close()
+		r.quiet()
+	})
+}
+
+func ExampleServerConfig_limits() {
+	cfg := rsocket.ServerConfig{
+		MaxSetupSize: 16 << 10,        // SETUP carries a small token
+		SetupTimeout: 2 * time.Second, // clients are on the same host
+	}
+	fmt.Println(cfg.SetupTimeout)
+	// Output: 2s
 }

@@ -115,6 +115,7 @@ func (c *Conn) onResume(f *wire.Frame) error {
 	}
 	// From now on this connection's receive goroutine pumps t for the
 	// session.
+	c.liftRecvLimit()
 	c.res, c.resGen = l, gen
 	close(c.resumed)
 	return nil

@@ -75,6 +75,7 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 		}
 	}
 	c.setHandler(h)
+	c.liftRecvLimit()
 	c.setupSeen = true
 	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, info.MaxLifetime
 	go c.keepaliveLoop(info.KeepaliveInterval, info.MaxLifetime, false)
@@ -83,6 +84,35 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 	}
 	close(c.ready)
 	return nil
+}
+
+// setupTurn reports whether the receive goroutine handles the first frame
+// (or the failure to read it) itself: false if the setup deadline passed
+// first, whose timer then closes the connection (setupTimedOut). Receive
+// goroutine only.
+func (c *Conn) setupTurn() bool {
+	if c.setupTimer != nil && !c.setupTaken {
+		c.setupTaken = true
+		c.setupLate = !c.setupTimer.Stop()
+	}
+	return !c.setupLate
+}
+
+// setupTimedOut runs when ServerConfig.SetupTimeout passed without a first
+// frame: the client is told and the connection closes.
+func (c *Conn) setupTimedOut() {
+	ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+	_ = c.sendError(ctx, 0, CodeConnectionError, "no SETUP within the setup timeout")
+	cancel()
+	c.fail(ErrSetupTimeout)
+}
+
+// liftRecvLimit ends the limit on the first frame's length (MaxSetupSize)
+// once SETUP or RESUME was accepted.
+func (c *Conn) liftRecvLimit() {
+	if l, ok := c.recvT.(recvLimiter); ok {
+		l.limitRecv(MaxFrameLength)
+	}
 }
 
 func (c *Conn) rejectSetup(code ErrorCode, msg string) {

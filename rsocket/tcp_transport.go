@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -24,6 +25,10 @@ const (
 )
 
 var errFrameTooLarge = errors.New("rsocket: frame larger than the transport allows")
+
+// errRecvLimit: the peer declared a frame longer than the receive limit
+// (recvLimiter).
+var errRecvLimit = errors.New("rsocket: received frame longer than allowed")
 
 // NewTCPTransport returns a Transport that speaks RSocket's TCP framing (a
 // 24-bit big-endian length before each frame) over c. It sets TCP_NODELAY
@@ -59,6 +64,7 @@ func NewTCPTransportConfig(c net.Conn, cfg TCPConfig) Transport {
 		writerDone: make(chan struct{}),
 		pending:    make([]byte, 0, 64<<10),
 		spare:      make([]byte, 0, 64<<10),
+		limit:      MaxFrameLength,
 	}
 	go t.writer()
 	return t
@@ -83,7 +89,16 @@ type tcpTransport struct {
 	werr       error
 
 	closeOnce sync.Once
+
+	// limit is the longest frame Receive accepts (receive goroutine only:
+	// see recvLimiter).
+	limit int
 }
+
+var _ recvLimiter = (*tcpTransport)(nil)
+
+// limitRecv implements recvLimiter.
+func (t *tcpTransport) limitRecv(n int) { t.limit = min(max(n, 0), MaxFrameLength) }
 
 func (t *tcpTransport) MaxFrameSize() int { return MaxFrameLength }
 
@@ -230,7 +245,8 @@ func (t *tcpTransport) Flush() { t.drain() }
 // is handed on in place; a longer one is read into a scratch buffer kept for
 // the next, which grows only with bytes that arrived (readLarge): the
 // length is the peer's word, and a peer that declares 16 MiB and sends
-// nothing must not cost 16 MiB.
+// nothing must not cost 16 MiB. A length above the receive limit ends
+// Receive with errRecvLimit before any of the frame is read.
 func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 	var big []byte
 	for {
@@ -239,6 +255,9 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 			return t.readErr(err)
 		}
 		n := int(hdr[0])<<16 | int(hdr[1])<<8 | int(hdr[2])
+		if n > t.limit {
+			return fmt.Errorf("%w: %d bytes declared, limit %d", errRecvLimit, n, t.limit)
+		}
 		if _, err := t.r.Discard(lengthSize); err != nil {
 			return t.readErr(err)
 		}
