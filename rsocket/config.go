@@ -38,6 +38,9 @@ const (
 // Defaults of the limits on what a peer can make a connection hold (see
 // the Limits section of docs/operations.md).
 const (
+	// DefaultMaxReassemblyBytes is a connection's reassembly budget when
+	// MaxReassemblyBytes is zero: two messages of DefaultMaxMessageSize.
+	DefaultMaxReassemblyBytes = 32 << 20
 	// DefaultMaxSetupSize is the longest first frame (SETUP or RESUME) a
 	// server reads when ServerConfig.MaxSetupSize is zero.
 	DefaultMaxSetupSize = 64 << 10
@@ -72,6 +75,18 @@ type ClientConfig struct {
 	// with ErrMessageTooLarge and is cancelled (requester side) or answered
 	// with ERROR[INVALID] (responder side); the connection stays up.
 	MaxMessageSize int
+	// MaxReassemblyBytes bounds the bytes that the partial (fragmented,
+	// not yet complete) messages of all the connection's streams hold
+	// together, counting each partial message as 1 KiB more than its
+	// bytes; zero means DefaultMaxReassemblyBytes, negative means no
+	// bound beyond MaxMessageSize per message. A fragment that would go
+	// over it fails its stream as MaxMessageSize does, with
+	// ErrReassemblyLimit: the requester side cancels, the responder side
+	// answers ERROR[INVALID], and the stream's buffers are freed. The
+	// connection stays up: every stream on it is the same peer's, so a
+	// peer that hogs the budget only refuses its own messages, and the
+	// memory stays bounded either way.
+	MaxReassemblyBytes int
 	// Prefetch is the request(n) window of a stream or channel this side
 	// consumes: n is requested up front and replenished when half has been
 	// received. Zero means a window sized by bytes: DefaultPrefetch
@@ -129,6 +144,8 @@ type ServerConfig struct {
 	Prefetch       int
 	PrefetchBytes  int
 	Logger         *slog.Logger
+	// MaxReassemblyBytes: as in ClientConfig.
+	MaxReassemblyBytes int
 	// MaxSetupSize bounds the first frame of a connection, SETUP or
 	// RESUME, before it is read: the peer has proven nothing yet. Zero
 	// means DefaultMaxSetupSize; negative means the transport's frame
@@ -166,6 +183,7 @@ type settings struct {
 	keepalive   time.Duration
 	maxLifetime time.Duration
 	handler     Handler
+	maxAsm      int // the reassembly budget; 0: none
 }
 
 func resolve(mtu, maxMsg, prefetch int, log *slog.Logger, frameMax int) settings {
@@ -186,6 +204,18 @@ func resolve(mtu, maxMsg, prefetch int, log *slog.Logger, frameMax int) settings
 		s.prefetch = maxRequestN
 	}
 	s.prefetchB = DefaultPrefetchBytes
+	return s
+}
+
+// withReassembly sets the reassembly budget from a config's
+// MaxReassemblyBytes.
+func (s settings) withReassembly(n int) settings {
+	switch {
+	case n == 0:
+		s.maxAsm = DefaultMaxReassemblyBytes
+	case n > 0:
+		s.maxAsm = n
+	}
 	return s
 }
 

@@ -111,6 +111,7 @@ type Conn struct {
 	// request that comes in fragments then neither allocates nor grows a
 	// buffer of its own.
 	asmSpare []byte
+	partial  partials // the partial messages, within set.maxAsm
 	// setupTaken: the first frame (or the failure to read it) came and
 	// stopped the setup deadline; setupLate: the deadline had passed
 	// already (setupTurn).
@@ -188,7 +189,8 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		link = newResumeLink(r, false, token, t)
 		t = link
 	}
-	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).
+		withPrefetchBytes(cfg.PrefetchBytes).withReassembly(cfg.MaxReassemblyBytes)
 	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
 	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
 	set.handler = cfg.Handler
@@ -257,7 +259,8 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 // frame may be at most cfg.MaxSetupSize long and must come within
 // cfg.SetupTimeout (Server then returns ErrSetupTimeout).
 func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
-	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).
+		withPrefetchBytes(cfg.PrefetchBytes).withReassembly(cfg.MaxReassemblyBytes)
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease
@@ -495,6 +498,12 @@ func (c *Conn) receiveLoop() {
 		err = io.ErrUnexpectedEOF
 	}
 	c.fail(c.closeCause(err))
+	if c.res == nil && c.driver == nil {
+		// Nothing delivers frames any more. (Where a Driver may still
+		// be delivering one, whose lookup writes the receive side's
+		// state, that state goes with the Conn.)
+		c.releaseReceive()
+	}
 }
 
 // register allocates a stream id and adds s to the table.

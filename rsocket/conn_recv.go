@@ -215,19 +215,14 @@ func (c *Conn) onRequest(f *wire.Frame) {
 		c.streams.put(id, s)
 		c.mu.Unlock()
 		s.asm.data, c.asmSpare = c.asmSpare, nil
-		s.asm.start(f)
-		if !s.asm.add(f, c.set.maxMessage) {
-			c.rejectTooLarge(s)
+		if err := c.reassemble(s, f); err != nil {
+			c.rejectMessage(s, err)
 		}
 		return
 	}
 	c.mu.Unlock()
 	c.dispatch(nil, f.Type, id, f.InitialN, f.Flags&wire.FlagComplete != 0, Payload{Metadata: f.Metadata, Data: f.Data})
 }
-
-// maxSpare bounds the reassembly buffer a connection keeps for its next
-// fragmented request (Conn.asmSpare).
-const maxSpare = 8 << 20
 
 // onPayload handles PAYLOAD: a fragment, a response, or a stream item.
 func (c *Conn) onPayload(f *wire.Frame) {
@@ -239,11 +234,8 @@ func (c *Conn) onPayload(f *wire.Frame) {
 	md, data := f.Metadata, f.Data
 	assembled := false
 	if s.asm.active || flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
-		if !s.asm.active {
-			s.asm.start(f)
-		}
-		if !s.asm.add(f, c.set.maxMessage) {
-			c.rejectTooLarge(s)
+		if err := c.reassemble(s, f); err != nil {
+			c.rejectMessage(s, err)
 			return
 		}
 		if flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
@@ -254,13 +246,18 @@ func (c *Conn) onPayload(f *wire.Frame) {
 		md, data = s.asm.message()
 		kind, initialN := s.asm.kind, s.asm.initialN
 		next := s.asm.next || flags&wire.FlagNext != 0
-		s.asm.reset()
+		c.finish(s)
 		if kind != wire.TypePayload {
 			c.dispatch(s, kind, s.id, initialN, flags&wire.FlagComplete != 0, Payload{Metadata: md, Data: data})
-			if kind != wire.TypeRequestChannel && cap(s.asm.data) <= maxSpare {
+			if kind != wire.TypeRequestChannel {
 				// dispatch has copied the request or is done with its
-				// view, and no payload will follow on this stream.
-				c.asmSpare, s.asm.data = s.asm.data[:0], nil
+				// view, and no payload will follow on this stream: its
+				// buffers go, the data buffer to be the connection's
+				// spare if it is not too large.
+				if cap(s.asm.data) <= c.spareCap() {
+					c.asmSpare = s.asm.data[:0]
+				}
+				s.asm.md, s.asm.data = nil, nil
 			}
 			return
 		}
@@ -323,18 +320,19 @@ func (c *Conn) onCancel(id uint32) {
 	}
 }
 
-// rejectTooLarge ends a stream whose reassembled message exceeds
-// MaxMessageSize: the requester side cancels, the responder side answers
-// ERROR[INVALID]. Fragments still in flight are ignored as the stream is
-// gone. The connection stays up.
-func (c *Conn) rejectTooLarge(s *stream) {
+// rejectMessage ends a stream whose message cannot be reassembled (err is
+// ErrMessageTooLarge or ErrReassemblyLimit) and frees its buffers: the
+// requester side cancels, the responder side answers ERROR[INVALID].
+// Fragments still in flight are ignored as the stream is gone. The
+// connection stays up.
+func (c *Conn) rejectMessage(s *stream, err error) {
+	c.drop(s)
 	if !c.unregister(s.id, s) {
 		return
 	}
-	s.asm.reset()
-	s.terminate(ErrMessageTooLarge)
+	s.terminate(err)
 	if s.responder {
-		_ = c.sendError(c.ctx, s.id, CodeInvalid, ErrMessageTooLarge.Error())
+		_ = c.sendError(c.ctx, s.id, CodeInvalid, err.Error())
 	} else {
 		_ = c.sendCancel(c.ctx, s.id)
 	}

@@ -291,10 +291,100 @@ func TestSetupTimeoutStopsAtSetup(t *testing.T) {
 	})
 }
 
+// TestReassemblyBudget: many streams of fragments that never end are
+// refused past the connection's reassembly budget (ERROR[INVALID] on each
+// refused stream, the connection stays up), the server's heap stays near
+// the budget, and once the connection closes the server holds none of it.
+func TestReassemblyBudget(t *testing.T) {
+	const (
+		budget  = 1 << 20
+		streams = 40
+		frags   = 16
+		frag    = 32 << 10 // 512 KiB a stream, half the budget
+	)
+	addr, results, _ := tcpServer(t, rsocket.ServerConfig{Acceptor: echoAcceptor, MaxReassemblyBytes: budget})
+	base := heap()
+	r := dialRaw(t, addr)
+	r.send(setupFrame(0, 1))
+	res := <-results
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	server := res.c
+	data := make([]byte, frag)
+	for i := range streams {
+		id := uint32(2*i + 1)
+		r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, id, wire.FlagFollows, 0, nil, data))
+		for range frags - 1 {
+			r.send(wire.AppendPayload(nil, id, wire.FlagFollows|wire.FlagNext, nil, data))
+		}
+	}
+	// A request after them: its answer comes after every refusal.
+	last := uint32(2*streams + 1)
+	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, last, 0, 0, nil, []byte("ping")))
+	refused := map[uint32]bool{}
+	for {
+		f, err := r.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.StreamID == last && f.Type == wire.TypePayload {
+			break
+		}
+		if f.Type != wire.TypeError || f.ErrorCode != wire.ErrInvalid {
+			t.Fatalf("stream %d: %v, want ERROR[INVALID]", f.StreamID, f)
+		}
+		refused[f.StreamID] = true
+	}
+	held := heap() - base
+	t.Logf("%d of %d streams refused; heap grew %d KiB", len(refused), streams, held>>10)
+	if refused[1] || len(refused) < streams-2 {
+		t.Fatalf("refused %d streams (the first: %v), want all but one or two after the first", len(refused), refused[1])
+	}
+	if held > 4*budget {
+		t.Fatalf("heap grew %d KiB with a reassembly budget of %d KiB", held>>10, budget>>10)
+	}
+	// The connection is up, and lets the memory go once it closes (while
+	// the application still refers to it).
+	r.c.Close()
+	<-server.Done()
+	rsockettest.Eventually(t, 5*time.Second, "the heap to shrink", func() bool { return heap()-base < budget/2 })
+	runtime.KeepAlive(server)
+}
+
+// TestReassemblyBudgetFreed: a partial message whose stream ended another
+// way (the requester cancelled it) no longer counts against the budget.
+func TestReassemblyBudgetFreed(t *testing.T) {
+	const budget = 64 << 10
+	ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+	t.Cleanup(func() { ct.Close() })
+	r := newRaw(t, ct)
+	go func() {
+		c, _ := rsocket.Server(context.Background(), st, rsocket.ServerConfig{Acceptor: echoAcceptor, MaxReassemblyBytes: budget})
+		if c != nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	r.send(setupFrame(0, 1))
+	half := make([]byte, budget/2)
+	// Stream 1: most of the budget, then cancelled by its requester.
+	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 1, wire.FlagFollows, 0, nil, half))
+	r.send(wire.AppendPayload(nil, 1, wire.FlagFollows|wire.FlagNext, nil, half[:budget/4]))
+	r.send(wire.AppendCancel(nil, 1))
+	// Stream 3: as much again, completed.
+	r.send(wire.AppendRequest(nil, wire.TypeRequestResponse, 3, wire.FlagFollows, 0, nil, half))
+	r.send(wire.AppendPayload(nil, 3, wire.FlagNext, nil, half[:budget/4]))
+	f := r.next(wire.TypePayload)
+	if f == nil || f.Type != wire.TypePayload || f.StreamID != 3 || len(f.Data) != budget*3/4 {
+		t.Fatalf("got %v, want the echo of stream 3", f)
+	}
+}
+
 func ExampleServerConfig_limits() {
 	cfg := rsocket.ServerConfig{
-		MaxSetupSize: 16 << 10,        // SETUP carries a small token
-		SetupTimeout: 2 * time.Second, // clients are on the same host
+		MaxSetupSize:       16 << 10,        // SETUP carries a small token
+		SetupTimeout:       2 * time.Second, // clients are on the same host
+		MaxReassemblyBytes: 64 << 20,
 	}
 	fmt.Println(cfg.SetupTimeout)
 	// Output: 2s
