@@ -47,6 +47,10 @@ const (
 	// DefaultSetupTimeout is how long a server waits for SETUP or RESUME
 	// when ServerConfig.SetupTimeout is zero.
 	DefaultSetupTimeout = 10 * time.Second
+	// DefaultMaxLifetimeCap is the longest silence a server tolerates,
+	// whatever the client's SETUP asks for, when ServerConfig.MaxLifetime
+	// is zero.
+	DefaultMaxLifetimeCap = 5 * time.Minute
 )
 
 // ClientConfig configures the client side of a connection. The zero value
@@ -160,6 +164,22 @@ type ServerConfig struct {
 	// time gets ERROR[CONNECTION_ERROR], the connection closes and Server
 	// returns ErrSetupTimeout.
 	SetupTimeout time.Duration
+	// MaxLifetime caps the silence the server tolerates: it closes the
+	// connection after min(the client's SETUP max lifetime, MaxLifetime)
+	// without a frame from the client, with ERROR[CONNECTION_ERROR] and
+	// ErrKeepaliveTimeout. Zero means DefaultMaxLifetimeCap, negative no
+	// cap (the client's value). A client whose keepalive interval is
+	// longer than the cap must send something else in time. SetupInfo
+	// reports the client's value.
+	MaxLifetime time.Duration
+	// IdleTimeout closes a connection that has had no open stream and no
+	// request, in either direction, for that long (KEEPALIVE and
+	// METADATA_PUSH do not count): the server sends
+	// ERROR[CONNECTION_CLOSE] and the connection ends with
+	// ErrIdleTimeout. Zero or negative: never. It is checked on the
+	// keepalive tick, at most IdleTimeout/4 apart, so a connection ends
+	// between IdleTimeout and 1.5 times it after its last activity.
+	IdleTimeout time.Duration
 	// Lease is how the server leases when a client's SETUP sets the L flag
 	// (see LeaseConfig); nil refuses such a SETUP with UNSUPPORTED_SETUP. A
 	// client without L gets no leasing either way.

@@ -117,9 +117,15 @@ type Conn struct {
 	// already (setupTurn).
 	setupTaken, setupLate bool
 
-	// setupTimer is the setup deadline's (ServerConfig.SetupTimeout),
-	// set before the receive goroutine starts; nil without one.
-	setupTimer *time.Timer
+	// Server limits (ServerConfig), set before the receive goroutine
+	// starts: the setup deadline's timer (nil without one), the cap on
+	// the client's max lifetime (0: none) and the idle timeout (0: none).
+	// reqSeen is set when a request is made or received, and cleared by
+	// the keepalive loop, which checks the idle timeout.
+	setupTimer  *time.Timer
+	lifetimeCap time.Duration
+	idleTimeout time.Duration
+	reqSeen     atomic.Bool
 }
 
 func newConn(t Transport, server bool, set settings) *Conn {
@@ -265,6 +271,10 @@ func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease
 	c.resumeCfg = cfg.Resume
+	if cfg.MaxLifetime >= 0 {
+		c.lifetimeCap = orDuration(cfg.MaxLifetime, DefaultMaxLifetimeCap)
+	}
+	c.idleTimeout = max(cfg.IdleTimeout, 0)
 	if l, ok := t.(recvLimiter); ok && cfg.MaxSetupSize >= 0 {
 		l.limitRecv(cmp.Or(cfg.MaxSetupSize, DefaultMaxSetupSize))
 	}
@@ -514,8 +524,17 @@ func (c *Conn) register(s *stream) error {
 	if err == nil {
 		s.id = id
 		c.streams.put(id, s)
+		c.sawRequest()
 	}
 	return err
+}
+
+// sawRequest notes a request for the idle timeout: a plain load per
+// request, a store the first time after each keepalive tick.
+func (c *Conn) sawRequest() {
+	if !c.reqSeen.Load() {
+		c.reqSeen.Store(true)
+	}
 }
 
 // newID returns the next stream id not in the table (c.mu held).
@@ -563,6 +582,7 @@ func (c *Conn) nextFNF() (uint32, error) {
 		defer c.mu.Unlock()
 		return c.newID()
 	}
+	c.sawRequest()
 	k := c.idSeq.Add(1) - 1
 	if k < c.idLap {
 		return c.idAt(k), nil

@@ -185,6 +185,7 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 // onRequest handles REQUEST_* frames: a new stream opened by the peer.
 func (c *Conn) onRequest(f *wire.Frame) {
 	id := f.StreamID
+	c.sawRequest()
 	// The peer's ids have the other parity: client odd, server even.
 	if (id%2 == 0) == c.server {
 		return

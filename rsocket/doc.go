@@ -16,9 +16,10 @@
 // and reassembled up to MaxMessageSize, within a per-connection budget
 // (MaxReassemblyBytes).
 //
-// What a peer can make a server hold before SETUP is bounded by
-// ServerConfig: the first frame's size (MaxSetupSize) and deadline
-// (SetupTimeout).
+// What a peer can make a server hold is bounded by ServerConfig: the first
+// frame's size (MaxSetupSize) and deadline (SetupTimeout), the silence it
+// tolerates (MaxLifetime caps the client's) and, optionally, idle time
+// (IdleTimeout).
 //
 // Leasing (the SETUP L flag) is optional in both directions: see
 // LeaseConfig and lease.go.

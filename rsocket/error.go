@@ -64,6 +64,9 @@ var (
 	// ErrSetupTimeout: the client sent no SETUP or RESUME within
 	// ServerConfig.SetupTimeout. It implements Timeout().
 	ErrSetupTimeout error = &timeoutError{"rsocket: no SETUP within the setup timeout"}
+	// ErrIdleTimeout: the connection had no stream and no request for
+	// ServerConfig.IdleTimeout. It implements Timeout().
+	ErrIdleTimeout error = &timeoutError{"rsocket: connection idle past the idle timeout"}
 )
 
 type timeoutError struct{ msg string }

@@ -380,12 +380,120 @@ func TestReassemblyBudgetFreed(t *testing.T) {
 	}
 }
 
+// TestServerMaxLifetimeCap: a client whose SETUP asks for a 24-day max
+// lifetime is still closed after the server's cap (DefaultMaxLifetimeCap)
+// of silence, with ERROR[CONNECTION_ERROR]; a negative cap keeps the
+// client's value.
+func TestServerMaxLifetimeCap(t *testing.T) {
+	days := wire.Append(nil, &wire.Frame{Type: wire.TypeSetup, MajorVersion: 1, KeepaliveInterval: 1<<31 - 1, MaxLifetime: 1<<31 - 1,
+		MetadataMIME: []byte("a/b"), DataMIME: []byte("c/d")})
+	for _, tc := range []struct {
+		cap    time.Duration
+		closes time.Duration // 0: not within an hour
+	}{{0, rsocket.DefaultMaxLifetimeCap}, {time.Minute, time.Minute}, {-1, 0}} {
+		synctest.Test(t, func(t *testing.T) {
+			ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+			defer ct.Close()
+			r := newRaw(t, ct)
+			connc := make(chan *rsocket.Conn, 1)
+			go func() {
+				c, _ := rsocket.Server(context.Background(), st, rsocket.ServerConfig{MaxLifetime: tc.cap})
+				connc <- c
+			}()
+			r.send(days)
+			c := <-connc
+			defer c.Close()
+			start := time.Now()
+			if tc.closes == 0 {
+				advance(time.Hour)
+				if err := c.Err(); err != nil {
+					t.Fatalf("no cap: closed with %v", err)
+				}
+				return
+			}
+			select {
+			case <-c.Done():
+			case <-time.After(time.Hour):
+				t.Fatalf("cap %v: open after an hour of silence", tc.cap)
+			}
+			if d := time.Since(start); d < tc.closes || d > tc.closes*5/4 {
+				t.Errorf("cap %v: closed after %v", tc.cap, d)
+			}
+			if !errors.Is(c.Err(), rsocket.ErrKeepaliveTimeout) {
+				t.Errorf("closed with %v, want ErrKeepaliveTimeout", c.Err())
+			}
+			if f := r.next(wire.TypeError); f == nil || f.ErrorCode != wire.ErrConnectionError {
+				t.Errorf("client got %v, want ERROR[CONNECTION_ERROR]", f)
+			}
+		})
+	}
+}
+
+// holdStream answers a request-stream by holding it open until the
+// requester cancels.
+type holdStream struct{ rsocket.RejectAll }
+
+func (holdStream) RequestStream(ctx context.Context, _ rsocket.Payload, _ *rsocket.StreamWriter) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestServerIdleTimeout: a connection without streams or requests for
+// IdleTimeout is closed with ERROR[CONNECTION_CLOSE] (keepalives do not
+// count); requests and open streams keep it.
+func TestServerIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		p := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{KeepaliveInterval: time.Second}, rsocket.ServerConfig{
+			IdleTimeout: time.Minute,
+			Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+				return holdStream{}, nil
+			},
+		})
+		ctx := context.Background()
+		advance(50 * time.Second)
+		if err := p.Client.FireAndForget(ctx, rsocket.Payload{Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		advance(50 * time.Second) // 100 s in, 50 s after the request
+		sctx, cancel := context.WithCancel(ctx)
+		s, err := p.Client.RequestStream(sctx, rsocket.Payload{Data: []byte("hold")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		advance(10 * time.Minute)
+		if err := p.Server.Err(); err != nil {
+			t.Fatalf("closed with a stream open: %v", err)
+		}
+		cancel()
+		_, _ = s.Recv()
+		start := time.Now()
+		select {
+		case <-p.Server.Done():
+		case <-time.After(time.Hour):
+			t.Fatal("open an hour after the last stream ended")
+		}
+		if d := time.Since(start); d < time.Minute || d > time.Minute*3/2 {
+			t.Errorf("closed %v after the last stream ended, want a minute", d)
+		}
+		if !errors.Is(p.Server.Err(), rsocket.ErrIdleTimeout) {
+			t.Errorf("server closed with %v, want ErrIdleTimeout", p.Server.Err())
+		}
+		<-p.Client.Done()
+		if !errors.Is(p.Client.Err(), &rsocket.Error{Code: rsocket.CodeConnectionClose}) {
+			t.Errorf("client closed with %v, want CONNECTION_CLOSE", p.Client.Err())
+		}
+	})
+}
+
 func ExampleServerConfig_limits() {
 	cfg := rsocket.ServerConfig{
-		MaxSetupSize:       16 << 10,        // SETUP carries a small token
-		SetupTimeout:       2 * time.Second, // clients are on the same host
+		MaxSetupSize:       16 << 10,         // SETUP carries a small token
+		SetupTimeout:       2 * time.Second,  // clients are on the same host
+		MaxLifetime:        time.Minute,      // whatever the client asks for
+		IdleTimeout:        10 * time.Minute, // drop idle clients
 		MaxReassemblyBytes: 64 << 20,
 	}
-	fmt.Println(cfg.SetupTimeout)
-	// Output: 2s
+	fmt.Println(cfg.IdleTimeout)
+	// Output: 10m0s
 }

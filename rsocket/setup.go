@@ -77,8 +77,12 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 	c.setHandler(h)
 	c.liftRecvLimit()
 	c.setupSeen = true
-	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, info.MaxLifetime
-	go c.keepaliveLoop(info.KeepaliveInterval, info.MaxLifetime, false)
+	lifetime := info.MaxLifetime
+	if c.lifetimeCap > 0 {
+		lifetime = min(lifetime, c.lifetimeCap)
+	}
+	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, lifetime
+	go c.keepaliveLoop(info.KeepaliveInterval, lifetime, false)
 	if c.lease != nil {
 		go c.leaseLoop()
 	}
@@ -131,8 +135,15 @@ func (c *Conn) rejectSetup(code ErrorCode, msg string) {
 // flag the receive path sets (a load per frame, a store the first time
 // after each tick; no locked instruction, no clock read) and this loop
 // clears.
+//
+// A server with an idle timeout (ServerConfig.IdleTimeout) checks it here
+// too: a connection with no open stream and no request (reqSeen) since
+// that long ago is closed (closeIdle).
 func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 	tick := min(interval, lifetime/4)
+	if c.idleTimeout > 0 {
+		tick = min(tick, c.idleTimeout/4)
+	}
 	if tick < time.Millisecond {
 		tick = time.Millisecond
 	}
@@ -141,11 +152,23 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 	c.recvSeen.Store(false)
 	lastChange := time.Now()
 	lastSent := lastChange
+	lastBusy := lastChange
 	for {
 		select {
 		case <-c.done:
 			return
 		case now := <-t.C:
+			if c.idleTimeout > 0 {
+				if c.reqSeen.Load() || c.openStreams() > 0 {
+					c.reqSeen.Store(false)
+					lastBusy = now
+				} else if now.Sub(lastBusy) >= c.idleTimeout+tick {
+					// lastBusy is the last tick that saw activity:
+					// it ended up to a tick later.
+					c.closeIdle()
+					return
+				}
+			}
 			if c.recvSeen.Load() {
 				c.recvSeen.Store(false)
 				lastChange = now
@@ -159,6 +182,11 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 					lastChange = now
 					continue
 				}
+				// Tell the peer, in case it is alive and only slower
+				// than the lifetime this side enforces.
+				ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+				_ = c.sendError(ctx, 0, CodeConnectionError, "keepalive timeout: nothing received within "+lifetime.String())
+				cancel()
 				c.fail(ErrKeepaliveTimeout)
 				return
 			}
@@ -170,4 +198,18 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 			}
 		}
 	}
+}
+
+// closeIdle ends a connection that was idle for ServerConfig.IdleTimeout:
+// ERROR[CONNECTION_CLOSE] tells the peer (and ends a resumable session
+// rather than leaving it to be resumed), then the connection closes with
+// ErrIdleTimeout.
+func (c *Conn) closeIdle() {
+	if c.res != nil {
+		c.res.closing.Store(true)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+	_ = c.sendError(ctx, 0, CodeConnectionClose, "idle timeout")
+	cancel()
+	c.fail(ErrIdleTimeout)
 }
