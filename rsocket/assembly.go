@@ -11,6 +11,7 @@ type assembly struct {
 	next     bool
 	hasMD    bool
 	md, data []byte
+	slot     int // index in the connection's partials while active
 }
 
 func (a *assembly) start(f *wire.Frame) {
@@ -23,17 +24,16 @@ func (a *assembly) start(f *wire.Frame) {
 	a.data = a.data[:0]
 }
 
-// add appends a fragment; false means the message exceeds limit.
-func (a *assembly) add(f *wire.Frame, limit int) bool {
-	if len(a.md)+len(a.data)+len(f.Metadata)+len(f.Data) > limit {
-		return false
-	}
+// size is how many message bytes the assembly holds.
+func (a *assembly) size() int { return len(a.md) + len(a.data) }
+
+// add appends a fragment.
+func (a *assembly) add(f *wire.Frame) {
 	if f.Metadata != nil {
 		a.hasMD = true
 		a.md = append(a.md, f.Metadata...)
 	}
 	a.data = append(a.data, f.Data...)
-	return true
 }
 
 func (a *assembly) message() (md, data []byte) {
@@ -46,6 +46,107 @@ func (a *assembly) message() (md, data []byte) {
 	return md, a.data
 }
 
-func (a *assembly) reset() {
-	a.active = false
+// asmOverhead is what a partial message counts in the reassembly budget
+// beside its bytes: its stream's record and buffers, so that a flood of
+// tiny partial messages is bounded too.
+const asmOverhead = 1 << 10
+
+// partials is a connection's account of its partial messages, receive
+// goroutine only: the streams whose assembly is active and what they hold
+// (bytes, plus asmOverhead each), checked against MaxReassemblyBytes. A
+// stream leaves it when its message completes or fails here; a stream that
+// ended elsewhere (a cancel, the peer's ERROR, its handler) stays counted
+// until sweep finds it out of the table, which it does before a fragment
+// is refused.
+type partials struct {
+	held    int
+	streams []*stream // s.asm.slot is s's index
+}
+
+// reassemble adds fragment f to s's message, starting one if none is under
+// way. It fails with ErrMessageTooLarge past MaxMessageSize and with
+// ErrReassemblyLimit past the connection's reassembly budget; the caller
+// then drops the assembly (rejectMessage).
+func (c *Conn) reassemble(s *stream, f *wire.Frame) error {
+	p := &c.partial
+	if !s.asm.active {
+		s.asm.start(f)
+		s.asm.slot = len(p.streams)
+		p.streams = append(p.streams, s)
+		p.held += asmOverhead
+	}
+	n := len(f.Metadata) + len(f.Data)
+	if s.asm.size()+n > c.set.maxMessage {
+		return ErrMessageTooLarge
+	}
+	if b := c.set.maxAsm; b > 0 && p.held+n > b {
+		c.sweep()
+		if p.held+n > b {
+			return ErrReassemblyLimit
+		}
+	}
+	s.asm.add(f)
+	p.held += n
+	return nil
+}
+
+// finish takes s's completed message out of the account; its buffers stay
+// with s (the message is a view of them).
+func (c *Conn) finish(s *stream) {
+	p := &c.partial
+	p.held -= s.asm.size() + asmOverhead
+	last := p.streams[len(p.streams)-1]
+	p.streams[s.asm.slot] = last
+	last.asm.slot = s.asm.slot
+	p.streams[len(p.streams)-1] = nil
+	p.streams = p.streams[:len(p.streams)-1]
+	s.asm.active = false
+}
+
+// drop ends s's assembly, if active, and frees its buffers.
+func (c *Conn) drop(s *stream) {
+	if s.asm.active {
+		c.finish(s)
+	}
+	s.asm.md, s.asm.data = nil, nil
+}
+
+// sweep drops the partial messages of streams no longer in the table.
+func (c *Conn) sweep() {
+	p := &c.partial
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := 0; i < len(p.streams); {
+		if s := p.streams[i]; c.streams.get(s.id) != s {
+			c.drop(s) // moves the last one into slot i
+			continue
+		}
+		i++
+	}
+}
+
+// maxSpare bounds the reassembly buffer a connection keeps for its next
+// fragmented request (Conn.asmSpare); a smaller reassembly budget bounds
+// it too.
+const maxSpare = 8 << 20
+
+// spareCap is the largest spare buffer the connection keeps.
+func (c *Conn) spareCap() int {
+	if b := c.set.maxAsm; b > 0 {
+		return min(maxSpare, b)
+	}
+	return maxSpare
+}
+
+// releaseReceive lets go of what the receive side keeps for the next
+// frames (partial messages, the spare buffer, the last stream looked up),
+// once no frame can be delivered any more: a closed Conn the application
+// still refers to then holds none of it.
+func (c *Conn) releaseReceive() {
+	for _, s := range c.partial.streams {
+		s.asm = assembly{}
+	}
+	c.partial = partials{}
+	c.asmSpare = nil
+	c.lastStream = nil
 }

@@ -35,6 +35,24 @@ const (
 	MinMTU = 64
 )
 
+// Defaults of the limits on what a peer can make a connection hold (see
+// the Limits section of docs/operations.md).
+const (
+	// DefaultMaxReassemblyBytes is a connection's reassembly budget when
+	// MaxReassemblyBytes is zero: two messages of DefaultMaxMessageSize.
+	DefaultMaxReassemblyBytes = 32 << 20
+	// DefaultMaxSetupSize is the longest first frame (SETUP or RESUME) a
+	// server reads when ServerConfig.MaxSetupSize is zero.
+	DefaultMaxSetupSize = 64 << 10
+	// DefaultSetupTimeout is how long a server waits for SETUP or RESUME
+	// when ServerConfig.SetupTimeout is zero.
+	DefaultSetupTimeout = 10 * time.Second
+	// DefaultMaxLifetimeCap is the longest silence a server tolerates,
+	// whatever the client's SETUP asks for, when ServerConfig.MaxLifetime
+	// is zero.
+	DefaultMaxLifetimeCap = 5 * time.Minute
+)
+
 // ClientConfig configures the client side of a connection. The zero value
 // works.
 type ClientConfig struct {
@@ -61,6 +79,18 @@ type ClientConfig struct {
 	// with ErrMessageTooLarge and is cancelled (requester side) or answered
 	// with ERROR[INVALID] (responder side); the connection stays up.
 	MaxMessageSize int
+	// MaxReassemblyBytes bounds the bytes that the partial (fragmented,
+	// not yet complete) messages of all the connection's streams hold
+	// together, counting each partial message as 1 KiB more than its
+	// bytes; zero means DefaultMaxReassemblyBytes, negative means no
+	// bound beyond MaxMessageSize per message. A fragment that would go
+	// over it fails its stream as MaxMessageSize does, with
+	// ErrReassemblyLimit: the requester side cancels, the responder side
+	// answers ERROR[INVALID], and the stream's buffers are freed. The
+	// connection stays up: every stream on it is the same peer's, so a
+	// peer that hogs the budget only refuses its own messages, and the
+	// memory stays bounded either way.
+	MaxReassemblyBytes int
 	// Prefetch is the request(n) window of a stream or channel this side
 	// consumes: n is requested up front and replenished when half has been
 	// received. Zero means a window sized by bytes: DefaultPrefetch
@@ -126,6 +156,38 @@ type ServerConfig struct {
 	Prefetch       int
 	PrefetchBytes  int
 	Logger         *slog.Logger
+	// MaxReassemblyBytes: as in ClientConfig.
+	MaxReassemblyBytes int
+	// MaxSetupSize bounds the first frame of a connection, SETUP or
+	// RESUME, before it is read: the peer has proven nothing yet. Zero
+	// means DefaultMaxSetupSize; negative means the transport's frame
+	// limit. A longer declared frame is answered with ERROR[INVALID_SETUP]
+	// and the connection closes without reading it. It applies to
+	// transports that read a declared length (TCP); frames over shared
+	// memory or a Pipe cannot declare more than they hold.
+	MaxSetupSize int
+	// SetupTimeout is how long the server waits for the first frame
+	// (SETUP or RESUME); zero means DefaultSetupTimeout, negative waits
+	// for ever (ctx still bounds Server). A client that sends nothing in
+	// time gets ERROR[CONNECTION_ERROR], the connection closes and Server
+	// returns ErrSetupTimeout.
+	SetupTimeout time.Duration
+	// MaxLifetime caps the silence the server tolerates: it closes the
+	// connection after min(the client's SETUP max lifetime, MaxLifetime)
+	// without a frame from the client, with ERROR[CONNECTION_ERROR] and
+	// ErrKeepaliveTimeout. Zero means DefaultMaxLifetimeCap, negative no
+	// cap (the client's value). A client whose keepalive interval is
+	// longer than the cap must send something else in time. SetupInfo
+	// reports the client's value.
+	MaxLifetime time.Duration
+	// IdleTimeout closes a connection that has had no open stream and no
+	// request, in either direction, for that long (KEEPALIVE and
+	// METADATA_PUSH do not count): the server sends
+	// ERROR[CONNECTION_CLOSE] and the connection ends with
+	// ErrIdleTimeout. Zero or negative: never. It is checked on the
+	// keepalive tick, at most IdleTimeout/4 apart, so a connection ends
+	// between IdleTimeout and 1.5 times it after its last activity.
+	IdleTimeout time.Duration
 	// Lease is how the server leases when a client's SETUP sets the L flag
 	// (see LeaseConfig); nil refuses such a SETUP with UNSUPPORTED_SETUP. A
 	// client without L gets no leasing either way.
@@ -156,6 +218,7 @@ type settings struct {
 	handler     Handler
 	requesters  []Interceptor
 	responders  []Interceptor
+	maxAsm      int // the reassembly budget; 0: none
 }
 
 func resolve(mtu, maxMsg, prefetch int, log *slog.Logger, frameMax int) settings {
@@ -176,6 +239,18 @@ func resolve(mtu, maxMsg, prefetch int, log *slog.Logger, frameMax int) settings
 		s.prefetch = maxRequestN
 	}
 	s.prefetchB = DefaultPrefetchBytes
+	return s
+}
+
+// withReassembly sets the reassembly budget from a config's
+// MaxReassemblyBytes.
+func (s settings) withReassembly(n int) settings {
+	switch {
+	case n == 0:
+		s.maxAsm = DefaultMaxReassemblyBytes
+	case n > 0:
+		s.maxAsm = n
+	}
 	return s
 }
 

@@ -1,6 +1,7 @@
 package rsocket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -115,6 +116,21 @@ type Conn struct {
 	// request that comes in fragments then neither allocates nor grows a
 	// buffer of its own.
 	asmSpare []byte
+	partial  partials // the partial messages, within set.maxAsm
+	// setupTaken: the first frame (or the failure to read it) came and
+	// stopped the setup deadline; setupLate: the deadline had passed
+	// already (setupTurn).
+	setupTaken, setupLate bool
+
+	// Server limits (ServerConfig), set before the receive goroutine
+	// starts: the setup deadline's timer (nil without one), the cap on
+	// the client's max lifetime (0: none) and the idle timeout (0: none).
+	// reqSeen is set when a request is made or received, and cleared by
+	// the keepalive loop, which checks the idle timeout.
+	setupTimer  *time.Timer
+	lifetimeCap time.Duration
+	idleTimeout time.Duration
+	reqSeen     atomic.Bool
 }
 
 func newConn(t Transport, server bool, set settings) *Conn {
@@ -198,7 +214,8 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 		link = newResumeLink(r, false, token, t)
 		t = link
 	}
-	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).
+		withPrefetchBytes(cfg.PrefetchBytes).withReassembly(cfg.MaxReassemblyBytes)
 	set.keepalive = orDuration(cfg.KeepaliveInterval, DefaultKeepaliveInterval)
 	set.maxLifetime = orDuration(cfg.MaxLifetime, DefaultMaxLifetime)
 	set.handler = cfg.Handler
@@ -261,13 +278,30 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 // Server runs the server side of RSocket over t: it waits for the client's
 // SETUP, runs cfg.Acceptor and returns the connection, or the rejection
 // (which was also sent to the client). If ctx ends first, t is closed.
+//
+// Before the first frame the server holds little for the client: the
+// frame may be at most cfg.MaxSetupSize long and must come within
+// cfg.SetupTimeout (Server then returns ErrSetupTimeout).
 func Server(ctx context.Context, t Transport, cfg ServerConfig) (*Conn, error) {
-	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).withPrefetchBytes(cfg.PrefetchBytes)
+	set := resolve(cfg.MTU, cfg.MaxMessageSize, cfg.Prefetch, cfg.Logger, t.MaxFrameSize()).
+		withPrefetchBytes(cfg.PrefetchBytes).withReassembly(cfg.MaxReassemblyBytes)
 	set.requesters, set.responders = cfg.RequesterInterceptors, cfg.ResponderInterceptors
 	c := newConn(t, true, set)
 	c.acceptor = cfg.Acceptor
 	c.leaseCfg = cfg.Lease
 	c.resumeCfg = cfg.Resume
+	if cfg.MaxLifetime >= 0 {
+		c.lifetimeCap = orDuration(cfg.MaxLifetime, DefaultMaxLifetimeCap)
+	}
+	c.idleTimeout = max(cfg.IdleTimeout, 0)
+	if l, ok := t.(recvLimiter); ok && cfg.MaxSetupSize >= 0 {
+		l.limitRecv(cmp.Or(cfg.MaxSetupSize, DefaultMaxSetupSize))
+	}
+	if cfg.SetupTimeout >= 0 {
+		c.mu.Lock() // fail, on the timer's goroutine, reads it
+		c.setupTimer = time.AfterFunc(orDuration(cfg.SetupTimeout, DefaultSetupTimeout), c.setupTimedOut)
+		c.mu.Unlock()
+	}
 	go c.receiveLoop()
 	select {
 	case <-c.ready:
@@ -433,8 +467,12 @@ func (c *Conn) fail(err error) {
 	c.streams.each(func(s *stream) { streams = append(streams, s) })
 	c.streams.reset()
 	c.tableGen.Add(1)
+	setupTimer := c.setupTimer
 	c.mu.Unlock()
 	c.cancel()
+	if setupTimer != nil {
+		setupTimer.Stop()
+	}
 	_ = c.t.Close()
 	for _, s := range streams {
 		s.terminate(err)
@@ -456,6 +494,15 @@ func (c *Conn) connError(code ErrorCode, msg string) {
 func (c *Conn) receiveLoop() {
 	rt := c.recvT
 	err := rt.Receive(c.onRecv)
+	if errors.Is(err, errRecvLimit) {
+		// The peer declared a frame over the limit before SETUP (the
+		// only time a limit is set).
+		if c.setupTurn() {
+			c.rejectSetup(CodeInvalidSetup, err.Error())
+		}
+		<-c.done
+		return
+	}
 	if r := c.res; r != nil {
 		// A resumable session's transport: its break is not the end,
 		// unless the session is closing (CONNECTION_CLOSE sent or
@@ -480,6 +527,12 @@ func (c *Conn) receiveLoop() {
 		err = io.ErrUnexpectedEOF
 	}
 	c.fail(c.closeCause(err))
+	if c.res == nil && c.driver == nil {
+		// Nothing delivers frames any more. (Where a Driver may still
+		// be delivering one, whose lookup writes the receive side's
+		// state, that state goes with the Conn.)
+		c.releaseReceive()
+	}
 }
 
 // register allocates a stream id and adds s to the table.
@@ -490,8 +543,17 @@ func (c *Conn) register(s *stream) error {
 	if err == nil {
 		s.id = id
 		c.streams.put(id, s)
+		c.sawRequest()
 	}
 	return err
+}
+
+// sawRequest notes a request for the idle timeout: a plain load per
+// request, a store the first time after each keepalive tick.
+func (c *Conn) sawRequest() {
+	if !c.reqSeen.Load() {
+		c.reqSeen.Store(true)
+	}
 }
 
 // newID returns the next stream id not in the table (c.mu held).
@@ -539,6 +601,7 @@ func (c *Conn) nextFNF() (uint32, error) {
 		defer c.mu.Unlock()
 		return c.newID()
 	}
+	c.sawRequest()
 	k := c.idSeq.Add(1) - 1
 	if k < c.idLap {
 		return c.idAt(k), nil

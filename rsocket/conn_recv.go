@@ -60,6 +60,10 @@ func (c *Conn) handleFrame(frame []byte) error {
 			}
 		}
 	}
+	if !c.setupSeen && !c.setupTurn() {
+		<-c.done // the setup deadline closes the connection
+		return errStop
+	}
 	f := &c.rf
 	if err := wire.Parse(frame, f); err != nil {
 		if errors.Is(err, wire.ErrUnknownType) && f.Flags&wire.FlagIgnore != 0 {
@@ -183,6 +187,7 @@ func (c *Conn) onConnFrame(f *wire.Frame) error {
 // onRequest handles REQUEST_* frames: a new stream opened by the peer.
 func (c *Conn) onRequest(f *wire.Frame) {
 	id := f.StreamID
+	c.sawRequest()
 	// The peer's ids have the other parity: client odd, server even.
 	if (id%2 == 0) == c.server {
 		return
@@ -213,19 +218,14 @@ func (c *Conn) onRequest(f *wire.Frame) {
 		c.streams.put(id, s)
 		c.mu.Unlock()
 		s.asm.data, c.asmSpare = c.asmSpare, nil
-		s.asm.start(f)
-		if !s.asm.add(f, c.set.maxMessage) {
-			c.rejectTooLarge(s)
+		if err := c.reassemble(s, f); err != nil {
+			c.rejectMessage(s, err)
 		}
 		return
 	}
 	c.mu.Unlock()
 	c.dispatch(nil, f.Type, id, f.InitialN, f.Flags&wire.FlagComplete != 0, Payload{Metadata: f.Metadata, Data: f.Data})
 }
-
-// maxSpare bounds the reassembly buffer a connection keeps for its next
-// fragmented request (Conn.asmSpare).
-const maxSpare = 8 << 20
 
 // onPayload handles PAYLOAD: a fragment, a response, or a stream item.
 func (c *Conn) onPayload(f *wire.Frame) {
@@ -237,11 +237,8 @@ func (c *Conn) onPayload(f *wire.Frame) {
 	md, data := f.Metadata, f.Data
 	assembled := false
 	if s.asm.active || flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
-		if !s.asm.active {
-			s.asm.start(f)
-		}
-		if !s.asm.add(f, c.set.maxMessage) {
-			c.rejectTooLarge(s)
+		if err := c.reassemble(s, f); err != nil {
+			c.rejectMessage(s, err)
 			return
 		}
 		if flags&wire.FlagFollows != 0 && flags&wire.FlagComplete == 0 {
@@ -252,13 +249,18 @@ func (c *Conn) onPayload(f *wire.Frame) {
 		md, data = s.asm.message()
 		kind, initialN := s.asm.kind, s.asm.initialN
 		next := s.asm.next || flags&wire.FlagNext != 0
-		s.asm.reset()
+		c.finish(s)
 		if kind != wire.TypePayload {
 			c.dispatch(s, kind, s.id, initialN, flags&wire.FlagComplete != 0, Payload{Metadata: md, Data: data})
-			if kind != wire.TypeRequestChannel && cap(s.asm.data) <= maxSpare {
+			if kind != wire.TypeRequestChannel {
 				// dispatch has copied the request or is done with its
-				// view, and no payload will follow on this stream.
-				c.asmSpare, s.asm.data = s.asm.data[:0], nil
+				// view, and no payload will follow on this stream: its
+				// buffers go, the data buffer to be the connection's
+				// spare if it is not too large.
+				if cap(s.asm.data) <= c.spareCap() {
+					c.asmSpare = s.asm.data[:0]
+				}
+				s.asm.md, s.asm.data = nil, nil
 			}
 			return
 		}
@@ -321,18 +323,19 @@ func (c *Conn) onCancel(id uint32) {
 	}
 }
 
-// rejectTooLarge ends a stream whose reassembled message exceeds
-// MaxMessageSize: the requester side cancels, the responder side answers
-// ERROR[INVALID]. Fragments still in flight are ignored as the stream is
-// gone. The connection stays up.
-func (c *Conn) rejectTooLarge(s *stream) {
+// rejectMessage ends a stream whose message cannot be reassembled (err is
+// ErrMessageTooLarge or ErrReassemblyLimit) and frees its buffers: the
+// requester side cancels, the responder side answers ERROR[INVALID].
+// Fragments still in flight are ignored as the stream is gone. The
+// connection stays up.
+func (c *Conn) rejectMessage(s *stream, err error) {
+	c.drop(s)
 	if !c.unregister(s.id, s) {
 		return
 	}
-	s.asm.reset()
-	s.terminate(ErrMessageTooLarge)
+	s.terminate(err)
 	if s.responder {
-		_ = c.sendError(c.ctx, s.id, CodeInvalid, ErrMessageTooLarge.Error())
+		_ = c.sendError(c.ctx, s.id, CodeInvalid, err.Error())
 	} else {
 		_ = c.sendCancel(c.ctx, s.id)
 	}

@@ -13,7 +13,13 @@
 // ClientConfig.Prefetch, or by default a window sized by the bytes of the
 // payloads received: see DefaultPrefetchBytes).
 // Messages above the MTU (or the transport's MaxFrameSize) are fragmented
-// and reassembled up to MaxMessageSize.
+// and reassembled up to MaxMessageSize, within a per-connection budget
+// (MaxReassemblyBytes).
+//
+// What a peer can make a server hold is bounded by ServerConfig: the first
+// frame's size (MaxSetupSize) and deadline (SetupTimeout), the silence it
+// tolerates (MaxLifetime caps the client's) and, optionally, idle time
+// (IdleTimeout).
 //
 // Leasing (the SETUP L flag) is optional in both directions: see
 // LeaseConfig and lease.go.

@@ -77,6 +77,15 @@ var (
 	ErrStreamClosed = errors.New("rsocket: stream closed for sending")
 	// ErrMessageTooLarge: a reassembled message would exceed MaxMessageSize.
 	ErrMessageTooLarge = errors.New("rsocket: message exceeds MaxMessageSize")
+	// ErrReassemblyLimit: a fragment would take the partial messages of
+	// the connection past MaxReassemblyBytes; its stream failed.
+	ErrReassemblyLimit = errors.New("rsocket: partial messages exceed the connection's MaxReassemblyBytes")
+	// ErrSetupTimeout: the client sent no SETUP or RESUME within
+	// ServerConfig.SetupTimeout. It implements Timeout().
+	ErrSetupTimeout error = &timeoutError{"rsocket: no SETUP within the setup timeout"}
+	// ErrIdleTimeout: the connection had no stream and no request for
+	// ServerConfig.IdleTimeout. It implements Timeout().
+	ErrIdleTimeout error = &timeoutError{"rsocket: connection idle past the idle timeout"}
 )
 
 // IsPeerGone reports whether err says that the connection to the peer is

@@ -155,6 +155,7 @@ type resumeLink struct {
 
 	storeMu sync.Mutex
 	store   frameStore
+	sendGen uint64 // the generation whose retransmission store.sent counts
 
 	recvMu  sync.Mutex // one delivery at a time, across transports
 	recvGen uint64     // frames of other generations are dropped
@@ -277,7 +278,14 @@ func (l *resumeLink) commit(n int, later bool) error {
 	id, typ, _, _ := wire.ParseHeader(b) // the engine's own frame: never short
 	if resumable(typ, id) {
 		l.storeMu.Lock()
+		all := l.store.sent == l.store.end
 		ok := l.store.append(b)
+		if ok && t != nil && all {
+			// Sent on the session's transport, behind all the
+			// others. (Not when a resume began since the claim: the
+			// frame is retransmitted, and catchUp counts it.)
+			l.store.sent = l.store.end
+		}
 		l.storeMu.Unlock()
 		if !ok {
 			if t != nil {
@@ -400,10 +408,11 @@ func (l *resumeLink) deliver(gen uint64, frame []byte) error {
 		// retransmission (this goroutine must keep draining).
 		if l.storeMu.TryLock() {
 			pos := binary.BigEndian.Uint64(frame[wire.HeaderSize:]) & wire.MaxPosition
-			if pos <= l.store.end {
-				l.store.trim(pos)
-			}
+			ok, sent := l.store.ack(pos), l.store.sent
 			l.storeMu.Unlock()
+			if lg := l.c.set.logger; !ok && lg != nil {
+				lg.Debug("rsocket: KEEPALIVE position beyond what was sent: ignored", "server", l.server, "pos", pos, "sent", sent)
+			}
 		}
 	}
 	return l.c.handleFrame(frame)
@@ -536,13 +545,16 @@ func (l *resumeLink) pumpEnded(t Transport, err error) bool {
 
 // accept takes t, generation gen, as the session's next transport: the
 // peer received this side's frames up to position from, so the store drops
-// what is before and t becomes pending. Nothing else is sent on t until
+// what is before, counts what is sent from there on (store.sent, for gen)
+// and t becomes pending. Nothing else is sent on t until
 // catchUp has retransmitted the rest.
-func (l *resumeLink) accept(t Transport, from uint64) error {
+func (l *resumeLink) accept(t Transport, gen, from uint64) error {
 	l.storeMu.Lock()
-	ok := l.store.canResumeFrom(from)
+	// The peer cannot have received frames never sent to it.
+	ok := from <= l.store.sent && l.store.canResumeFrom(from)
 	if ok {
 		l.store.trim(from)
+		l.store.sent, l.sendGen = from, gen // t has been sent nothing yet
 	}
 	l.storeMu.Unlock()
 	if !ok {
@@ -613,6 +625,11 @@ func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
 			return
 		}
 		p += uint64(len(buf))
+		l.storeMu.Lock()
+		if l.sendGen == gen {
+			l.store.sent = p // no later resume started counting anew
+		}
+		l.storeMu.Unlock()
 	}
 }
 

@@ -118,7 +118,7 @@ func (l *resumeLink) onResumeAnswer(t Transport, gen uint64, frame []byte, f *wi
 	}
 	switch {
 	case f.Type == wire.TypeResumeOK:
-		err := l.accept(t, f.LastPosition)
+		err := l.accept(t, gen, f.LastPosition)
 		if errors.Is(err, ErrResumePosition) {
 			l.storeMu.Lock()
 			first, end := l.store.first, l.store.end

@@ -205,3 +205,77 @@ func TestResumeServerChecks(t *testing.T) {
 		t.Fatalf("Server returned %v, want ErrResumed", err)
 	}
 }
+
+// TestKeepalivePositionBeyondSent: a peer's KEEPALIVE that reports a
+// position beyond what this side has sent (rsocket-go v0.8.16 echoes its
+// own position) is ignored: the frames not yet sent stay in the store, and
+// the next resumption retransmits them all.
+func TestKeepalivePositionBeyondSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		held := make(chan rsocket.Transport, 1) // the first redial: not read
+		peers := make(chan *raw, 1)
+		dials := 0
+		cfg := &rsocket.ResumeConfig{Redial: func(context.Context) (rsocket.Transport, error) {
+			dials++
+			if dials == 1 {
+				// Two frames fill the pipe: RESUME and the first one
+				// retransmitted; the rest wait, unsent.
+				ct, st := rsocket.Pipe(rsocket.PipeConfig{Frames: 2})
+				held <- st
+				return ct, nil
+			}
+			ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+			peers <- newRaw(t, st)
+			return ct, nil
+		}}
+		ct, st := rsocket.Pipe(rsocket.PipeConfig{})
+		srv := newRaw(t, st)
+		c, err := rsocket.Client(context.Background(), ct, rsocket.ClientConfig{Resume: cfg, KeepaliveInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		srv.next(wire.TypeSetup)
+		srv.tr.Close()
+		peer := <-held
+		// Sent while disconnected: stored, not sent.
+		const n = 8
+		var end uint64
+		for i := range n {
+			data := []byte{byte('a' + i)}
+			if err := c.FireAndForget(context.Background(), rsocket.Payload{Data: data}); err != nil {
+				t.Fatal(err)
+			}
+			end += uint64(wire.Size(&wire.Frame{Type: wire.TypeRequestFNF, StreamID: 1, Data: data}))
+		}
+		// RESUME_OK(0), then a KEEPALIVE acknowledging every frame, while
+		// all but one of them still wait to be retransmitted.
+		for _, f := range [][]byte{wire.AppendResumeOK(nil, 0), wire.AppendKeepalive(nil, false, end, nil)} {
+			b, err := peer.Claim(context.Background(), len(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(b, f)
+			peer.Commit(len(f))
+		}
+		synctest.Wait()
+		// The transport breaks before the peer read anything.
+		peer.Close()
+		p2 := <-peers
+		defer p2.tr.Close()
+		resume := p2.next(wire.TypeResume)
+		if resume.FirstAvailablePosition != 0 {
+			t.Fatalf("RESUME: first available position %d, want 0 (nothing was received)", resume.FirstAvailablePosition)
+		}
+		p2.send(wire.AppendResumeOK(nil, 0))
+		for i := range n {
+			f := p2.next(wire.TypeRequestFNF)
+			if f == nil || f.Type != wire.TypeRequestFNF || string(f.Data) != string(rune('a'+i)) {
+				t.Fatalf("retransmitted frame %d: %v", i, f)
+			}
+		}
+		if err := c.Err(); err != nil {
+			t.Fatalf("session ended: %v", err)
+		}
+	})
+}

@@ -115,6 +115,7 @@ func (c *Conn) onResume(f *wire.Frame) error {
 	}
 	// From now on this connection's receive goroutine pumps t for the
 	// session.
+	c.liftRecvLimit()
 	c.res, c.resGen = l, gen
 	close(c.resumed)
 	return nil
@@ -148,7 +149,7 @@ func (l *resumeLink) resumeServer(t Transport, clientRecv, clientFirst uint64) (
 	if clientFirst > pos {
 		return 0, fmt.Errorf("server received position %d, client can retransmit from %d", pos, clientFirst)
 	}
-	if err := l.accept(t, clientRecv); err != nil {
+	if err := l.accept(t, gen, clientRecv); err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(l.c.ctx, resumeWait)

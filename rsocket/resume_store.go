@@ -22,6 +22,11 @@ type frameStore struct {
 	limit int
 	first uint64 // position of the oldest stored frame
 	end   uint64 // position after the newest frame: bytes of counted frames sent
+	// sent is the position up to which frames were handed to a
+	// transport: end while the session has one, less while it has none or
+	// is retransmitting after a resume. The peer cannot have received
+	// more, so an acknowledgement beyond it is wrong (ack).
+	sent uint64
 	// relaid counts re-layouts (grow): offsets held by a reader are stale
 	// when it changed. Appends and trims never move a record.
 	relaid uint64
@@ -105,6 +110,21 @@ func (s *frameStore) trim(pos uint64) {
 		s.used -= recordHeader + n
 		s.first += uint64(n)
 	}
+}
+
+// ack trims the frames the peer reports received up to pos (its KEEPALIVE)
+// and reports whether pos was believable: at most what was sent, so that
+// no frame not yet sent is dropped. A position behind first (going
+// backwards) trims nothing. A peer that reports more than it received but
+// no more than was sent (rsocket-go v0.8.16 answers KEEPALIVE with its own
+// position) makes the store drop frames the peer lacks: its next RESUME is
+// then refused (canResumeFrom), and nothing is resumed with a gap.
+func (s *frameStore) ack(pos uint64) bool {
+	if pos > s.sent {
+		return false
+	}
+	s.trim(pos)
+	return true
 }
 
 // canResumeFrom reports whether the frames from pos on are all stored: pos

@@ -113,3 +113,26 @@ func TestFrameStoreRelaid(t *testing.T) {
 		t.Fatalf("after re-layout: %q", f)
 	}
 }
+
+// TestFrameStoreAck: an acknowledgement beyond what was sent is refused
+// and trims nothing; one going backwards trims nothing; one within what
+// was sent trims the frames before it.
+func TestFrameStoreAck(t *testing.T) {
+	s := frameStore{limit: 8192}
+	for range 4 {
+		s.append(make([]byte, 10))
+	}
+	s.sent = 20 // two frames handed to a transport
+	if s.ack(30) {
+		t.Fatal("ack(30) beyond the 20 bytes sent: accepted")
+	}
+	if s.first != 0 {
+		t.Fatalf("ack(30) refused but trimmed to %d", s.first)
+	}
+	if !s.ack(20) || s.first != 20 {
+		t.Fatalf("ack(20): first %d, want 20", s.first)
+	}
+	if !s.ack(10) || s.first != 20 {
+		t.Fatalf("ack(10) after ack(20): first %d, want 20", s.first)
+	}
+}

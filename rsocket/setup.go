@@ -75,14 +75,48 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 		}
 	}
 	c.setHandler(h)
+	c.liftRecvLimit()
 	c.setupSeen = true
-	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, info.MaxLifetime
-	go c.keepaliveLoop(info.KeepaliveInterval, info.MaxLifetime, false)
+	lifetime := info.MaxLifetime
+	if c.lifetimeCap > 0 {
+		lifetime = min(lifetime, c.lifetimeCap)
+	}
+	c.set.keepalive, c.set.maxLifetime = info.KeepaliveInterval, lifetime
+	go c.keepaliveLoop(info.KeepaliveInterval, lifetime, false)
 	if c.lease != nil {
 		go c.leaseLoop()
 	}
 	close(c.ready)
 	return nil
+}
+
+// setupTurn reports whether the receive goroutine handles the first frame
+// (or the failure to read it) itself: false if the setup deadline passed
+// first, whose timer then closes the connection (setupTimedOut). Receive
+// goroutine only.
+func (c *Conn) setupTurn() bool {
+	if c.setupTimer != nil && !c.setupTaken {
+		c.setupTaken = true
+		c.setupLate = !c.setupTimer.Stop()
+	}
+	return !c.setupLate
+}
+
+// setupTimedOut runs when ServerConfig.SetupTimeout passed without a first
+// frame: the client is told and the connection closes.
+func (c *Conn) setupTimedOut() {
+	ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+	_ = c.sendError(ctx, 0, CodeConnectionError, "no SETUP within the setup timeout")
+	cancel()
+	c.fail(ErrSetupTimeout)
+}
+
+// liftRecvLimit ends the limit on the first frame's length (MaxSetupSize)
+// once SETUP or RESUME was accepted.
+func (c *Conn) liftRecvLimit() {
+	if l, ok := c.recvT.(recvLimiter); ok {
+		l.limitRecv(MaxFrameLength)
+	}
 }
 
 func (c *Conn) rejectSetup(code ErrorCode, msg string) {
@@ -101,8 +135,15 @@ func (c *Conn) rejectSetup(code ErrorCode, msg string) {
 // flag the receive path sets (a load per frame, a store the first time
 // after each tick; no locked instruction, no clock read) and this loop
 // clears.
+//
+// A server with an idle timeout (ServerConfig.IdleTimeout) checks it here
+// too: a connection with no open stream and no request (reqSeen) since
+// that long ago is closed (closeIdle).
 func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 	tick := min(interval, lifetime/4)
+	if c.idleTimeout > 0 {
+		tick = min(tick, c.idleTimeout/4)
+	}
 	if tick < time.Millisecond {
 		tick = time.Millisecond
 	}
@@ -111,11 +152,23 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 	c.recvSeen.Store(false)
 	lastChange := time.Now()
 	lastSent := lastChange
+	lastBusy := lastChange
 	for {
 		select {
 		case <-c.done:
 			return
 		case now := <-t.C:
+			if c.idleTimeout > 0 {
+				if c.reqSeen.Load() || c.openStreams() > 0 {
+					c.reqSeen.Store(false)
+					lastBusy = now
+				} else if now.Sub(lastBusy) >= c.idleTimeout+tick {
+					// lastBusy is the last tick that saw activity:
+					// it ended up to a tick later.
+					c.closeIdle()
+					return
+				}
+			}
 			if c.recvSeen.Load() {
 				c.recvSeen.Store(false)
 				lastChange = now
@@ -129,6 +182,11 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 					lastChange = now
 					continue
 				}
+				// Tell the peer, in case it is alive and only slower
+				// than the lifetime this side enforces.
+				ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+				_ = c.sendError(ctx, 0, CodeConnectionError, "keepalive timeout: nothing received within "+lifetime.String())
+				cancel()
 				c.fail(ErrKeepaliveTimeout)
 				return
 			}
@@ -140,4 +198,18 @@ func (c *Conn) keepaliveLoop(interval, lifetime time.Duration, send bool) {
 			}
 		}
 	}
+}
+
+// closeIdle ends a connection that was idle for ServerConfig.IdleTimeout:
+// ERROR[CONNECTION_CLOSE] tells the peer (and ends a resumable session
+// rather than leaving it to be resumed), then the connection closes with
+// ErrIdleTimeout.
+func (c *Conn) closeIdle() {
+	if c.res != nil {
+		c.res.closing.Store(true)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+	_ = c.sendError(ctx, 0, CodeConnectionClose, "idle timeout")
+	cancel()
+	c.fail(ErrIdleTimeout)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -14,7 +15,8 @@ import (
 // TCP transport tuning.
 const (
 	// tcpReadBuffer is the bufio size; frames up to this size are parsed in
-	// place from the read buffer, larger ones are read into a scratch buffer.
+	// place from the read buffer, larger ones are read into a scratch buffer
+	// that grows as their bytes arrive (readLarge).
 	tcpReadBuffer = 64 << 10
 	// tcpPendingBound is how many encoded bytes may wait for the socket
 	// before Claim blocks.
@@ -23,6 +25,10 @@ const (
 )
 
 var errFrameTooLarge = errors.New("rsocket: frame larger than the transport allows")
+
+// errRecvLimit: the peer declared a frame longer than the receive limit
+// (recvLimiter).
+var errRecvLimit = errors.New("rsocket: received frame longer than allowed")
 
 // NewTCPTransport returns a Transport that speaks RSocket's TCP framing (a
 // 24-bit big-endian length before each frame) over c. It sets TCP_NODELAY
@@ -58,6 +64,7 @@ func NewTCPTransportConfig(c net.Conn, cfg TCPConfig) Transport {
 		writerDone: make(chan struct{}),
 		pending:    make([]byte, 0, 64<<10),
 		spare:      make([]byte, 0, 64<<10),
+		limit:      MaxFrameLength,
 	}
 	go t.writer()
 	return t
@@ -82,7 +89,16 @@ type tcpTransport struct {
 	werr       error
 
 	closeOnce sync.Once
+
+	// limit is the longest frame Receive accepts (receive goroutine only:
+	// see recvLimiter).
+	limit int
 }
+
+var _ recvLimiter = (*tcpTransport)(nil)
+
+// limitRecv implements recvLimiter.
+func (t *tcpTransport) limitRecv(n int) { t.limit = min(max(n, 0), MaxFrameLength) }
 
 func (t *tcpTransport) MaxFrameSize() int { return MaxFrameLength }
 
@@ -225,6 +241,12 @@ func (t *tcpTransport) drain() {
 // blocks).
 func (t *tcpTransport) Flush() { t.drain() }
 
+// Receive reads length-prefixed frames. A frame that fits the read buffer
+// is handed on in place; a longer one is read into a scratch buffer kept for
+// the next, which grows only with bytes that arrived (readLarge): the
+// length is the peer's word, and a peer that declares 16 MiB and sends
+// nothing must not cost 16 MiB. A length above the receive limit ends
+// Receive with errRecvLimit before any of the frame is read.
 func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 	var big []byte
 	for {
@@ -233,6 +255,9 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 			return t.readErr(err)
 		}
 		n := int(hdr[0])<<16 | int(hdr[1])<<8 | int(hdr[2])
+		if n > t.limit {
+			return fmt.Errorf("%w: %d bytes declared, limit %d", errRecvLimit, n, t.limit)
+		}
 		if _, err := t.r.Discard(lengthSize); err != nil {
 			return t.readErr(err)
 		}
@@ -249,17 +274,37 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 			}
 			continue
 		}
-		if cap(big) < n {
-			big = make([]byte, n)
-		}
-		frame := big[:n]
-		if _, err := io.ReadFull(t.r, frame); err != nil {
+		big, err = readLarge(t.r, big, n)
+		if err != nil {
 			return t.readErr(err)
 		}
-		if err := fn(frame); err != nil {
+		if err := fn(big); err != nil {
 			return err
 		}
 	}
+}
+
+// readLarge reads an n-byte frame from r into buf's memory and returns it.
+// buf grows by doubling (from tcpReadBuffer, at most to n) only when full,
+// so its size stays within twice the bytes that arrived.
+func readLarge(r io.Reader, buf []byte, n int) ([]byte, error) {
+	b := buf[:0]
+	for len(b) < n {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(max(2*cap(b), tcpReadBuffer), n))
+			copy(nb, b)
+			b = nb
+		}
+		k, err := r.Read(b[len(b):min(cap(b), n)])
+		b = b[:len(b)+k]
+		if err != nil && len(b) < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return b, nil
 }
 
 func (t *tcpTransport) readErr(err error) error {

@@ -76,3 +76,15 @@ type laterCommitter interface {
 type drivenCommitter interface {
 	CommitDriven(n int) error
 }
+
+// recvLimiter is implemented by a Transport that reads each frame's length
+// before the frame (TCP): limitRecv(n) makes Receive fail with errRecvLimit
+// when the peer declares a frame longer than n, before reading or making
+// room for any of it. A server connection limits its first frame
+// (ServerConfig.MaxSetupSize) and lifts the limit once SETUP or RESUME is
+// accepted. Only the receive goroutine calls it (or the code that starts
+// it), so it needs no synchronisation. Transports whose frames cannot
+// declare more than they hold (a ring record, a Pipe) do not implement it.
+type recvLimiter interface {
+	limitRecv(n int)
+}
