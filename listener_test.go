@@ -61,11 +61,14 @@ func TestAcceptEveryConnection(t *testing.T) {
 		}
 		clients = append(clients, c)
 	}
-	// Wait until the listener has seen the closed ones go.
+	// Wait until the listener has seen the closed ones go (admitted
+	// counts the connections served and not yet ended) and queued the
+	// others (a Dial returns once the SETUP is accepted, a moment before
+	// the connection is queued).
 	rsockettest.Eventually(t, 5*time.Second, "the closed clients to leave the queue", func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		return l.queue.Len() == len(clients)
+		return l.admitted == len(clients) && l.queue.Len() == len(clients)
 	})
 	for i := range clients {
 		s, err := l.Accept(ctxT(t))
