@@ -174,6 +174,22 @@ func (c *Client) Conn(ctx context.Context) (*Conn, error) {
 	}
 }
 
+// Connected reports whether the Client has a connection now.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	cur := c.cur
+	c.mu.Unlock()
+	if cur == nil {
+		return false
+	}
+	select {
+	case <-cur.Done():
+		return false
+	default:
+		return true
+	}
+}
+
 // RequestResponse makes a request-response on the current connection.
 func (c *Client) RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.Payload, error) {
 	conn, err := c.Conn(ctx)

@@ -35,6 +35,9 @@ func TestClientSurvivesRestart(t *testing.T) {
 			}
 			defer c.Close()
 			roundTrip(t, c)
+			if !c.Connected() {
+				t.Fatal("Connected is false after a request was answered")
+			}
 
 			// Load: requesters that keep going through the restart.
 			ctx, stop := context.WithCancel(ctxT(t))
@@ -107,6 +110,9 @@ func TestClientFailFast(t *testing.T) {
 	fast, err := NewClient(addr, cfg, Reconnect{FailFast: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fast.Connected() {
+		t.Fatal("Connected with nobody listening")
 	}
 	if _, err := fast.RequestResponse(ctxT(t), rsocket.Payload{}); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("FailFast request without a connection: %v", err)
