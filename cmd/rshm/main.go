@@ -25,6 +25,7 @@ import (
 var commands = []cli.Command{
 	cli.ServeCommand,
 	cli.RequestCommand,
+	cli.SidecarCommand,
 	cli.DoctorCommand,
 	cli.BenchCommand,
 	cli.VersionCommand,
