@@ -39,7 +39,9 @@ func (n named) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Pa
 func upstreamServer(t *testing.T, name string) (string, *rshm.Listener) {
 	t.Helper()
 	l, err := rshm.Listen("tcp://127.0.0.1:0", rshm.Config{Server: rsocket.ServerConfig{
-		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return named{name: name}, nil },
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return named{name: name}, nil
+		},
 	}})
 	if err != nil {
 		t.Fatal(err)
