@@ -16,7 +16,7 @@ all: build
 build: grpc-bench
 	$(GO) build -o bin/rshm ./cmd/rshm
 
-.PHONY: grpc-bench grpc-check
+.PHONY: grpc-bench grpc-check otel-check
 
 # rshm-grpc, the gRPC-go baseline rshm bench runs (it looks for it next to
 # bin/rshm), built from its own module so that gRPC is no dependency of the
@@ -33,6 +33,17 @@ grpc-check:
 	cd bench/grpcbench && $(GO) run $(STATICCHECK) ./...
 	cd bench/grpcbench && $(GO) test -count=1 ./...
 
+# The nested module otelrshm (OpenTelemetry interceptors, a module of its
+# own so that OpenTelemetry is no dependency of the library): vet, gofmt,
+# staticcheck and its tests, under the race detector too.
+otel-check:
+	cd otelrshm && $(GO) vet ./...
+	@out=$$(cd otelrshm && gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needs to be run on (otelrshm):"; echo "$$out"; exit 1; fi
+	cd otelrshm && $(GO) run $(STATICCHECK) ./...
+	cd otelrshm && $(GO) test -race -count=1 ./...
+	cd otelrshm && $(GO) test -count=1 ./...
+
 # The README's first command: RSocket over shared memory and over TCP side by
 # side on this machine, against raw TCP and Unix sockets (under a minute).
 demo: build
@@ -43,7 +54,7 @@ demo: build
 bench-table:
 	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket|Resume)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
 
-test: fmt-check vet staticcheck cross interop-deps race unit fuzz grpc-check
+test: fmt-check vet staticcheck cross interop-deps race unit fuzz grpc-check otel-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^$$') 2>&1); \

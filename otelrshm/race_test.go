@@ -1,0 +1,5 @@
+//go:build race
+
+package otelrshm
+
+const raceEnabled = true
