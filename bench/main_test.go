@@ -15,9 +15,12 @@ import (
 var cpuA, cpuB = -1, -1
 
 func TestMain(m *testing.M) {
-	roles := make(map[string]func(args []string) int, len(childRoles))
+	roles := make(map[string]func(args []string) int, len(childRoles)+len(serverRoles))
 	for role := range childRoles {
 		roles[role] = func(args []string) int { return runChild(role, args) }
+	}
+	for role, fn := range serverRoles {
+		roles[role] = fn
 	}
 	testchild.Main(roles)
 	if allowed, err := affinity.Allowed(); err == nil {
