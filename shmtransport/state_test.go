@@ -204,3 +204,54 @@ func TestStateMutualExclusion(t *testing.T) {
 		t.Fatalf("word %#x after the claims: want 1", w)
 	}
 }
+
+// TestSpinBudget: polling that pays doubles the budget up to
+// DefaultSpinTime; polling that ends in a park shrinks it by a quarter,
+// down to MinSpinTime.
+func TestSpinBudget(t *testing.T) {
+	var b spinBudget
+	b.init()
+	if b.load() != DefaultSpinTime {
+		t.Fatalf("initial budget %v", b.load())
+	}
+	b.paid()
+	if b.load() != DefaultSpinTime {
+		t.Fatalf("budget grew past DefaultSpinTime: %v", b.load())
+	}
+	for range 100 {
+		b.wasted()
+	}
+	if b.load() != MinSpinTime {
+		t.Fatalf("after many wasted polls: %v, want MinSpinTime", b.load())
+	}
+	b.wasted()
+	b.paid()
+	if b.load() != 2*MinSpinTime {
+		t.Fatalf("one paid poll from the floor: %v, want %v", b.load(), 2*MinSpinTime)
+	}
+	n := 0
+	for b.load() < DefaultSpinTime {
+		b.paid()
+		n++
+	}
+	if n > 6 {
+		t.Errorf("%d paid polls to recover the full budget; want a handful", n)
+	}
+}
+
+// TestDriverLeavingWakesLoop: a requester that drives the receive side and
+// leaves before its answer came (its budget spent, or cancelled) hands the
+// receive side back to the loop at once; the loop, which stepped aside,
+// would otherwise sleep through the answer for up to driverSleep.
+func TestDriverLeavingWakesLoop(t *testing.T) {
+	client, _ := pair(t, 1<<16, WaitDefault)
+	cancel := make(chan struct{})
+	close(cancel)
+	for len(client.kick) > 0 {
+		<-client.kick
+	}
+	client.Drive(func([]byte) error { return nil }, func() bool { return false }, cancel)
+	if len(client.kick) != 1 {
+		t.Fatal("a driver left unanswered without waking the receive loop")
+	}
+}

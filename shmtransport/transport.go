@@ -61,6 +61,10 @@ type Transport struct {
 
 	turn chan struct{} // wakes a Claim waiting for the claim (see lockClaim)
 
+	// spin is how long WaitDefault polls before it parks, adapted to what
+	// polling has been finding (see spinBudget).
+	spin spinBudget
+
 	// Claim holder only: the batching of CommitLater.
 	pending bool // records staged and not yet published
 	staged  int  // how many
@@ -184,6 +188,7 @@ func New(d *shm.Duplex, out, in *ring.Buffer, c net.Conn, liveness io.Reader, o 
 	out.StageLocally(localArena, batchMaxFrame)
 	t.handle = t.handleRecord
 	t.state.init(1) // the receive side's reference: see Receive
+	t.spin.init()
 	t.kick = make(chan struct{}, 1)
 	if o.Prefault {
 		// Before the liveness reader starts: its shutdown stops the timer.
@@ -399,6 +404,7 @@ func (t *Transport) Receive(fn func(frame []byte) error) (err error) {
 		defer unpin()
 	}
 	w := newWaiter(t.wait, t.park)
+	w.budget = &t.spin
 	stepAside := time.NewTimer(time.Hour)
 	defer stepAside.Stop()
 	t.startPolling(recvPollBit)
@@ -547,7 +553,7 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 	case WaitBackoff, WaitBlock:
 		return
 	default:
-		budget = DefaultSpinTime
+		budget = t.spin.load()
 	}
 	if !t.driving.CompareAndSwap(false, true) {
 		t.turnedAway.Store(true)
@@ -558,11 +564,16 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 		return
 	}
 	t.startPolling(drivePoll)
+	answered := false
 	defer func() {
 		t.stopPolling(drivePoll)
 		t.exit()
 		t.driving.Store(false)
-		if t.turnedAway.Swap(false) {
+		// The receive loop stepped aside for this driver: it must take
+		// over at once when others were turned away, and when this
+		// driver leaves unanswered (its budget spent, or cancelled), for
+		// its answer comes later and nobody else polls for it.
+		if t.turnedAway.Swap(false) || !answered {
 			signalKick(t.kick)
 		}
 	}()
@@ -573,6 +584,10 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 	var start time.Time
 	for i := 0; ; i++ {
 		if done() {
+			if budget > 0 && i > 0 {
+				t.spin.paid() // the answer came while this driver polled
+			}
+			answered = true
 			return
 		}
 		t.flushStaged()
@@ -605,6 +620,7 @@ func (t *Transport) Drive(fn func(frame []byte) error, done func() bool, cancel 
 				if start.IsZero() {
 					start = time.Now()
 				} else if time.Since(start) > budget {
+					t.spin.wasted()
 					return
 				}
 			}

@@ -3,6 +3,7 @@ package shmtransport
 import (
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rshm/rshm/ring"
@@ -56,7 +57,12 @@ type waiter struct {
 	kind    Wait
 	park    time.Duration // each park's bound: ring.NoTimeout unless Options say
 	idle    int           // steps since the last work
+	parked  bool          // this idle period ended in a park
 	backoff ring.Backoff
+	// budget, for WaitDefault, is the transport's adaptive polling time:
+	// read at the start of each idle period, told whether the period's
+	// polling found work.
+	budget *spinBudget
 }
 
 func newWaiter(kind Wait, park time.Duration) waiter {
@@ -82,7 +88,10 @@ const DefaultSpinTime = 250 * time.Microsecond
 const defaultSpins = 100
 
 func (w *waiter) reset() {
-	w.idle = 0
+	if w.budget != nil && w.idle > 0 && !w.parked {
+		w.budget.paid()
+	}
+	w.idle, w.parked = 0, false
 	w.backoff.Idle(1)
 }
 
@@ -102,6 +111,9 @@ func (w *waiter) poll() bool {
 		return true
 	}
 	w.idle++
+	if w.idle == 1 && w.budget != nil {
+		w.backoff.SpinTime = w.budget.load()
+	}
 	if w.idle&31 == 0 {
 		runtime.Gosched()
 		return false
@@ -110,5 +122,40 @@ func (w *waiter) poll() bool {
 		ring.Spin{}.Idle(0)
 		return false
 	}
-	return w.backoff.Step()
+	park := w.backoff.Step()
+	if park && w.budget != nil && !w.parked {
+		w.budget.wasted()
+	}
+	w.parked = w.parked || park
+	return park
+}
+
+// spinBudget is how long WaitDefault polls before parking, adapted to
+// whether polling pays on this connection. Polling that finds work (the
+// peer answered within the budget) doubles it, up to DefaultSpinTime;
+// polling that ends in a park shrinks it by a quarter, down to
+// MinSpinTime. A connection whose peer answers fast keeps the full budget;
+// one whose answers come slower than the budget, typically because
+// polling takes the CPU the answer needs (an application, its sidecar and
+// an upstream on two CPUs: BenchmarkSidecar in package bench), stops
+// polling within a few round trips and parks at once instead.
+type spinBudget struct{ ns atomic.Int64 }
+
+// MinSpinTime is the least an adaptive budget polls before it parks.
+const MinSpinTime = 5 * time.Microsecond
+
+func (b *spinBudget) init() { b.ns.Store(int64(DefaultSpinTime)) }
+
+func (b *spinBudget) load() time.Duration { return time.Duration(b.ns.Load()) }
+
+func (b *spinBudget) paid() {
+	if v := b.ns.Load(); v < int64(DefaultSpinTime) {
+		b.ns.Store(min(2*v, int64(DefaultSpinTime)))
+	}
+}
+
+func (b *spinBudget) wasted() {
+	if v := b.ns.Load(); v > int64(MinSpinTime) {
+		b.ns.Store(max(v-v/4, int64(MinSpinTime)))
+	}
 }
