@@ -50,7 +50,8 @@ func (c TCPConfig) poll() time.Duration {
 type pollReader struct {
 	c      net.Conn
 	rc     syscall.RawConn
-	budget time.Duration
+	budget time.Duration // the configured poll, the most polled
+	cur    time.Duration // the poll now: adapted to whether polling pays
 	prefix []byte
 
 	// The state of one look at the socket, kept here so that the callback
@@ -66,6 +67,7 @@ type pollReader struct {
 
 func newPollReader(c net.Conn, cfg TCPConfig) *pollReader {
 	p := &pollReader{c: c, budget: cfg.poll(), prefix: cfg.Prefix}
+	p.cur = p.budget
 	if sc, ok := c.(syscall.Conn); ok && p.budget > 0 && canPoll {
 		if rc, err := sc.SyscallConn(); err == nil {
 			p.rc = rc
@@ -77,7 +79,7 @@ func newPollReader(c net.Conn, cfg TCPConfig) *pollReader {
 
 // Read reads without blocking, polling an empty socket (yielding between
 // looks, so that the goroutines the last frames woke run) until it has
-// spent the budget polling, and then parks until the runtime's poller
+// spent the poll (cur, adapted between minTCPPoll and the budget), and then parks until the runtime's poller
 // reports the socket readable. Only the time of looks that found nothing
 // else to run counts: a look that comes back long after the last (others
 // ran in between: the requesters woken by the last answers, encoding their
@@ -111,7 +113,10 @@ func (p *pollReader) Read(b []byte) (int, error) {
 		if !last.IsZero() {
 			if d := now.Sub(last); d < pollBusyGap {
 				idle += d
-				p.park = idle >= p.budget
+				p.park = idle >= p.cur
+				if p.park {
+					p.wasted() // polled the whole poll for nothing
+				}
 			} else {
 				busy++
 				p.park = busy >= pollBusyLooks && p.budget != PollForever
@@ -122,6 +127,9 @@ func (p *pollReader) Read(b []byte) (int, error) {
 			runtime.Gosched()
 		}
 	}
+	if idle > 0 && !p.park {
+		p.paid() // the bytes came while polling
+	}
 	if p.err != nil {
 		return 0, &net.OpError{Op: "read", Net: "tcp", Source: p.c.LocalAddr(), Addr: p.c.RemoteAddr(), Err: p.err}
 	}
@@ -130,6 +138,25 @@ func (p *pollReader) Read(b []byte) (int, error) {
 	}
 	return p.n, nil
 }
+
+// wasted shrinks the poll after one that ended in a park.
+func (p *pollReader) wasted() {
+	if p.budget != PollForever {
+		p.cur = max(p.cur-p.cur/4, minTCPPoll)
+	}
+}
+
+// paid grows the poll after one that found bytes.
+func (p *pollReader) paid() { p.cur = min(2*p.cur, p.budget) }
+
+// minTCPPoll is the least an empty socket is polled before the receive
+// loop parks. The poll adapts as the shared-memory transport's does:
+// polling that finds the peer's bytes doubles it, up to TCPConfig.Poll;
+// polling that ends in a park shrinks it by a quarter, down to this. A
+// peer that answers within the poll keeps it whole; one that answers later,
+// often because polling takes the CPU the answer needs (three processes
+// on two CPUs: BenchmarkSidecar in package bench), soon parks at once.
+const minTCPPoll = 5 * time.Microsecond
 
 // pollBusyGap: a gap between two looks at the socket longer than this means
 // other goroutines ran between them (a look and a yield with nothing to run
