@@ -55,7 +55,7 @@ func (c *Conn) handleFrame(frame []byte) error {
 				if tf == payloadNC {
 					flags |= wire.FlagComplete
 				}
-				c.deliver(s, flags, nil, frame[wire.HeaderSize:], false)
+				c.deliver(id, s, flags, nil, frame[wire.HeaderSize:], false)
 				return nil
 			}
 		}
@@ -269,13 +269,16 @@ func (c *Conn) onPayload(f *wire.Frame) {
 		}
 		assembled = true
 	}
-	c.deliver(s, flags, md, data, assembled)
+	c.deliver(f.StreamID, s, flags, md, data, assembled)
 }
 
-// deliver hands a complete inbound PAYLOAD message to its stream. With
-// assembled set, md and data are the stream's reassembly buffers, whose data
-// buffer the stream's queue may take instead of copying it.
-func (c *Conn) deliver(s *stream, flags wire.Flags, md, data []byte, assembled bool) {
+// deliver hands a complete inbound PAYLOAD message for stream id to its
+// stream s. With assembled set, md and data are the stream's reassembly
+// buffers, whose data buffer the stream's queue may take instead of copying
+// it. It unregisters by id, the frame's, not s.id: a request-response whose
+// requester gave up (cancelled) is recycled, its id rewritten, while this
+// goroutine may still hold it from the lookup.
+func (c *Conn) deliver(id uint32, s *stream, flags wire.Flags, md, data []byte, assembled bool) {
 	next := flags&wire.FlagNext != 0
 	complete := flags&wire.FlagComplete != 0
 	if s.kind == wire.TypeRequestResponse {
@@ -283,25 +286,25 @@ func (c *Conn) deliver(s *stream, flags wire.Flags, md, data []byte, assembled b
 			return
 		}
 		// A PAYLOAD on a request-response completes it, C or not.
-		if c.unregister(s.id, s) {
+		if c.unregister(id, s) {
 			c.completeRR(s, Payload{Metadata: md, Data: data}, nil)
 		}
 		return
 	}
 	if next && !s.push(md, data, assembled) {
 		// The peer sent beyond the credits granted.
-		if c.unregister(s.id, s) {
+		if c.unregister(id, s) {
 			s.terminate(&Error{Code: CodeInvalid, Message: "peer sent beyond request(n) credits"})
 			if s.responder {
-				_ = c.sendError(c.ctx, s.id, CodeInvalid, "payload beyond request(n) credits")
+				_ = c.sendError(c.ctx, id, CodeInvalid, "payload beyond request(n) credits")
 			} else {
-				_ = c.sendCancel(c.ctx, s.id)
+				_ = c.sendCancel(c.ctx, id)
 			}
 		}
 		return
 	}
 	if complete && s.closeIn(io.EOF) {
-		c.unregister(s.id, s)
+		c.unregister(id, s)
 	}
 }
 

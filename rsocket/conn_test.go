@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -429,4 +430,33 @@ func TestListenerAcceptCtx(t *testing.T) {
 		t.Fatalf("Accept after an Accept's ctx ended: %v", err)
 	}
 	s.Close()
+}
+
+// TestCancelWhileAnswered: requests cancelled as their answers arrive. The
+// receive side may still hold a cancelled request's record when the
+// requester recycles it for its next request (a new id): an answer must
+// complete only the request of the frame's stream id (run with -race).
+func TestCancelWhileAnswered(t *testing.T) {
+	p := pipePair(t, inlineEcho{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				ctx, cancel := context.WithCancel(t.Context())
+				if (i+g)%2 == 0 {
+					go cancel() // races the answer
+				}
+				data := []byte{byte(g), byte(i)}
+				resp, err := p.Client.RequestResponse(ctx, rsocket.Payload{Data: data})
+				cancel()
+				if err == nil && string(resp.Data) != string(data) {
+					t.Errorf("request %d/%d got the answer %v", g, i, resp.Data)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
