@@ -221,3 +221,30 @@ func (s slowResponder) RequestResponse(ctx context.Context, p rsocket.Payload) (
 	<-s.release
 	return rsocket.Payload{Data: []byte("done")}, nil
 }
+
+// TestStatsOverSharedMemory: a shared-memory connection's counters see its
+// frames, its rings, and its receive loop parking while idle.
+func TestStatsOverSharedMemory(t *testing.T) {
+	cfg := testConfig(t)
+	l, err := Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := Dial(ctxT(t), "shm://"+l.Addr().String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 5 {
+		roundTrip(t, c)
+	}
+	st := c.Stats().Transport
+	if st.FramesSent < 5 || st.FramesReceived < 5 || st.BytesSent == 0 || st.RingSize != cfg.RingSize {
+		t.Fatalf("stats after 5 round trips over shared memory: %+v", st)
+	}
+	// Idle, the receive loop parks (the first park may need a moment).
+	rsockettest.Eventually(t, 5*time.Second, "the idle receive loop to park", func() bool {
+		return c.Stats().Transport.Parks > 0
+	})
+}

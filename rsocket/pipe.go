@@ -74,8 +74,10 @@ type pipeQueue struct {
 	bytes    int
 	maxBytes int
 	free     [][]byte
-	ready    chan struct{} // cap 1: a frame was queued
-	space    chan struct{} // cap 1: a frame was dequeued
+	// Frames and bytes queued and dequeued since the start (Traffic).
+	queued, queuedBytes, dequeued, dequeuedBytes uint64
+	ready                                        chan struct{} // cap 1: a frame was queued
+	space                                        chan struct{} // cap 1: a frame was dequeued
 }
 
 func newPipeQueue(cfg PipeConfig) *pipeQueue {
@@ -161,6 +163,8 @@ func (p *pipeEnd) Commit(n int) error {
 	q.frames[(q.head+q.n)%len(q.frames)] = b
 	q.n++
 	q.bytes += n
+	q.queued++
+	q.queuedBytes += uint64(n)
 	q.mu.Unlock()
 	signal(q.ready)
 	<-p.sem
@@ -202,6 +206,8 @@ func (p *pipeEnd) Receive(fn func(frame []byte) error) error {
 		q.head = (q.head + 1) % len(q.frames)
 		q.n--
 		q.bytes -= len(b)
+		q.dequeued++
+		q.dequeuedBytes += uint64(len(b))
 		q.mu.Unlock()
 		signal(q.space)
 		err := fn(b)
@@ -212,6 +218,18 @@ func (p *pipeEnd) Receive(fn func(frame []byte) error) error {
 			return err
 		}
 	}
+}
+
+// Traffic counts the frames this end queued and dequeued
+// (TrafficCounter).
+func (p *pipeEnd) Traffic() (framesSent, bytesSent, framesReceived, bytesReceived uint64) {
+	p.out.mu.Lock()
+	framesSent, bytesSent = p.out.queued, p.out.queuedBytes
+	p.out.mu.Unlock()
+	p.in.mu.Lock()
+	framesReceived, bytesReceived = p.in.dequeued, p.in.dequeuedBytes
+	p.in.mu.Unlock()
+	return framesSent, bytesSent, framesReceived, bytesReceived
 }
 
 func (p *pipeEnd) Close() error {

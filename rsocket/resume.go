@@ -157,6 +157,8 @@ type resumeLink struct {
 	store   frameStore
 	sendGen uint64 // the generation whose retransmission store.sent counts
 
+	resumptions atomic.Uint64 // transports the session moved to (Conn.Stats)
+
 	recvMu  sync.Mutex // one delivery at a time, across transports
 	recvGen uint64     // frames of other generations are dropped
 	implied atomic.Uint64
@@ -592,6 +594,7 @@ func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
 			ok := !l.closed && l.pending == t
 			if ok {
 				l.cur, l.gen, l.pending, l.redialing = t, gen, nil, false
+				l.resumptions.Add(1)
 				if l.expiry != nil {
 					l.expiry.Stop()
 					l.expiry = nil

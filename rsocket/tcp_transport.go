@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -87,6 +88,9 @@ type tcpTransport struct {
 	claimOpen  bool
 	writing    bool // a drain is writing: the only one at a time
 	werr       error
+
+	framesSent, bytesSent uint64        // under mu
+	framesRecv, bytesRecv atomic.Uint64 // by the receive loop
 
 	closeOnce sync.Once
 
@@ -171,11 +175,22 @@ func (t *tcpTransport) Commit(n int) error {
 	t.pending[s+2] = byte(n)
 	t.pending = t.pending[:s+lengthSize+n]
 	t.claimOpen = false
+	t.framesSent++
+	t.bytesSent += uint64(n)
 	err := t.werr
 	t.mu.Unlock()
 	<-t.sem
 	signal(t.wake)
 	return err
+}
+
+// Traffic counts the frames committed (under the lock Commit holds) and
+// the frames the receive loop delivered (TrafficCounter).
+func (t *tcpTransport) Traffic() (framesSent, bytesSent, framesReceived, bytesReceived uint64) {
+	t.mu.Lock()
+	framesSent, bytesSent = t.framesSent, t.bytesSent
+	t.mu.Unlock()
+	return framesSent, bytesSent, t.framesRecv.Load(), t.bytesRecv.Load()
 }
 
 func (t *tcpTransport) Abort() {
@@ -266,6 +281,7 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 			if err != nil {
 				return t.readErr(err)
 			}
+			t.counted(n)
 			if err := fn(frame); err != nil {
 				return err
 			}
@@ -278,10 +294,17 @@ func (t *tcpTransport) Receive(fn func(frame []byte) error) error {
 		if err != nil {
 			return t.readErr(err)
 		}
+		t.counted(n)
 		if err := fn(big); err != nil {
 			return err
 		}
 	}
+}
+
+// counted counts a received frame of n bytes.
+func (t *tcpTransport) counted(n int) {
+	t.framesRecv.Add(1)
+	t.bytesRecv.Add(uint64(n))
 }
 
 // readLarge reads an n-byte frame from r into buf's memory and returns it.

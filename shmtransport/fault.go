@@ -131,6 +131,7 @@ func (t *Transport) parkData(pos uint64, timeout time.Duration) {
 	t.parkedRecv.Store(threadID())
 	defer t.parkedRecv.Store(0)
 	if !t.faulted.Load() {
+		t.parks.Add(1)
 		t.in.WaitDataAt(pos, timeout)
 	}
 }

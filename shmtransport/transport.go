@@ -69,6 +69,13 @@ type Transport struct {
 	pending bool // records staged and not yet published
 	staged  int  // how many
 
+	// Counters (Traffic, RingStats): the sent ones kept by the claim
+	// holder, the received ones by the receive token's holder; parks by
+	// the receive loop.
+	framesSent, bytesSent uint64
+	framesRecv, bytesRecv uint64
+	parks                 atomic.Uint64
+
 	// The receive side is polled by Receive or by a requester in Drive,
 	// whoever holds tok; driving is set while a requester is in Drive, and
 	// Receive steps aside while it is. The fields below tok are
@@ -304,6 +311,8 @@ func (t *Transport) claimSlow(ctx context.Context, n int) ([]byte, error) {
 func (t *Transport) Commit(n int) (err error) {
 	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	t.out.Stage(n)
+	t.framesSent++
+	t.bytesSent += uint64(n)
 	t.pending = true
 	t.unlockClaim()
 	return nil
@@ -346,6 +355,8 @@ func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePo
 func (t *Transport) commitStaged(n int, bits int64) (err error) {
 	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	t.out.Stage(n)
+	t.framesSent++
+	t.bytesSent += uint64(n)
 	t.pending = true
 	t.staged++
 	switch {
@@ -514,6 +525,8 @@ func (t *Transport) poll(fn func(frame []byte) error) int {
 // handle is the ring callback of poll, bound once so polling allocates
 // nothing; it runs with the receive token held.
 func (t *Transport) handleRecord(rec []byte) bool {
+	t.framesRecv++
+	t.bytesRecv += uint64(len(rec))
 	t.ferr = t.fn(rec)
 	return t.ferr == nil
 }
@@ -689,3 +702,46 @@ func (t *Transport) Err() error {
 // RegionName returns the name the region had in the shm directory; it was
 // unlinked before the first frame.
 func (t *Transport) RegionName() string { return t.duplex.Region().Name() }
+
+// Traffic counts the frames committed and delivered, and their bytes
+// (rsocket.TrafficCounter). It takes the claim and the receive token for a
+// moment to read what their holders count; on a closed transport it
+// reports what was counted by then, as far as it can take them.
+func (t *Transport) Traffic() (framesSent, bytesSent, framesReceived, bytesReceived uint64) {
+	if t.lockClaim(context.Background()) == nil {
+		framesSent, bytesSent = t.framesSent, t.bytesSent
+		t.unlockClaim()
+	}
+	if t.takeToken() {
+		framesReceived, bytesReceived = t.framesRecv, t.bytesRecv
+		t.tok.Store(false)
+	}
+	return framesSent, bytesSent, framesReceived, bytesReceived
+}
+
+// RingStats reports the ring capacity, the receive loop's parks, and the
+// futex wakes this side made for the peer (rsocket.RingCounter).
+func (t *Transport) RingStats() (size int, parks, wakes uint64) {
+	size, parks = t.out.Capacity(), t.parks.Load()
+	if t.lockClaim(context.Background()) == nil {
+		wakes += t.out.ProducerStats().Wakes
+		t.unlockClaim()
+	}
+	if t.takeToken() {
+		wakes += t.in.ConsumerStats().Wakes
+		t.tok.Store(false)
+	}
+	return size, parks, wakes
+}
+
+// takeToken takes the receive token from whoever polls, yielding until it
+// is free; false on a transport that faulted (a fault may leave it taken).
+func (t *Transport) takeToken() bool {
+	for !t.tok.CompareAndSwap(false, true) {
+		if t.faulted.Load() {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
+}
