@@ -457,6 +457,19 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	}
 }
 
+// Conns returns the connections the listener serves now, accepted or
+// not, in no particular order: for statistics (Conn.Stats) and for
+// servers that address their clients.
+func (l *Listener) Conns() []*Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*Conn, 0, len(l.conns))
+	for c := range l.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Serve blocks until the listener is closed (by Close or Shutdown), and
 // returns ErrClosed, or until ctx ends: then it closes the listener as
 // Close does and returns ctx's error.

@@ -199,5 +199,9 @@ func (b *Buffer) ProducerStats() Stats { return b.pStats }
 // ConsumerStats returns the consumer side's counts. Consumer side only.
 func (b *Buffer) ConsumerStats() Stats { return b.cStats }
 
+// ConsumerWakes is ConsumerStats().Wakes alone, for a caller that holds the
+// consumer side while a WaitDataAt of another goroutine may count its park.
+func (b *Buffer) ConsumerWakes() uint64 { return b.cStats.Wakes }
+
 // Mem returns the memory the ring lives in.
 func (b *Buffer) Mem() []byte { return b.mem }

@@ -728,7 +728,7 @@ func (t *Transport) RingStats() (size int, parks, wakes uint64) {
 		t.unlockClaim()
 	}
 	if t.takeToken() {
-		wakes += t.in.ConsumerStats().Wakes
+		wakes += t.in.ConsumerWakes()
 		t.tok.Store(false)
 	}
 	return size, parks, wakes

@@ -56,6 +56,7 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	resume := fs.Bool("resume", false, "accept resumable sessions (rshm request --resume)")
 	var scfgSHM shm.Config
 	shmFlags(fs, &scfgSHM)
+	metricsAddr := fs.String("metrics", "", "serve connection statistics for Prometheus at http://`ADDR`/metrics")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -97,6 +98,14 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	defer ln.Close()
 	fmt.Fprintf(stdout, "listening on %s\n", rshm.URL(ln.Addr().String(), mode))
+	if *metricsAddr != "" {
+		a, stop, err := serveMetrics(*metricsAddr, ln)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", a)
+	}
 	if !*verbose {
 		_ = ln.Serve(ctx) // ^C is how serve ends; the listener closes every connection
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,43 @@ func TestSHMDir(t *testing.T) {
 	}
 	if _, err := request(ctx, "--rr", "--data", "d", "--shm-dir", t.TempDir(), "shm://"+s.url); err == nil || !strings.Contains(err.Error(), "shm directory") {
 		t.Fatalf("shm:// with another directory: %v, want a refusal naming the directory", err)
+	}
+}
+
+// TestServeMetrics: --metrics serves the statistics of the connections
+// being served, by transport.
+func TestServeMetrics(t *testing.T) {
+	s := startServe(t, "--metrics", "127.0.0.1:0")
+	var url string
+	rsockettest.Eventually(t, 5*time.Second, "the metrics address", func() bool {
+		for _, l := range strings.Split(s.out.String(), "\n") {
+			if u, ok := strings.CutPrefix(l, "metrics on "); ok {
+				url = u
+				return true
+			}
+		}
+		return false
+	})
+	c, err := rshm.Dial(testCtx(t), "shm://"+s.url, rshm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.RequestResponse(testCtx(t), rsocket.Payload{Data: []byte("m")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`rshm_connections{transport="shm"} 1`, `rshm_frames_received{transport="shm"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(string(body), `rshm_frames_received{transport="shm"} 0`) {
+		t.Fatalf("/metrics counts no frame received over shared memory:\n%s", body)
 	}
 }
