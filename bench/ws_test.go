@@ -55,13 +55,13 @@ func dialWS(b *testing.B) *rsocket.Conn {
 	pin(b)
 	addr := listenPeer(b, "rsocket-ws")
 	ctx := context.Background()
-	t, err := wstransport.Dial(ctx, "ws://"+addr+"/rsocket", wstransport.Options{})
+	tr, err := wstransport.Dial(ctx, "ws://"+addr+"/rsocket", wstransport.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, err := rsocket.Client(ctx, t, rsocket.ClientConfig{})
+	conn, err := rsocket.Client(ctx, tr, rsocket.ClientConfig{})
 	if err != nil {
-		t.Close()
+		tr.Close()
 		b.Fatal(err)
 	}
 	keepOnly(b, conn)
