@@ -29,18 +29,17 @@ func Dial(ctx context.Context, rawURL string, opts Options) (rsocket.Transport, 
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return nil, fmt.Errorf("%w: %q", errBadScheme, rawURL)
 	}
-	var bc *batchConn // the connection of this dial, once made
+	var wc *wireConn // the connection of this dial, once made
 	var nd net.Dialer
 	d := websocket.Dialer{
-		ReadBufferSize:  bufferSize,
-		WriteBufferSize: bufferSize,
+		ReadBufferSize: bufferSize,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := nd.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			bc = newBatchConn(c, opts)
-			return bc, nil
+			wc = newWireConn(c, opts)
+			return wc, nil
 		},
 		NetDialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := nd.DialContext(ctx, network, addr)
@@ -52,8 +51,8 @@ func Dial(ctx context.Context, rawURL string, opts Options) (rsocket.Transport, 
 				c.Close()
 				return nil, err
 			}
-			bc = newBatchConn(tc, opts)
-			return bc, nil
+			wc = newWireConn(tc, opts)
+			return wc, nil
 		},
 	}
 	ws, resp, err := d.DialContext(ctx, rawURL, opts.Header)
@@ -63,7 +62,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (rsocket.Transport, 
 		}
 		return nil, fmt.Errorf("wstransport: dial %s: %w", rawURL, err)
 	}
-	return newTransport(ws, bc, max), nil
+	return newTransport(ws, wc, max, true), nil
 }
 
 // tlsConfig is cfg for a WebSocket client: the server name from the URL

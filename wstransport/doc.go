@@ -15,16 +15,19 @@
 //	t, err := wstransport.Dial(ctx, "wss://example.com/rsocket", wstransport.Options{})
 //	conn, err := rsocket.Client(ctx, t, rsocket.ClientConfig{})
 //
-// The WebSocket protocol itself (the HTTP upgrade, framing, masking, ping,
-// close) is github.com/gorilla/websocket's; docs/design.md says why that
-// library. The transport adds what the rsocket engine expects of every
-// transport: senders encode their frames straight into a shared pending
-// buffer and a writer goroutine sends whatever has accumulated with one
-// write to the socket (write-behind, as rsocket's TCP transport does), the
-// receive loop polls the socket briefly before it parks, and every buffer
-// is bounded: a message larger than Options.MaxMessageSize, a text message
-// or a malformed frame ends the connection with a WebSocket close frame and
-// an error (ErrMessageTooLarge, ErrTextMessage, ErrProtocol), and a peer
-// that stops reading ends it after Options.WriteTimeout (ErrWriteTimeout)
-// rather than letting frames pile up.
+// github.com/gorilla/websocket does the HTTP upgrade on both sides, reads
+// (framing, unmasking, ping, close, the checks a peer's frames need) and
+// writes the control frames; docs/design.md says why that library. The
+// transport encodes the frames it sends itself, the way the rsocket engine
+// expects of every transport: senders encode each RSocket frame straight
+// into a shared pending buffer behind room for its WebSocket header (and
+// mask it, on a client), and a writer goroutine sends whatever has
+// accumulated with one write to the socket (write-behind, as rsocket's TCP
+// transport does). The receive loop polls the socket briefly before it
+// parks, and every buffer is bounded: a message larger than
+// Options.MaxMessageSize, a text message or a malformed frame ends the
+// connection with a WebSocket close frame and an error
+// (ErrMessageTooLarge, ErrTextMessage, ErrProtocol), and a peer that stops
+// reading ends it after Options.WriteTimeout (ErrWriteTimeout) rather than
+// letting frames pile up.
 package wstransport

@@ -24,15 +24,14 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts Options) (rsocket.Tran
 	}
 	hw := &hijacker{ResponseWriter: w, opts: opts}
 	u := websocket.Upgrader{
-		ReadBufferSize:  bufferSize,
-		WriteBufferSize: bufferSize,
-		CheckOrigin:     opts.CheckOrigin,
+		ReadBufferSize: bufferSize,
+		CheckOrigin:    opts.CheckOrigin,
 	}
 	ws, err := u.Upgrade(hw, r, nil)
 	if err != nil {
 		return nil, fmt.Errorf("wstransport: upgrade: %w", err)
 	}
-	return newTransport(ws, hw.bc, max), nil
+	return newTransport(ws, hw.wc, max, false), nil
 }
 
 // Handler returns an http.Handler that accepts RSocket over WebSocket with
@@ -59,11 +58,11 @@ func (o Options) Handler(serve func(ctx context.Context, t rsocket.Transport)) h
 	})
 }
 
-// hijacker hands the library a batchConn over the hijacked connection.
+// hijacker hands the library a wireConn over the hijacked connection.
 type hijacker struct {
 	http.ResponseWriter
 	opts Options
-	bc   *batchConn
+	wc   *wireConn
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -71,8 +70,8 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.bc = newBatchConn(c, h.opts)
-	return h.bc, brw, nil
+	h.wc = newWireConn(c, h.opts)
+	return h.wc, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the server's ResponseWriter.

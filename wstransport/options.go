@@ -16,16 +16,15 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 )
 
-// Buffer sizes. A message up to bufferSize bytes is read with one system
-// call and written from the library's write buffer without a second frame.
+// Buffer sizes.
 const (
+	// bufferSize is the initial size of the pending and receive buffers
+	// and the size of the library's read buffer: a read system call
+	// fetches up to this many bytes of messages.
 	bufferSize = 64 << 10
 	// pendingBound is how many encoded bytes may wait for the socket
 	// before Claim blocks (as rsocket's TCP transport).
 	pendingBound = 1 << 20
-	// recordPrefix is the length before each frame in the pending buffer,
-	// which tells the writer goroutine where one message ends.
-	recordPrefix = 3
 )
 
 // Options configures a WebSocket transport. The zero value works.

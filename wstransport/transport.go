@@ -2,12 +2,16 @@ package wstransport
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -21,18 +25,23 @@ const closeFlushTimeout = time.Second
 // transport is an rsocket.Transport over one WebSocket connection.
 //
 // Writes are write-behind, as in rsocket's TCP transport: each sender
-// encodes its frame under a lock straight into a shared pending buffer
-// (behind a 3-byte length that only the writer reads) and wakes the writer
-// goroutine, which swaps the pending buffer for a spare and hands its
-// frames to the library as one message each, with batchConn holding them
-// back until the last so that the batch leaves with one write to the
-// socket. Claim blocks while more than pendingBound bytes wait.
+// encodes its frame under a lock straight into a shared pending buffer,
+// behind room for the WebSocket header, and Commit writes the header there
+// (and, on a client, masks the frame), so the pending buffer holds
+// finished WebSocket frames; the writer goroutine swaps it for a spare and
+// writes it with one call, looping until nothing is pending. Claim blocks
+// while more than pendingBound bytes wait. The library reads (framing,
+// control frames, close) and writes the control frames; handing it each
+// frame to write as a message would cost its locks and a copy per frame
+// (docs/design.md, WebSocket).
 //
 // Goroutines: one writer per transport, ended by Close.
 type transport struct {
-	ws  *websocket.Conn
-	bc  *batchConn
-	max int
+	ws     *websocket.Conn
+	conn   *wireConn
+	max    int
+	client bool          // frames are masked
+	keys   *rand.ChaCha8 // masking keys; used under mu
 
 	sem        chan struct{} // held from Claim to Commit/Abort
 	wake       chan struct{} // cap 1: frames were committed
@@ -41,24 +50,28 @@ type transport struct {
 	writerDone chan struct{}
 
 	mu         sync.Mutex
-	pending    []byte // length-prefixed frames waiting for the socket
+	pending    []byte // WebSocket frames waiting for the socket
 	spare      []byte
-	claimStart int // offset of the open claim's length prefix
+	claimStart int // offset of the open claim's header room
+	claimRoom  int // the size of that room
 	claimOpen  bool
 	writing    bool  // a drain is writing: the only one at a time
 	err        error // the first failure of either direction; fails claims
 
 	rbuf []byte // the message being received; only Receive uses it
 
+	peerClose atomic.Int32 // the close code the peer sent, echoed by Close
+
 	closeOnce sync.Once
 }
 
-func newTransport(ws *websocket.Conn, bc *batchConn, max int) *transport {
+func newTransport(ws *websocket.Conn, conn *wireConn, max int, client bool) *transport {
 	ws.SetReadLimit(int64(max))
 	t := &transport{
 		ws:         ws,
-		bc:         bc,
+		conn:       conn,
 		max:        max,
+		client:     client,
 		sem:        make(chan struct{}, 1),
 		wake:       make(chan struct{}, 1),
 		drained:    make(chan struct{}, 1),
@@ -68,8 +81,29 @@ func newTransport(ws *websocket.Conn, bc *batchConn, max int) *transport {
 		spare:      make([]byte, 0, bufferSize),
 		rbuf:       make([]byte, 0, bufferSize),
 	}
+	if client {
+		var seed [32]byte
+		_, _ = crand.Read(seed[:]) // never fails
+		t.keys = rand.NewChaCha8(seed)
+	}
+	// The peer's close frame ends Receive; Close answers it, after the
+	// frames already committed (the library would answer at once, from the
+	// reading goroutine, and frames written after the answer would break
+	// the protocol).
+	ws.SetCloseHandler(func(code int, _ string) error {
+		t.peerClose.Store(int32(code))
+		return nil
+	})
 	go t.writer()
 	return t
+}
+
+// room is the header room a frame of n bytes needs.
+func (t *transport) room(n int) int {
+	if t.client {
+		return headerSize(n) + maskKeySize
+	}
+	return headerSize(n)
 }
 
 func (t *transport) MaxFrameSize() int { return t.max }
@@ -104,7 +138,8 @@ func (t *transport) Claim(ctx context.Context, n int) ([]byte, error) {
 		}
 		if len(t.pending) == 0 || len(t.pending)+n <= pendingBound {
 			start := len(t.pending)
-			need := start + recordPrefix + n
+			room := t.room(n)
+			need := start + room + n
 			if need > cap(t.pending) {
 				nb := make([]byte, start, max(need, 2*cap(t.pending)))
 				copy(nb, t.pending)
@@ -112,8 +147,9 @@ func (t *transport) Claim(ctx context.Context, n int) ([]byte, error) {
 			}
 			t.pending = t.pending[:need]
 			t.claimStart = start
+			t.claimRoom = room
 			t.claimOpen = true
-			b := t.pending[start+recordPrefix : need : need]
+			b := t.pending[start+room : need : need]
 			t.mu.Unlock()
 			return b, nil
 		}
@@ -131,13 +167,23 @@ func (t *transport) Claim(ctx context.Context, n int) ([]byte, error) {
 	}
 }
 
+// Commit writes the frame's header into the room before it: a frame
+// shorter than claimed may need a shorter header (the length in the fewest
+// bytes), and then moves up to it.
 func (t *transport) Commit(n int) error {
 	t.mu.Lock()
-	s := t.claimStart
-	t.pending[s] = byte(n >> 16)
-	t.pending[s+1] = byte(n >> 8)
-	t.pending[s+2] = byte(n)
-	t.pending = t.pending[:s+recordPrefix+n]
+	s, room := t.claimStart, t.claimRoom
+	h := t.room(n)
+	if h < room {
+		copy(t.pending[s+h:], t.pending[s+room:s+room+n])
+	}
+	var key [maskKeySize]byte
+	if t.client {
+		binary.LittleEndian.PutUint32(key[:], uint32(t.keys.Uint64()))
+		mask(t.pending[s+h:s+h+n], key)
+	}
+	putHeader(t.pending[s:], n, t.client, key)
+	t.pending = t.pending[:s+h+n]
 	t.claimOpen = false
 	err := t.err
 	t.mu.Unlock()
@@ -178,8 +224,12 @@ func (t *transport) writer() {
 			t.drain()
 		case <-t.closed:
 			t.drain() // what was committed before Close
+			code := int(t.peerClose.Load())
+			if code == 0 {
+				code = websocket.CloseNormalClosure
+			}
 			_ = t.ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+				websocket.FormatCloseMessage(code, ""),
 				time.Now().Add(closeFlushTimeout))
 			return
 		}
@@ -200,16 +250,16 @@ func (t *transport) drain() {
 		out := t.pending
 		t.pending = t.spare[:0]
 		t.mu.Unlock()
-		err := t.send(out)
+		_, err := t.conn.Write(out)
 		t.mu.Lock()
 		if cap(out) > 4*pendingBound {
 			out = make([]byte, 0, bufferSize) // do not keep a huge frame's memory
 		}
 		t.spare = out[:0]
 		if err != nil && t.err == nil {
-			t.err = err
+			t.err = t.writeErr(err)
 			t.mu.Unlock()
-			_ = t.bc.Conn.Close() // ends Receive
+			_ = t.conn.Conn.Close() // ends Receive
 			t.mu.Lock()
 		}
 		signal(t.drained)
@@ -218,26 +268,12 @@ func (t *transport) drain() {
 	t.mu.Unlock()
 }
 
-// send writes the frames of one batch, each as a binary message, with one
-// write to the socket.
-func (t *transport) send(out []byte) error {
-	for len(out) > 0 {
-		n := int(out[0])<<16 | int(out[1])<<8 | int(out[2])
-		frame := out[recordPrefix : recordPrefix+n]
-		out = out[recordPrefix+n:]
-		// Hold all but the last message of the batch in batchConn.
-		if more := len(out) > 0; more != t.bc.hold.Load() {
-			t.bc.hold.Store(more)
-		}
-		if err := t.ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
-			t.bc.hold.Store(false)
-			if t.bc.timedOut.Load() {
-				return ErrWriteTimeout
-			}
-			return fmt.Errorf("wstransport: write: %w", err)
-		}
+// writeErr maps an error of a write to the socket to the transport's.
+func (t *transport) writeErr(err error) error {
+	if t.conn.timedOut.Load() {
+		return ErrWriteTimeout
 	}
-	return nil
+	return fmt.Errorf("wstransport: write: %w", err)
 }
 
 // Flush writes the committed frames now, from the calling goroutine,
@@ -251,6 +287,10 @@ func (t *transport) Receive(fn func(frame []byte) error) error {
 	for {
 		typ, r, err := t.ws.NextReader()
 		if err != nil {
+			if t.peerClose.Load() != 0 {
+				// The peer closed: Close answers, then closes.
+				return t.record(t.readErr(err))
+			}
 			return t.fail(t.readErr(err))
 		}
 		if typ != websocket.BinaryMessage {
@@ -327,15 +367,21 @@ func (t *transport) readErr(err error) error {
 	return fmt.Errorf("%w: %v", ErrProtocol, err)
 }
 
-// fail records err as the transport's failure, so that claims fail too,
-// closes the connection under the WebSocket, and returns err.
+// fail records err and closes the connection under the WebSocket.
 func (t *transport) fail(err error) error {
+	t.record(err)
+	_ = t.conn.Conn.Close()
+	return err
+}
+
+// record records err as the transport's failure, so that claims fail too,
+// and returns it.
+func (t *transport) record(err error) error {
 	t.mu.Lock()
 	if t.err == nil {
 		t.err = err
 	}
 	t.mu.Unlock()
-	_ = t.bc.Conn.Close()
 	signal(t.drained)
 	return err
 }
@@ -346,7 +392,7 @@ func (t *transport) fail(err error) error {
 func (t *transport) Close() error {
 	var err error
 	t.closeOnce.Do(func() {
-		t.bc.closeDeadline(closeFlushTimeout)
+		t.conn.closeDeadline(closeFlushTimeout)
 		close(t.closed)
 		<-t.writerDone
 		err = t.ws.Close()

@@ -2,6 +2,7 @@ package wstransport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -392,7 +393,7 @@ func TestPeerStopsReading(t *testing.T) {
 }
 
 // A peer's close frame: normal closure is io.EOF, another code a
-// *CloseError.
+// *CloseError; Close answers with the same code.
 func TestPeerCloses(t *testing.T) {
 	for _, tc := range []struct {
 		code int
@@ -418,10 +419,13 @@ func TestPeerCloses(t *testing.T) {
 				t.Errorf("code %d: Receive %v; want %v", tc.code, err, want)
 			}
 		}
+		// Close (the engine's answer to Receive's end) echoes the code.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if code := c.closeCode(t); code != tc.code {
 			t.Errorf("the server echoed close code %d; want %d", code, tc.code)
 		}
-		s.Close()
 	}
 }
 
@@ -444,5 +448,55 @@ func TestCloseSendsCloseFrame(t *testing.T) {
 	err = c.Receive(func(f []byte) error { got = append(got, string(f)); return nil })
 	if err != io.EOF || len(got) != 1 || got[0] != "hello" {
 		t.Fatalf("Receive: %q, %v; want [hello], io.EOF", got, err)
+	}
+}
+
+// Golden headers: the length in the fewest bytes, the mask bit and key on
+// a client's frames, and the masking itself.
+func TestPutHeaderAndMask(t *testing.T) {
+	key := [maskKeySize]byte{0x37, 0xfa, 0x21, 0x3d}
+	tests := []struct {
+		n      int
+		masked bool
+		want   []byte
+	}{
+		{0, false, []byte{0x82, 0x00}},
+		{125, false, []byte{0x82, 125}},
+		{126, false, []byte{0x82, 126, 0x00, 126}},
+		{0xffff, false, []byte{0x82, 126, 0xff, 0xff}},
+		{0x10000, false, []byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+		{5, true, []byte{0x82, 0x85, 0x37, 0xfa, 0x21, 0x3d}},
+		{300, true, []byte{0x82, 0x80 | 126, 0x01, 0x2c, 0x37, 0xfa, 0x21, 0x3d}},
+	}
+	for _, tc := range tests {
+		b := make([]byte, maxHeaderSize)
+		h := putHeader(b, tc.n, tc.masked, key)
+		if !bytes.Equal(b[:h], tc.want) {
+			t.Errorf("header(%d, masked %v) = % x; want % x", tc.n, tc.masked, b[:h], tc.want)
+		}
+	}
+	// RFC 6455 section 5.7: "Hello" masked with 37 fa 21 3d.
+	p := []byte("Hello")
+	mask(p, key)
+	if want := []byte{0x7f, 0x9f, 0x4d, 0x51, 0x58}; !bytes.Equal(p, want) {
+		t.Errorf("masked Hello = % x; want % x", p, want)
+	}
+	// Any length, against the byte-at-a-time definition, and back.
+	for n := range 40 {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i * 31)
+		}
+		q := bytes.Clone(p)
+		mask(q, key)
+		for i := range q {
+			if q[i] != p[i]^key[i%4] {
+				t.Fatalf("mask of %d bytes: byte %d is %#x; want %#x", n, i, q[i], p[i]^key[i%4])
+			}
+		}
+		mask(q, key)
+		if !bytes.Equal(p, q) {
+			t.Fatalf("mask twice of %d bytes does not restore them", n)
+		}
 	}
 }
