@@ -61,14 +61,21 @@ func TestConformance(t *testing.T) {
 }
 
 // The same with small messages: the engine fragments to the transport's
-// maximum, and the library splits messages larger than its write buffer.
+// maximum. (-short, as under the race detector in make test, leaves this
+// and the TLS run to the plain pass: each repeats the suite's timing tests
+// on a loaded machine.)
 func TestConformanceSmallMessages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the suite over ws runs in TestConformance")
+	}
 	rsockettest.RunConformance(t, func(t testing.TB) (rsocket.Transport, rsocket.Transport) {
 		return pair(t, Options{MaxMessageSize: 1000}, Options{MaxMessageSize: 1000})
 	})
 }
 
-func TestConformanceTLS(t *testing.T) {
+// tlsDial returns a dial function for pairs over wss:// from one TLS
+// server, whose certificate the client trusts.
+func tlsDial(t *testing.T) rsockettest.Dial {
 	accepted := make(chan rsocket.Transport, 1)
 	mux := http.NewServeMux()
 	mux.Handle("/rsocket", Handler(func(_ context.Context, tr rsocket.Transport) { accepted <- tr }))
@@ -77,7 +84,7 @@ func TestConformanceTLS(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
 	url := "wss" + strings.TrimPrefix(srv.URL, "https") + "/rsocket"
-	rsockettest.RunConformance(t, func(t testing.TB) (rsocket.Transport, rsocket.Transport) {
+	return func(t testing.TB) (rsocket.Transport, rsocket.Transport) {
 		c, err := Dial(context.Background(), url, Options{TLS: &tls.Config{RootCAs: roots}})
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +92,42 @@ func TestConformanceTLS(t *testing.T) {
 		s := <-accepted
 		t.Cleanup(func() { c.Close(); s.Close() })
 		return c, s
+	}
+}
+
+func TestConformanceTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("TestTLS runs over wss in -short")
+	}
+	rsockettest.RunConformance(t, tlsDial(t))
+}
+
+// A request-response and a stream over wss://.
+func TestTLS(t *testing.T) {
+	p := rsockettest.Connect(t, tlsDial(t), rsocket.ClientConfig{}, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return &rsockettest.Echo{}, nil
+		},
 	})
+	ctx := context.Background()
+	got, err := p.Client.RequestResponse(ctx, rsocket.Payload{Data: []byte("over tls")})
+	if err != nil || string(got.Data) != "over tls" {
+		t.Fatalf("RequestResponse: %q, %v", got.Data, err)
+	}
+	st, err := p.Client.RequestStream(ctx, rsocket.Payload{Data: []byte("3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range st.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Errorf("stream: %d items; want 3", n)
+	}
 }
 
 func TestDialVerifiesCertificate(t *testing.T) {
