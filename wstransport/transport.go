@@ -86,10 +86,10 @@ func newTransport(ws *websocket.Conn, conn *wireConn, max int, client bool) *tra
 		_, _ = crand.Read(seed[:]) // never fails
 		t.keys = rand.NewChaCha8(seed)
 	}
-	// The peer's close frame ends Receive; Close answers it, after the
-	// frames already committed (the library would answer at once, from the
-	// reading goroutine, and frames written after the answer would break
-	// the protocol).
+	// The peer's close frame ends Receive, and Close answers it (the
+	// library would answer at once, from the reading goroutine, and a
+	// batch the writer goroutine writes after the answer would break the
+	// protocol).
 	ws.SetCloseHandler(func(code int, _ string) error {
 		t.peerClose.Store(int32(code))
 		return nil
