@@ -27,7 +27,8 @@ const Forever = time.Duration(math.MaxInt64)
 type Reader struct {
 	c      net.Conn
 	rc     syscall.RawConn
-	budget time.Duration
+	budget time.Duration // the configured poll, the most polled
+	cur    time.Duration // the poll now, adapted to whether polling pays
 
 	// The state of one look at the socket, kept here so that the callback
 	// handed to rc.Read is a method value made once (no allocation per
@@ -43,7 +44,7 @@ type Reader struct {
 // New returns a Reader of c that polls an empty socket for budget before
 // it parks; a budget of zero or less reads c plainly.
 func New(c net.Conn, budget time.Duration) *Reader {
-	p := &Reader{c: c, budget: budget}
+	p := &Reader{c: c, budget: budget, cur: budget}
 	if sc, ok := c.(syscall.Conn); ok && budget > 0 && canPoll {
 		if rc, err := sc.SyscallConn(); err == nil {
 			p.rc = rc
@@ -58,7 +59,7 @@ func (p *Reader) Polls() bool { return p.rc != nil }
 
 // Read reads without blocking, polling an empty socket (yielding between
 // looks, so that the goroutines the last bytes woke run) until it has
-// spent the budget polling, and then parks until the runtime's poller
+// spent the poll (see MinPoll), and then parks until the runtime's poller
 // reports the socket readable. Only the time of looks that found nothing
 // else to run counts: a look that comes back long after the last (others
 // ran in between) means the process is busy and its peer's answer is on
@@ -86,7 +87,10 @@ func (p *Reader) Read(b []byte) (int, error) {
 		if !last.IsZero() {
 			if d := now.Sub(last); d < busyGap {
 				idle += d
-				p.park = idle >= p.budget
+				p.park = idle >= p.cur
+				if p.park {
+					p.wasted() // polled the whole poll for nothing
+				}
 			} else {
 				busy++
 				p.park = busy >= busyLooks && p.budget != Forever
@@ -98,6 +102,9 @@ func (p *Reader) Read(b []byte) (int, error) {
 		}
 	}
 	p.buf = nil
+	if idle > 0 && !p.park {
+		p.paid() // the bytes came while polling
+	}
 	if p.err != nil {
 		return 0, &net.OpError{Op: "read", Net: p.c.LocalAddr().Network(), Source: p.c.LocalAddr(), Addr: p.c.RemoteAddr(), Err: p.err}
 	}
@@ -106,6 +113,25 @@ func (p *Reader) Read(b []byte) (int, error) {
 	}
 	return p.n, nil
 }
+
+// MinPoll is the least an empty socket is polled before Read parks. The
+// poll adapts: polling that finds the peer's bytes doubles it, up to the
+// budget; polling that ends in a park shrinks it by a quarter, down to
+// MinPoll. A peer that answers within the poll keeps it whole; one that
+// answers later, often because polling takes the CPU the answer needs
+// (three processes on two CPUs: BenchmarkSidecar in package bench), soon
+// parks at once.
+const MinPoll = 5 * time.Microsecond
+
+// wasted shrinks the poll after one that ended in a park.
+func (p *Reader) wasted() {
+	if p.budget != Forever {
+		p.cur = max(p.cur-p.cur/4, MinPoll)
+	}
+}
+
+// paid grows the poll after one that found bytes.
+func (p *Reader) paid() { p.cur = min(2*p.cur, p.budget) }
 
 // busyGap: a gap between two looks at the socket longer than this means
 // other goroutines ran between them (a look and a yield with nothing to run

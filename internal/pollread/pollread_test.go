@@ -127,3 +127,31 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPollAdapts: a poll that ends in a park shrinks the reader's poll by a
+// quarter, down to MinPoll; bytes that come while it polls double it, up
+// to the budget; an unbounded poll never adapts.
+func TestPollAdapts(t *testing.T) {
+	r := &Reader{budget: 200 * time.Microsecond, cur: 200 * time.Microsecond}
+	r.wasted()
+	if r.cur != 150*time.Microsecond {
+		t.Fatalf("after a wasted poll: %v, want 150us", r.cur)
+	}
+	for range 100 {
+		r.wasted()
+	}
+	if r.cur != MinPoll {
+		t.Fatalf("after many wasted polls: %v, want %v", r.cur, MinPoll)
+	}
+	for range 10 {
+		r.paid()
+	}
+	if r.cur != r.budget {
+		t.Fatalf("after paid polls: %v, want the budget %v", r.cur, r.budget)
+	}
+	f := &Reader{budget: Forever, cur: Forever}
+	f.wasted()
+	if f.cur != Forever {
+		t.Fatalf("an unbounded poll adapted: %v", f.cur)
+	}
+}

@@ -1,14 +1,17 @@
 //go:build unix && !race
 
-package rsocket
+package pollread
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // A Read that finds data allocates nothing (the race detector allocates,
 // hence the build tag).
-func TestPollReaderReadDoesNotAllocate(t *testing.T) {
+func TestReadDoesNotAllocate(t *testing.T) {
 	a, b := tcpPair(t)
-	r := newPollReader(a, TCPConfig{})
+	r := New(a, 100*time.Microsecond)
 	out, in := []byte("x"), make([]byte, 8)
 	allocs := testing.AllocsPerRun(200, func() {
 		if _, err := b.Write(out); err != nil {
