@@ -3,8 +3,10 @@ package rshm
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/rshm/rshm/handshake"
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/rsockettest"
+	"github.com/rshm/rshm/wstransport"
 )
 
 // seqStreamer streams count sequence numbers for request data "count".
@@ -33,7 +36,7 @@ func (seqStreamer) RequestResponse(_ context.Context, p rsocket.Payload) (rsocke
 
 // TestResumeAcrossTransports moves one resumable session between shared
 // memory and TCP while a stream runs: shm to TCP, TCP to TCP, TCP to shm,
-// shm to shm. Every item arrives exactly once, in order; the server
+// shm to shm, and across WebSocket too. Every item arrives exactly once, in order; the server
 // accepts one connection; nothing is left in the shm directory.
 func TestResumeAcrossTransports(t *testing.T) {
 	cfg := testConfig(t)
@@ -47,11 +50,13 @@ func TestResumeAcrossTransports(t *testing.T) {
 	}
 	defer l.Close()
 	addr := l.Addr().String()
+	ws := httptest.NewServer(l.WebSocketHandler()) // the same listener, over WebSocket
+	defer ws.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
 	// The order of transports: the first dial, then one per cut.
-	modes := []Mode{SHMOnly, TCPOnly, TCPOnly, SHMOnly, SHMOnly}
+	modes := []Kind{KindSHM, KindTCP, KindWS, KindTCP, KindSHM, KindWS, KindSHM}
 	var mu sync.Mutex
 	var cur rsocket.Transport
 	var kinds []Kind
@@ -59,9 +64,16 @@ func TestResumeAcrossTransports(t *testing.T) {
 		mu.Lock()
 		i := min(len(kinds), len(modes)-1)
 		mu.Unlock()
-		hcfg := cfg.Handshake
-		hcfg.Mode = modes[i]
-		tr, k, err := handshake.Dial(ctx, addr, hcfg)
+		var tr rsocket.Transport
+		var err error
+		k := modes[i]
+		if k == KindWS {
+			tr, err = wstransport.Dial(ctx, "ws://"+strings.TrimPrefix(ws.URL, "http://")+"/", wstransport.Options{})
+		} else {
+			hcfg := cfg.Handshake
+			hcfg.Mode = map[Kind]Mode{KindSHM: SHMOnly, KindTCP: TCPOnly}[k]
+			tr, k, err = handshake.Dial(ctx, addr, hcfg)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +127,7 @@ func TestResumeAcrossTransports(t *testing.T) {
 	mu.Lock()
 	got := fmt.Sprint(kinds)
 	mu.Unlock()
-	if want := fmt.Sprint([]Kind{KindSHM, KindTCP, KindTCP, KindSHM, KindSHM}); got != want {
+	if want := fmt.Sprint(modes); got != want {
 		t.Fatalf("transports %s, want %s", got, want)
 	}
 	// The resumed transports joined the session of the first connection:

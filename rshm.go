@@ -26,6 +26,7 @@ import (
 
 	"github.com/rshm/rshm/handshake"
 	"github.com/rshm/rshm/rsocket"
+	"github.com/rshm/rshm/wstransport"
 )
 
 // Mode selects which transports a side uses: Auto, SHMOnly or TCPOnly.
@@ -84,6 +85,10 @@ type Config struct {
 	// a Listener.
 	Client rsocket.ClientConfig
 	Server rsocket.ServerConfig
+	// WebSocket configures connections over WebSocket: those Dial makes to
+	// a ws:// or wss:// URL, and those a Listener serves through
+	// WebSocketHandler or at a ws:// URL.
+	WebSocket wstransport.Options
 	// MaxConns (Listener) bounds the connections a listener serves at
 	// once; a client beyond it is refused with REJECTED_SETUP ("server
 	// busy"). Zero means DefaultMaxConns; negative means no bound.
@@ -206,6 +211,12 @@ func (c *Conn) Fallback() error {
 // the first request. The whole of it is bounded by the handshake Timeout
 // (the setup deadline) and ctx.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
+	if u, ok, err := wsURL(addr); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return dialWS(ctx, u, cfg)
+	}
 	a, hcfg, err := resolve(addr, &cfg)
 	if err != nil {
 		return nil, err
@@ -301,7 +312,17 @@ type Listener struct {
 // Listen listens on addr (host:port, or a URL as for Dial, whose scheme
 // sets the server's mode) and starts serving. An empty host is 127.0.0.1
 // (see ParseURL).
+//
+// A ws://host:port/path URL serves RSocket over WebSocket instead, from an
+// HTTP server of its own at that path (see WebSocketHandler to add it to
+// an existing server, TLS included).
 func Listen(addr string, cfg Config) (*Listener, error) {
+	if u, ok, err := wsURL(addr); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return listenWS(u, cfg)
+	}
 	a, hcfg, err := resolve(addr, &cfg)
 	if err != nil {
 		return nil, err
@@ -310,6 +331,17 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := newListener(ln, cfg)
+	go func() {
+		defer close(l.done)
+		_ = handshake.Serve(l.ctx, ln, hcfg, l.setup)
+	}()
+	return l, nil
+}
+
+// newListener makes the Listener of ln; its caller starts the goroutine
+// that serves ln and closes done when it returns.
+func newListener(ln net.Listener, cfg Config) *Listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Listener{
 		ln: ln, cfg: cfg, maxConns: cfg.MaxConns,
@@ -319,11 +351,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 	if l.maxConns == 0 {
 		l.maxConns = DefaultMaxConns
 	}
-	go func() {
-		defer close(l.done)
-		_ = handshake.Serve(ctx, ln, hcfg, l.setup)
-	}()
-	return l, nil
+	return l
 }
 
 // Addr returns the listening address.

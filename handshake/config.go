@@ -45,9 +45,13 @@ type Kind uint8
 const (
 	KindTCP Kind = iota // RSocket over the TCP socket (24-bit length framing)
 	KindSHM             // RSocket over the shared-memory rings
+	// KindWS is RSocket over a WebSocket (package wstransport): never the
+	// outcome of a handshake, but the kind of an rshm connection made or
+	// served at a ws:// or wss:// URL.
+	KindWS
 )
 
-var kindNames = [...]string{KindTCP: "tcp", KindSHM: "shm"}
+var kindNames = [...]string{KindTCP: "tcp", KindSHM: "shm", KindWS: "ws"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
