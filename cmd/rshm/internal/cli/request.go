@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rshm/rshm"
@@ -14,6 +15,7 @@ import (
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/metadata"
 	"github.com/rshm/rshm/shm"
+	"github.com/rshm/rshm/wstransport"
 )
 
 // RequestCommand is "rshm request".
@@ -147,7 +149,9 @@ func parseRequest(args []string) (o RequestOptions, debug bool, err error) {
 	if len(pos) != 1 {
 		return o, false, usageErr("want one URL, got %d arguments", len(pos))
 	}
-	if o.Addr, o.Mode, err = rshm.ParseURL(pos[0]); err != nil {
+	if isWebSocket(pos[0]) {
+		o.Addr = pos[0] // rshm.Dial reads the whole URL
+	} else if o.Addr, o.Mode, err = rshm.ParseURL(pos[0]); err != nil {
 		return o, false, usageErr("%v", err)
 	}
 	return o, f.debug, nil
@@ -414,7 +418,7 @@ func dial(ctx context.Context, o *RequestOptions) (*rsocket.Conn, error) {
 		return c.Conn, nil
 	}
 	d := newFrameDump(o.Debug)
-	t, k, err := handshake.Dial(ctx, o.Addr, cfg.Handshake)
+	t, k, err := dialTransport(ctx, o.Addr, &cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -423,7 +427,7 @@ func dial(ctx context.Context, o *RequestOptions) (*rsocket.Conn, error) {
 	}
 	if r := cfg.Client.Resume; r != nil {
 		cfg.Client.Resume = r.WithRedial(func(ctx context.Context) (rsocket.Transport, error) {
-			t, _, err := handshake.Dial(ctx, o.Addr, cfg.Handshake)
+			t, _, err := dialTransport(ctx, o.Addr, &cfg)
 			if err != nil {
 				return nil, err
 			}
@@ -431,6 +435,22 @@ func dial(ctx context.Context, o *RequestOptions) (*rsocket.Conn, error) {
 		})
 	}
 	return rsocket.Client(ctx, d.wrap(t), cfg.Client)
+}
+
+// dialTransport dials addr's transport as rshm.Dial would, for the frame
+// dump to wrap: a WebSocket for a ws:// or wss:// URL, else the handshake.
+func dialTransport(ctx context.Context, addr string, cfg *rshm.Config) (rsocket.Transport, rshm.Kind, error) {
+	if isWebSocket(addr) {
+		t, err := wstransport.Dial(ctx, addr, cfg.WebSocket)
+		return t, rshm.KindWS, err
+	}
+	return handshake.Dial(ctx, addr, cfg.Handshake)
+}
+
+// isWebSocket reports whether s is a ws:// or wss:// URL.
+func isWebSocket(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	return ok && (strings.EqualFold(scheme, "ws") || strings.EqualFold(scheme, "wss"))
 }
 
 // channel makes a request-channel. A goroutine reads the request data

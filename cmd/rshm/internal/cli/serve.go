@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/rshm/rshm"
@@ -24,11 +25,12 @@ var ServeCommand = Command{
 	Run:     Serve,
 }
 
-// Serve implements "rshm serve": an echo.Responder on ADDR (shm://, tcp://
-// or host:port, see rshm.ParseURL). With a bare host:port the port serves
-// co-located clients over shared memory and every other RSocket peer over
-// TCP. It prints "listening on URL" on stdout when ready (the real port
-// when ADDR asks for port 0).
+// Serve implements "rshm serve": an echo.Responder on ADDR (shm://,
+// tcp://, ws://host:port/path, or host:port, see rshm.ParseURL and
+// rshm.Listen). With a bare host:port the port serves co-located clients
+// over shared memory and every other RSocket peer over TCP. It prints
+// "listening on URL" on stdout when ready (the real port when ADDR asks
+// for port 0).
 //
 // It is quiet by default: stderr gets warnings and errors only. -v logs
 // every connection, its SETUP and every request to stderr (which costs
@@ -64,9 +66,11 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if len(pos) != 1 {
 		return usageErr("want one ADDR, got %d arguments", len(pos))
 	}
-	addr, mode, err := rshm.ParseURL(pos[0])
-	if err != nil {
-		return usageErr("%v", err)
+	addr, mode := pos[0], rshm.Auto
+	if !isWebSocket(addr) {
+		if addr, mode, err = rshm.ParseURL(pos[0]); err != nil {
+			return usageErr("%v", err)
+		}
 	}
 	for _, r := range routes {
 		if len(r) > metadata.MaxTag {
@@ -97,7 +101,11 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err
 	}
 	defer ln.Close()
-	fmt.Fprintf(stdout, "listening on %s\n", rshm.URL(ln.Addr().String(), mode))
+	if isWebSocket(addr) {
+		fmt.Fprintf(stdout, "listening on ws://%s%s\n", ln.Addr(), wsPath(addr))
+	} else {
+		fmt.Fprintf(stdout, "listening on %s\n", rshm.URL(ln.Addr().String(), mode))
+	}
 	if *metricsAddr != "" {
 		a, stop, err := serveMetrics(*metricsAddr, ln)
 		if err != nil {
@@ -199,4 +207,13 @@ func printer(w io.Writer) func(echo.Event) {
 		_, _ = w.Write(buf)
 		mu.Unlock()
 	}
+}
+
+// wsPath is the path of a ws:// URL, "/" when it has none.
+func wsPath(s string) string {
+	_, rest, _ := strings.Cut(s, "://")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return "/"
 }

@@ -195,3 +195,39 @@ func TestServeMetrics(t *testing.T) {
 		t.Fatalf("/metrics counts no frame received over shared memory:\n%s", body)
 	}
 }
+
+// TestServeWebSocket: rshm serve at a ws:// URL answers rshm request at
+// it, with the frame dump too.
+func TestServeWebSocket(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, []string{"ws://127.0.0.1:0/rs"}, nil, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	var line string
+	buf := make([]byte, 256)
+	n, err := pr.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line = strings.TrimSpace(string(buf[:n]))
+	go io.Copy(io.Discard, pr)
+	url, ok := strings.CutPrefix(line, "listening on ")
+	if !ok || !strings.HasPrefix(url, "ws://127.0.0.1:") || !strings.HasSuffix(url, "/rs") {
+		t.Fatalf("serve printed %q", line)
+	}
+	if out, err := request(testCtx(t), "--rr", "--data", "w", url); err != nil || out != "w\n" {
+		t.Fatalf("request over WebSocket: %q, %v", out, err)
+	}
+	if out, err := request(testCtx(t), "--rr", "--data", "d", "--debug", url); err != nil || out != "d\n" {
+		t.Fatalf("request over WebSocket with --debug: %q, %v", out, err)
+	}
+}
