@@ -218,3 +218,39 @@ func TestHandlerPanicWithLoan(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptorPanic: an acceptor that panics rejects that client
+// (REJECTED_SETUP) and the server keeps serving the next.
+func TestAcceptorPanic(t *testing.T) {
+	calls := 0
+	acceptor := func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+		calls++
+		if calls == 1 {
+			panic("acceptor bug")
+		}
+		return inlineEcho{}, nil
+	}
+	for i := range 2 {
+		ct, st := pipeDial(t)
+		done := make(chan error, 1)
+		go func() {
+			_, err := rsocket.Server(t.Context(), st, rsocket.ServerConfig{Acceptor: acceptor, Logger: slog.New(slog.DiscardHandler)})
+			done <- err
+		}()
+		c, err := rsocket.Client(t.Context(), ct, rsocket.ClientConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		serr := <-done
+		_, err = c.RequestResponse(t.Context(), rsocket.Payload{Data: []byte("x")})
+		var re *rsocket.Error
+		if i == 0 {
+			if serr == nil || !errors.As(err, &re) || re.Code != rsocket.CodeRejectedSetup {
+				t.Fatalf("after a panicking acceptor: server %v, request %v; want REJECTED_SETUP", serr, err)
+			}
+		} else if serr != nil || err != nil {
+			t.Fatalf("the next client: server %v, request %v", serr, err)
+		}
+		c.Close()
+	}
+}

@@ -100,13 +100,17 @@ func (c *Conn) recovered(m Model, err *error) {
 	}
 }
 
-func (c *Conn) logPanic(m Model, v any) {
+func (c *Conn) logPanic(m Model, v any) { c.logPanicIn(m.String(), v) }
+
+// logPanicIn logs a panic recovered in the application's code: a handler
+// of the interaction model where, or the acceptor.
+func (c *Conn) logPanicIn(where string, v any) {
 	l := c.set.logger
 	if l == nil {
 		l = slog.Default()
 	}
 	l.LogAttrs(c.ctx, slog.LevelError, "rsocket: handler panicked",
-		slog.String("model", m.String()), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		slog.String("model", where), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 }
 
 // fireAndForgetInline runs the inline fire-and-forget handler, recovering a

@@ -63,7 +63,7 @@ func (c *Conn) onSetup(f *wire.Frame) error {
 	var h Handler
 	if c.acceptor != nil {
 		var err error
-		h, err = c.acceptor(c.ctx, info, c)
+		h, err = c.accept(info)
 		if err != nil {
 			code, msg := CodeRejectedSetup, err.Error()
 			var e *Error
@@ -213,3 +213,18 @@ func (c *Conn) closeIdle() {
 	cancel()
 	c.fail(ErrIdleTimeout)
 }
+
+// accept runs the acceptor; a panic in it rejects the client
+// (REJECTED_SETUP "acceptor panicked") and is logged as a handler's is,
+// instead of ending the process.
+func (c *Conn) accept(info SetupInfo) (h Handler, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanicIn("acceptor", v)
+			h, err = nil, errAcceptorPanicked
+		}
+	}()
+	return c.acceptor(c.ctx, info, c)
+}
+
+var errAcceptorPanicked = &Error{Code: CodeRejectedSetup, Message: "acceptor panicked"}
