@@ -51,7 +51,9 @@ func TestAcceptEveryConnection(t *testing.T) {
 	const n = 20
 	var clients []*Conn
 	for i := range n {
-		c, err := Dial(ctxT(t), l.Addr().String(), cfg)
+		// Over TCP Dial returns once the SETUP is accepted, so the
+		// listener has counted every client when the loop ends.
+		c, err := Dial(ctxT(t), "tcp://"+l.Addr().String(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,11 +120,22 @@ func TestMaxConns(t *testing.T) {
 		}
 		cs = append(cs, c)
 	}
-	_, err = Dial(ctxT(t), l.Addr().String(), cfg)
+	_, err = Dial(ctxT(t), "tcp://"+l.Addr().String(), cfg)
 	var re *rsocket.Error
 	if !errors.As(err, &re) || re.Code != rsocket.CodeRejectedSetup || !strings.Contains(err.Error(), "busy") {
-		t.Fatalf("Dial beyond MaxConns: %v, want REJECTED_SETUP saying the server is busy", err)
+		t.Fatalf("Dial over TCP beyond MaxConns: %v, want REJECTED_SETUP saying the server is busy", err)
 	}
+	// Over shared memory Dial does not wait for the SETUP's answer: the
+	// refusal is the first request's error.
+	c, err := Dial(ctxT(t), "shm://"+l.Addr().String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RequestResponse(ctxT(t), rsocket.Payload{Data: []byte("x")})
+	if !errors.As(err, &re) || re.Code != rsocket.CodeRejectedSetup {
+		t.Fatalf("a request over shared memory beyond MaxConns: %v, want REJECTED_SETUP", err)
+	}
+	c.Close()
 	cs[0].Close()
 	rsockettest.Eventually(t, 5*time.Second, "a place to free up", func() bool {
 		c, err := Dial(ctxT(t), l.Addr().String(), cfg)

@@ -204,12 +204,16 @@ func (c *Conn) Fallback() error {
 // Dial connects to addr (host:port, shm://host:port or tcp://host:port),
 // negotiates the transport and runs the RSocket client over it.
 //
-// Dial returns once the server has accepted the SETUP: it waits for the
-// answer to a KEEPALIVE sent after it (rsocket.Conn.Ping; the server reads
-// frames in order), so that a server that rejects the SETUP, or is not an
-// RSocket server at all, fails Dial with an error that says so instead of
-// the first request. The whole of it is bounded by the handshake Timeout
-// (the setup deadline) and ctx.
+// Over TCP (and WebSocket) Dial returns once the server has accepted the
+// SETUP: it waits for the answer to a KEEPALIVE sent after it
+// (rsocket.Conn.Ping; the server reads frames in order), so that a server
+// that rejects the SETUP, or is not an RSocket server at all, fails Dial
+// with an error that says so instead of the first request. Over shared
+// memory the handshake has already shown an rshm server, and Dial returns
+// without that round trip (BenchmarkConn/connect-shm): a rejected SETUP
+// (a server at MaxConns) is the connection's error and its first
+// request's. The whole of it is bounded by the handshake Timeout (the
+// setup deadline) and ctx.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if u, ok, err := wsURL(addr); ok || err != nil {
 		if err != nil {
@@ -253,9 +257,11 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.Ping(dctx); err != nil {
-		_ = c.Close()
-		return nil, dialErr(ctx, a, &cfg, err)
+	if k != KindSHM {
+		if _, err := c.Ping(dctx); err != nil {
+			_ = c.Close()
+			return nil, dialErr(ctx, a, &cfg, err)
+		}
 	}
 	conn.Conn = c
 	return conn, nil
