@@ -54,7 +54,7 @@ func Dial(ctx context.Context, brokers []string, topic string, cfg Config) (rsoc
 		cl.Close()
 		return nil, err
 	}
-	conf := retentionConfig(cfg.retention(), "max.message.bytes", strconv.Itoa(cfg.maxFrame()+64<<10))
+	conf := retentionConfig(cfg.retention(), "max.message.bytes", strconv.Itoa(maxMessageBytes(&cfg, false)))
 	if err := ensureTopic(ctx, adm, topic, cfg.partitions(), conf); err != nil {
 		return fail(err)
 	}

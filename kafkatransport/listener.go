@@ -118,7 +118,7 @@ func (l *Listener) createTopics(ctx context.Context) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	maxMsg := strconv.Itoa(l.cfg.maxFrame() + 64<<10)
+	maxMsg := strconv.Itoa(maxMessageBytes(&l.cfg, false))
 	if err := ensureTopic(ctx, adm, l.topic, l.cfg.partitions(), retentionConfig(l.cfg.retention(), "max.message.bytes", maxMsg)); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (l *Listener) createTopics(ctx context.Context) error {
 	// as long as the connection lives: compaction, not retention.
 	return ensureTopic(ctx, adm, l.state, 1, map[string]*string{
 		"cleanup.policy":    kadm.StringPtr("compact"),
-		"max.message.bytes": kadm.StringPtr(strconv.Itoa(2*l.cfg.maxFrame() + 64<<10)),
+		"max.message.bytes": kadm.StringPtr(strconv.Itoa(maxMessageBytes(&l.cfg, true))),
 	})
 }
 

@@ -421,3 +421,59 @@ func TestScaleOut(t *testing.T) {
 		}
 	})
 }
+
+// TestSetupRestored: the responder that takes a connection over gives its
+// engine the connection's SETUP, as the requester sent it, large payload
+// included.
+func TestSetupRestored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(t)
+		ctx := context.Background()
+		setups := make(chan rsocket.SetupInfo, 2)
+		serve := func() *Listener {
+			l, err := Listen(ctx, f.brokers, "rpc", f.config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			go l.Serve(ctx, rsocket.ServerConfig{Acceptor: func(_ context.Context, s rsocket.SetupInfo, _ *rsocket.Conn) (rsocket.Handler, error) {
+				s.Payload = s.Payload.Clone()
+				setups <- s
+				return echo{}, nil
+			}})
+			return l
+		}
+		l := serve()
+		tr, err := Dial(ctx, f.brokers, "rpc", f.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := make([]byte, 400<<10)
+		for i := range big {
+			big[i] = byte(i)
+		}
+		c, err := rsocket.Client(ctx, tr, rsocket.ClientConfig{
+			DataMIME: "application/x-test", MaxLifetime: time.Minute,
+			SetupPayload: rsocket.Payload{Data: big, Metadata: []byte("md")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		first := <-setups
+		if err := l.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l = serve()
+		defer l.Close()
+		if _, err := c.RequestResponse(ctx, index(1)); err != nil {
+			t.Fatal(err)
+		}
+		again := <-setups
+		if again.DataMIME != "application/x-test" || string(again.Payload.Data) != string(big) ||
+			string(again.Payload.Metadata) != "md" || again.MaxLifetime != first.MaxLifetime {
+			t.Errorf("restored SETUP: %s, %d bytes, metadata %q, lifetime %v; want %s, %d bytes, md, %v",
+				again.DataMIME, len(again.Payload.Data), again.Payload.Metadata, again.MaxLifetime,
+				first.DataMIME, len(big), first.MaxLifetime)
+		}
+	})
+}

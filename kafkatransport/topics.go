@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -76,14 +77,28 @@ func checkTopic(brokers []string, topic string) error {
 // newClient makes the transport's Kafka client: opts, then the user's.
 // Lingering is off: a frame is often a request that someone waits for, and
 // franz-go batches the records that arrive while a produce is in flight.
+// A batch holds a frame with room for the record and batch headers, a
+// session record (state.go) one SETUP frame with its offsets; the topics
+// the transport creates take as much (maxMessageBytes).
 func newClient(brokers []string, cfg *Config, opts ...kgo.Opt) (*kgo.Client, error) {
 	all := append([]kgo.Opt{
 		kgo.SeedBrokers(brokers...),
 		kgo.ProducerLinger(0),
-		kgo.ProducerBatchMaxBytes(int32(cfg.maxFrame()) + 64<<10),
+		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 {
+			return int32(maxMessageBytes(cfg, strings.HasSuffix(topic, stateSuffix)))
+		}),
 		kgo.MaxBufferedRecords(max(cfg.inFlight()*4, 50000)),
 	}, opts...)
 	return kgo.NewClient(append(all, cfg.ClientOpts...)...)
+}
+
+// maxMessageBytes is the batch limit of the transport's records: a frame
+// and 64 KiB of headers, or for session records two frames' worth.
+func maxMessageBytes(cfg *Config, session bool) int {
+	if session {
+		return 2*cfg.maxFrame() + 64<<10
+	}
+	return cfg.maxFrame() + 64<<10
 }
 
 // ensureTopic creates topic unless it exists.
