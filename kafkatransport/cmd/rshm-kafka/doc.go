@@ -36,6 +36,9 @@
 //	    [--suite S] [--duration 1s] [--warmup 250ms] \
 //	    [--client-cpu N --server-cpu N | --nopin]
 //
+// (run is the same role, under the name rshm bench gives rshm-grpc's, so
+// that rshm bench runs either binary with one command line.)
+//
 // bench measures each case against an in-process Kafka cluster (franz-go's
 // kfake on a loopback port), with the requester and the responder in this
 // process too, and writes one JSON object a line on stdout in the schema

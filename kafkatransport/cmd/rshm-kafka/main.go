@@ -39,7 +39,7 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return request(ctx, args[1:], stdin, stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
-	case "bench":
+	case "bench", "run":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		return flag.ErrHelp

@@ -113,11 +113,13 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// TestBench: bench writes one row per case, in order, in rshm bench's
-// schema.
+// TestBench: bench, given rshm bench's command line for an external
+// binary, writes one row per case, in order, in rshm bench's schema.
 func TestBench(t *testing.T) {
 	var out bytes.Buffer
-	args := []string{"bench", "--cases", "kafka/rr/64/1,kafka/stream/16/2", "--duration", "100ms", "--warmup", "0", "--nopin"}
+	// rshm bench's command line for rshm-grpc, whose role is run.
+	args := []string{"run", "--suite", "quick", "--duration", "100ms", "--warmup", "0s",
+		"--cases", "kafka/rr/64/1,kafka/stream/16/2", "--client-cpu", "0", "--server-cpu", "1"}
 	if err := command(context.Background(), args, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestBench(t *testing.T) {
 		if err := dec.Decode(&r); err != nil {
 			t.Fatalf("row %d: %v", i, err)
 		}
-		if r.Transport != want.Transport || r.Model != want.Model || r.Size != want.Size || r.Concurrency != want.Concurrency {
+		if r.Suite != "quick" || r.Transport != want.Transport || r.Model != want.Model || r.Size != want.Size || r.Concurrency != want.Concurrency {
 			t.Errorf("row %d is %s/%s/%d/%d, want %s/%s/%d/%d", i, r.Transport, r.Model, r.Size, r.Concurrency,
 				want.Transport, want.Model, want.Size, want.Concurrency)
 		}
