@@ -30,8 +30,10 @@ const (
 	DefaultQueue = 4096
 	// DefaultShutdownWait bounds how long a responder that gives up
 	// partitions in a rebalance waits for unanswered request-responses
-	// (Listener.Shutdown takes a context instead). It stays well under
-	// the consumer group's rebalance timeout.
+	// (Listener.Shutdown takes a context instead), and then, apart, how
+	// long any stop spends handing its connections over (ending their
+	// streams, having what it sent acknowledged, checkpointing). Both stay
+	// well under the consumer group's rebalance timeout.
 	DefaultShutdownWait = 10 * time.Second
 )
 

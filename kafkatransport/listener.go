@@ -477,8 +477,11 @@ func (l *Listener) lost(ctx context.Context, _ *kgo.Client, m map[string][]int32
 }
 
 // stopPartitions detaches the sessions of ps (waiting for their
-// request-responses if wait) and, with save, hands them over: ends their
-// streams and checkpoints them. The partitions are then forgotten.
+// request-responses, if wait, until ctx ends) and, with save, hands them
+// over: ends their streams and checkpoints them, for at most
+// DefaultShutdownWait more whatever ctx says (a hand-over cut short
+// leaves the next responder an older checkpoint, to do again what was
+// done since). The partitions are then forgotten.
 func (l *Listener) stopPartitions(ctx context.Context, ps []int32, wait, save bool) {
 	l.stopMu.Lock()
 	defer l.stopMu.Unlock()
@@ -500,13 +503,20 @@ func (l *Listener) stopPartitions(ctx context.Context, ps []int32, wait, save bo
 	for _, s := range ss {
 		s.pause()
 	}
+	streams := make([][]uint32, len(ss))
 	var wg sync.WaitGroup
-	for _, s := range ss {
-		wg.Go(func() { s.detach(ctx, wait, save) })
+	for i, s := range ss {
+		wg.Go(func() { streams[i] = s.detach(ctx, wait) })
 	}
 	wg.Wait()
 	if save {
-		if err := l.checkpoint(ctx, ps); err != nil {
+		hctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownWait)
+		defer cancel()
+		for i, s := range ss {
+			wg.Go(func() { s.handOver(hctx, streams[i]) })
+		}
+		wg.Wait()
+		if err := l.checkpoint(hctx, ps); err != nil {
 			l.log.Warn("kafkatransport: checkpoint of revoked partitions", "err", err)
 		}
 	}
@@ -534,7 +544,9 @@ func (l *Listener) Close() error {
 
 // Shutdown is Close, but first waits, until ctx ends, for the
 // request-responses the engines have been given to be answered (records
-// not yet given to an engine are left for the next responder).
+// not yet given to an engine are left for the next responder). The
+// hand-over after the wait does not depend on ctx: it takes at most
+// DefaultShutdownWait.
 func (l *Listener) Shutdown(ctx context.Context) error {
 	return l.shutdown(ctx, true)
 }
@@ -552,9 +564,7 @@ func (l *Listener) shutdown(ctx context.Context, wait bool) error {
 			ps = append(ps, id)
 		}
 		l.mu.Unlock()
-		sctx, cancel := context.WithTimeout(ctx, DefaultShutdownWait)
-		l.stopPartitions(sctx, ps, wait, true)
-		cancel()
+		l.stopPartitions(ctx, ps, wait, true)
 		l.cl.Close()
 	})
 	return nil

@@ -477,3 +477,45 @@ func TestSetupRestored(t *testing.T) {
 		}
 	})
 }
+
+// TestShutdownDeadline: a Shutdown whose context ends while a
+// request-response is still unanswered hands the connection over all the
+// same: the next responder answers that request and delivers none of the
+// fire-and-forgets again.
+func TestShutdownDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const fnfs = 50
+		f := newFake(t)
+		ctx := context.Background()
+		first := stuck{newTally(fnfs), make(chan struct{}, 1)}
+		l := responder(t, f, "orders", f.config(), first)
+		c := requester(t, f, "orders")
+		answer := make(chan error, 1)
+		go func() {
+			_, err := c.RequestResponse(ctx, index(1))
+			answer <- err
+		}()
+		<-first.entered
+		for i := range fnfs {
+			if err := c.FireAndForget(ctx, index(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-first.all
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := l.Shutdown(sctx); err != nil {
+			t.Fatal(err)
+		}
+		next := newTally(fnfs)
+		l = responder(t, f, "orders", f.config(), next)
+		defer l.Close()
+		if err := <-answer; err != nil {
+			t.Fatal(err)
+		}
+		advance(2 * time.Second)
+		if n := next.total.Load(); n != 0 {
+			t.Errorf("the next responder got %d fire-and-forgets again", n)
+		}
+	})
+}

@@ -307,12 +307,9 @@ func (s *session) pause() {
 // detach ends the responder's part in the connection, which another
 // responder continues: once its request-responses are answered (with wait,
 // until ctx ends), the engine's Receive returns ErrStopped and its sends
-// fail. With handOver, the streams and channels under way are then ended
-// with ERROR[CANCELED] (a new responder cannot continue them) and what was
-// sent is acknowledged (or ctx ends); the caller checkpoints after.
-// Without, the session lets go at once and sends nothing more: the
-// partition is lost to another responder.
-func (s *session) detach(ctx context.Context, wait, handOver bool) {
+// fail. It returns the streams and channels under way, for handOver, or
+// nil if the session had closed.
+func (s *session) detach(ctx context.Context, wait bool) []uint32 {
 	s.pause()
 	s.mu.Lock()
 	if wait {
@@ -332,9 +329,17 @@ func (s *session) detach(ctx context.Context, wait, handOver bool) {
 	streams := s.track.streams()
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stopCh) })
-	if closed || !handOver {
-		return
+	if closed {
+		return nil
 	}
+	return streams
+}
+
+// handOver ends a detached session's streams and channels with
+// ERROR[CANCELED] (a new responder cannot continue them) and waits until
+// what the session sent is acknowledged, or ctx ends; the caller
+// checkpoints after.
+func (s *session) handOver(ctx context.Context, streams []uint32) {
 	for _, id := range streams {
 		s.send(&kgo.Record{Topic: s.reply, Key: s.id, Value: errorFrame(nil, id, codeCanceled, "responder stopped")}, nil)
 	}
