@@ -44,13 +44,14 @@ kafka-bench:
 
 # The nested module kafkatransport: vet, gofmt, staticcheck and its tests
 # (against franz-go's in-process kfake cluster; a real cluster too when
-# KAFKA_BROKERS is set), under the race detector.
+# KAFKA_BROKERS is set), under the race detector and without it.
 kafka-check:
 	cd kafkatransport && $(GO) vet ./...
 	@out=$$(cd kafkatransport && gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt needs to be run on (kafkatransport):"; echo "$$out"; exit 1; fi
 	cd kafkatransport && $(GO) run $(STATICCHECK) ./...
 	cd kafkatransport && $(GO) test -race -count=1 -timeout 5m ./...
+	cd kafkatransport && $(GO) test -count=1 -timeout 5m ./...
 
 # The README's first command: RSocket over shared memory and over TCP side by
 # side on this machine, against raw TCP and Unix sockets (under a minute).
