@@ -13,7 +13,7 @@ PKGS        := ./...
 
 all: build
 
-build: grpc-bench
+build: grpc-bench kafka-bench
 	$(GO) build -o bin/rshm ./cmd/rshm
 
 .PHONY: grpc-bench grpc-check otel-check
@@ -44,6 +44,26 @@ otel-check:
 	cd otelrshm && $(GO) test -race -count=1 ./...
 	cd otelrshm && $(GO) test -count=1 ./...
 
+.PHONY: kafka-bench kafka-check
+
+# rshm-kafka, which rshm runs for kafka:// addresses and for the Kafka rows
+# of rshm bench (it looks for it next to bin/rshm), built from the nested
+# module kafkatransport so that the Kafka client is no dependency of the
+# library.
+kafka-bench:
+	cd kafkatransport && $(GO) build -o ../bin/rshm-kafka ./cmd/rshm-kafka
+
+# The nested module kafkatransport: vet, gofmt, staticcheck and its tests
+# (against franz-go's in-process kfake cluster; a real cluster too when
+# KAFKA_BROKERS is set), under the race detector and without it.
+kafka-check:
+	cd kafkatransport && $(GO) vet ./...
+	@out=$$(cd kafkatransport && gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needs to be run on (kafkatransport):"; echo "$$out"; exit 1; fi
+	cd kafkatransport && $(GO) run $(STATICCHECK) ./...
+	cd kafkatransport && $(GO) test -race -count=1 -timeout 5m ./...
+	cd kafkatransport && $(GO) test -count=1 -timeout 5m ./...
+
 # The README's first command: RSocket over shared memory and over TCP side by
 # side on this machine, against raw TCP and Unix sockets (under a minute).
 demo: build
@@ -54,7 +74,7 @@ demo: build
 bench-table:
 	$(GO) test ./bench -run '^$$' -bench '^Benchmark(Ring|TCP|RSocket|Resume)$$' -count 1 -timeout 20m | tee /dev/stderr | $(GO) run ./internal/benchfmt/benchtable
 
-test: fmt-check vet staticcheck cross interop-deps race unit fuzz grpc-check otel-check
+test: fmt-check vet staticcheck cross interop-deps race unit fuzz grpc-check otel-check kafka-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^$$') 2>&1); \
@@ -89,17 +109,19 @@ unit:
 # than a time (a time-based -fuzztime can end with the coordinator's own
 # "context deadline exceeded", a toolchain flake, not a finding). A run that
 # fails only that way is repeated once; a real crasher is saved under
-# testdata/fuzz and fails the repeat too.
+# testdata/fuzz and fails the repeat too. Each runs from its package's
+# directory, so that the targets of the nested modules (kafkatransport) run
+# in their own module.
 fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . ); do \
 		dir=$$(dirname $$f); \
 		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
 			echo "fuzz $$dir $$t"; \
-			if ! $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir > fuzz.out 2>&1; then \
+			if ! (cd $$dir && $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) .) > fuzz.out 2>&1; then \
 				cat fuzz.out; \
 				grep -q 'context deadline exceeded' fuzz.out || { rm -f fuzz.out; exit 1; }; \
 				echo "fuzz $$dir $$t: retrying after a coordinator timeout"; \
-				$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir || { rm -f fuzz.out; exit 1; }; \
+				(cd $$dir && $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) .) || { rm -f fuzz.out; exit 1; }; \
 			fi; \
 		done; \
 	done; rm -f fuzz.out
