@@ -59,6 +59,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "-version", "--version":
 		args = []string{"version"}
 	}
+	if (args[0] == "request" || args[0] == "serve") && cli.KafkaURL(args[1:]) {
+		return cli.Kafka(ctx, args[0], args[1:], stdin, stdout, stderr)
+	}
 	for _, c := range commands {
 		if c.Name != args[0] {
 			continue

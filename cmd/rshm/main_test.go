@@ -222,3 +222,34 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestKafkaDelegation: rshm request and rshm serve hand a kafka:// URL to
+// rshm-kafka ($RSHM_KAFKA_BIN here, a stand-in script) with their
+// arguments unchanged and its stdio and exit status.
+func TestKafkaDelegation(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "rshm-kafka")
+	script := "#!/bin/sh\necho \"args: $*\"\nread line\necho \"stdin: $line\"\nexit 3\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RSHM_KAFKA_BIN", bin)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := rshm(ctx, "request", "--rr", "--data", "x", "kafka://b1:9092/orders")
+	cmd.Stdin = strings.NewReader("hello\n")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit: %v, want rshm-kafka's 3", err)
+	}
+	if want := "args: request --rr --data x kafka://b1:9092/orders\nstdin: hello\n"; out.String() != want {
+		t.Fatalf("stdout %q, want %q", out.String(), want)
+	}
+	t.Setenv("RSHM_KAFKA_BIN", filepath.Join(t.TempDir(), "missing"))
+	_, errOut, code := runRshm(ctx, t, "serve", "kafka://b1/orders")
+	if code != 1 || !strings.Contains(errOut, "make kafka-bench") {
+		t.Fatalf("without rshm-kafka: exit %d, stderr %q", code, errOut)
+	}
+}
