@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rshm/rshm/rsocket"
 )
@@ -180,4 +181,29 @@ func (e *Responder) RequestChannel(ctx context.Context, p rsocket.Payload, ch *r
 // MetadataPush logs the metadata.
 func (e *Responder) MetadataPush(ctx context.Context, metadata []byte) {
 	e.event(Event{Kind: "metadataPush"}, &rsocket.Payload{Metadata: metadata})
+}
+
+// Printer returns an observer (Responder.Observe) that writes the data of
+// every payload received to w, one a line (metadata for a metadata push):
+// rshm serve --print and rshm-kafka serve --print.
+func Printer(w io.Writer) func(Event) {
+	var (
+		mu  sync.Mutex
+		buf []byte
+	)
+	return func(ev Event) {
+		var b []byte
+		switch ev.Kind {
+		case "rr", "fnf", "stream", "channel", "channelNext":
+			b = ev.Data
+		case "metadataPush":
+			b = ev.Metadata
+		default: // complete, cancel: nothing received
+			return
+		}
+		mu.Lock()
+		buf = append(append(buf[:0], b...), '\n')
+		_, _ = w.Write(buf)
+		mu.Unlock()
+	}
 }

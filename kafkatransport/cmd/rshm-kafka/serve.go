@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/rshm/rshm/internal/echo"
@@ -72,7 +71,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		h.Logger = log
 	}
 	if cfg.print {
-		h.Observe = printer(stdout)
+		h.Observe = echo.Printer(stdout)
 	}
 	l, err := kafkatransport.Listen(ctx, cfg.url.Brokers, cfg.url.Topic, kafkatransport.Config{
 		Group: cfg.url.Group, MaxRequestAge: cfg.maxAge, Logger: log,
@@ -96,29 +95,4 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil // a signal is how serve ends
 	}
 	return err
-}
-
-// printer returns the echo.Responder Observe function of --print: it
-// writes the data of every payload received (the metadata of a metadata
-// push) to w, one line each, whole lines even when handlers run at once.
-func printer(w io.Writer) func(echo.Event) {
-	var (
-		mu  sync.Mutex
-		buf []byte
-	)
-	return func(ev echo.Event) {
-		var b []byte
-		switch ev.Kind {
-		case "rr", "fnf", "stream", "channel", "channelNext":
-			b = ev.Data
-		case "metadataPush":
-			b = ev.Metadata
-		default: // complete, cancel: nothing received
-			return
-		}
-		mu.Lock()
-		buf = append(append(buf[:0], b...), '\n')
-		_, _ = w.Write(buf)
-		mu.Unlock()
-	}
 }

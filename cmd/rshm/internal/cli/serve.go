@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/rshm/rshm"
 	"github.com/rshm/rshm/internal/echo"
@@ -90,7 +89,7 @@ func Serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		h.Logger = log // not merely filtered: building each record is the cost
 	}
 	if *printData {
-		h.Observe = printer(stdout)
+		h.Observe = echo.Printer(stdout)
 	}
 	scfg := serverConfig(h, routes, *mtu, *verbose, log)
 	if *resume {
@@ -182,31 +181,6 @@ func preview(b []byte) string {
 		return string(b)
 	}
 	return string(b[:max]) + "…"
-}
-
-// printer returns the echo.Responder Observe function of --print: it
-// writes the data of every payload received (the metadata of a metadata
-// push) to w, one line each, whole lines even when handlers run at once.
-func printer(w io.Writer) func(echo.Event) {
-	var (
-		mu  sync.Mutex
-		buf []byte
-	)
-	return func(ev echo.Event) {
-		var b []byte
-		switch ev.Kind {
-		case "rr", "fnf", "stream", "channel", "channelNext":
-			b = ev.Data
-		case "metadataPush":
-			b = ev.Metadata
-		default: // complete, cancel: nothing received
-			return
-		}
-		mu.Lock()
-		buf = append(append(buf[:0], b...), '\n')
-		_, _ = w.Write(buf)
-		mu.Unlock()
-	}
 }
 
 // wsPath is the path of a ws:// URL, "/" when it has none.
