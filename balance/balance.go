@@ -125,18 +125,6 @@ func (cfg *Config) normalize() {
 	cfg.Reconnect.FailFast = false
 }
 
-// Requester is the requester API shared by *rsocket.Conn, *rshm.Conn,
-// *rshm.Client and *Client: code written against it does not change when
-// one connection becomes many.
-type Requester interface {
-	RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.Payload, error)
-	FireAndForget(ctx context.Context, p rsocket.Payload) error
-	RequestStream(ctx context.Context, p rsocket.Payload) (*rsocket.Stream, error)
-	RequestChannel(ctx context.Context, p rsocket.Payload) (*rsocket.Channel, error)
-	MetadataPush(ctx context.Context, md []byte) error
-	Close() error
-}
-
 // Client balances requests over the instances of a service, one
 // connection each. See the package documentation for how it picks,
 // ejects and re-admits.

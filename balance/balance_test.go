@@ -15,12 +15,12 @@ import (
 	"github.com/rshm/rshm/shm"
 )
 
-// Every requester API satisfies Requester.
+// Every requester API satisfies rsocket.Requester.
 var (
-	_ Requester = (*rsocket.Conn)(nil)
-	_ Requester = (*rshm.Conn)(nil)
-	_ Requester = (*rshm.Client)(nil)
-	_ Requester = (*Client)(nil)
+	_ rsocket.Requester = (*rsocket.Conn)(nil)
+	_ rsocket.Requester = (*rshm.Conn)(nil)
+	_ rsocket.Requester = (*rshm.Client)(nil)
+	_ rsocket.Requester = (*Client)(nil)
 )
 
 // wait bounds the waits for a state in these tests; they are usually met

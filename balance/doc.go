@@ -1,7 +1,7 @@
 // Package balance is a load-balancing RSocket client: one Client over the
 // instances of a service, each reached as rshm.Dial reaches an address
 // (shared memory with a co-located instance, TCP otherwise), with the
-// requester API of a single connection (Requester), so code does not
+// requester API of a single connection (rsocket.Requester), so code does not
 // change when one connection becomes many.
 //
 //	c, _ := balance.New([]string{"10.0.0.1:7878", "10.0.0.2:7878", "10.0.0.3:7878"}, balance.Config{})

@@ -29,13 +29,7 @@ import (
 // Requester is what a proxy forwards to: a connection (*rsocket.Conn,
 // *rshm.Conn), a reconnecting rshm.Client or a load-balancing
 // balance.Client.
-type Requester interface {
-	RequestResponse(ctx context.Context, p rsocket.Payload) (rsocket.Payload, error)
-	FireAndForget(ctx context.Context, p rsocket.Payload) error
-	RequestStream(ctx context.Context, p rsocket.Payload) (*rsocket.Stream, error)
-	RequestChannel(ctx context.Context, p rsocket.Payload) (*rsocket.Channel, error)
-	MetadataPush(ctx context.Context, md []byte) error
-}
+type Requester = rsocket.Requester
 
 // Config says where a proxy forwards.
 type Config struct {

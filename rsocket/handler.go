@@ -139,3 +139,18 @@ func (m Model) String() string {
 	}
 	return "Model(" + strconv.Itoa(int(m)) + ")"
 }
+
+// Requester is the requesting side of a connection: the requests one side
+// makes of the other. *Conn implements it, and so do the clients built on
+// connections (rshm.Client, which redials; balance.Client, which spreads
+// requests over many): code written against it does not change when one
+// connection becomes a reconnecting one or many.
+type Requester interface {
+	RequestResponse(ctx context.Context, p Payload) (Payload, error)
+	FireAndForget(ctx context.Context, p Payload) error
+	RequestStream(ctx context.Context, p Payload) (*Stream, error)
+	RequestChannel(ctx context.Context, p Payload) (*Channel, error)
+	MetadataPush(ctx context.Context, md []byte) error
+}
+
+var _ Requester = (*Conn)(nil)
