@@ -180,6 +180,7 @@ func TestAbuseDeclaredLengths(t *testing.T) {
 		}
 	}()
 	s.alive(t, "64 sockets declaring 16 MiB frames")
+	t.Logf("server RSS %d MiB", s.rss(t)>>20)
 	if rss := s.rss(t); rss > maxServerRSS {
 		t.Fatalf("server RSS %d MiB with 64 sockets declaring 16 MiB frames; want under %d MiB", rss>>20, maxServerRSS>>20)
 	}
@@ -225,13 +226,14 @@ func TestAbuseEndlessFragments(t *testing.T) {
 		}
 	}
 	_ = w.Flush()
-	t.Logf("sent %d MiB of unfinished fragments", sent>>20)
+	t.Logf("sent %d MiB of unfinished fragments; server RSS %d MiB", sent>>20, s.rss(t)>>20)
 	if rss := s.rss(t); rss > maxServerRSS {
 		t.Fatalf("server RSS %d MiB while 40 requests' fragments are unfinished; want under %d MiB", rss>>20, maxServerRSS>>20)
 	}
 	s.alive(t, "after endless fragments")
 	c.Close()
 	answers.Wait()
+	t.Logf("server RSS %d MiB after the connection closed", s.rss(t)>>20)
 	if rss := s.rss(t); rss > maxServerRSS {
 		t.Fatalf("server RSS %d MiB after the connection closed; want under %d MiB", rss>>20, maxServerRSS>>20)
 	}
@@ -255,6 +257,7 @@ func TestAbuseIdleFlood(t *testing.T) {
 		socks = append(socks, c)
 	}
 	s.alive(t, "1,000 idle sockets")
+	t.Logf("server RSS %d MiB", s.rss(t)>>20)
 	if rss := s.rss(t); rss > maxServerRSS {
 		t.Fatalf("server RSS %d MiB with 1,000 idle sockets; want under %d MiB", rss>>20, maxServerRSS>>20)
 	}
