@@ -77,9 +77,10 @@ type Config struct {
 	// overrides it), ring sizes, wait strategy and park timeout, pinning
 	// and NUMA placement, where regions live, the negotiation timeout
 	// (Timeout, which on a server also bounds the wait for SETUP), the
-	// server's MaxPending and the logger. The largest frame over shared
-	// memory is RingSize/8 + ring.HeaderSlack; the engine fragments
-	// larger messages.
+	// server's MaxPending and the logger, which is also the engine's
+	// where Client.Logger or Server.Logger is nil: one to set. The
+	// largest frame over shared memory is RingSize/8 + ring.HeaderSlack;
+	// the engine fragments larger messages.
 	Handshake
 	// Client configures connections made by Dial; Server those accepted by
 	// a Listener.
@@ -102,6 +103,21 @@ const DefaultMaxConns = 10000
 // ErrClosed is what Accept and Serve return once the listener is closed.
 // It matches net.ErrClosed.
 var ErrClosed = fmt.Errorf("rshm: listener closed: %w", net.ErrClosed)
+
+// oneLogger makes Handshake.Logger the engine's logger too, where
+// Client.Logger or Server.Logger is not set: one logger for the whole
+// connection.
+func (c *Config) oneLogger() {
+	if c.Logger == nil {
+		return
+	}
+	if c.Client.Logger == nil {
+		c.Client.Logger = c.Logger
+	}
+	if c.Server.Logger == nil {
+		c.Server.Logger = c.Logger
+	}
+}
 
 // timeout is the setup deadline: it bounds a Dial (connect, negotiation,
 // the first KEEPALIVE answer over TCP) and a server's wait for SETUP.
@@ -215,6 +231,7 @@ func (c *Conn) Fallback() error {
 // request's. The whole of it is bounded by the handshake Timeout (the
 // setup deadline) and ctx.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
+	cfg.oneLogger()
 	if u, ok, err := wsURL(addr); ok || err != nil {
 		if err != nil {
 			return nil, err
@@ -305,14 +322,15 @@ type Listener struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Serve returned
 
-	mu       sync.Mutex
-	conns    map[*Conn]*list.Element // served and open; the element is in queue until accepted
-	queue    list.List               // *Conn served and not yet accepted, oldest first
-	wake     chan struct{}           // closed and replaced when queue grows or the listener closes
-	admitted int                     // SETUPs accepted, counted against maxConns until forgotten
-	closed   bool
-	closedCh chan struct{}
-	watchers sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[*Conn]*list.Element // served and open; the element is in queue until accepted
+	queue     list.List               // *Conn served and not yet accepted, oldest first
+	wake      chan struct{}           // closed and replaced when queue grows or the listener closes
+	admitted  int                     // SETUPs accepted, counted against maxConns until forgotten
+	closed    bool
+	collected bool // Close or Shutdown took the list of conns
+	closedCh  chan struct{}
+	watchers  sync.WaitGroup
 }
 
 // Listen listens on addr (host:port, or a URL as for Dial, whose scheme
@@ -323,6 +341,7 @@ type Listener struct {
 // HTTP server of its own at that path (see WebSocketHandler to add it to
 // an existing server, TLS included).
 func Listen(addr string, cfg Config) (*Listener, error) {
+	cfg.oneLogger()
 	if u, ok, err := wsURL(addr); ok || err != nil {
 		if err != nil {
 			return nil, err
@@ -431,14 +450,22 @@ func (l *Listener) release() {
 // serve tracks c until it closes and queues it for Accept.
 func (l *Listener) serve(c *Conn) {
 	l.mu.Lock()
-	if l.closed {
+	if l.collected {
+		// Close or Shutdown has taken the list of connections already
+		// (a WebSocket setup that ended after it).
 		l.admitted--
 		l.mu.Unlock()
 		_ = c.Close()
 		return
 	}
-	l.conns[c] = l.queue.PushBack(c)
-	l.wakeLocked()
+	if l.closed {
+		// Closing: Close or Shutdown takes it with the others once the
+		// pipeline has stopped, and closes it as it closes them.
+		l.conns[c] = nil
+	} else {
+		l.conns[c] = l.queue.PushBack(c)
+		l.wakeLocked()
+	}
 	l.watchers.Add(1)
 	l.mu.Unlock()
 	go func() {
@@ -534,6 +561,7 @@ func (l *Listener) stop() ([]*Conn, bool, error) {
 	err := l.ln.Close()
 	<-l.done // no setup is running: no connection joins conns from now on
 	l.mu.Lock()
+	l.collected = true
 	open := make([]*Conn, 0, len(l.conns))
 	for c := range l.conns {
 		open = append(open, c)
