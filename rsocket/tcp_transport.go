@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rshm/rshm/internal/writebehind"
 )
 
 // TCP transport tuning.
@@ -35,14 +36,11 @@ var errRecvLimit = errors.New("rsocket: received frame longer than allowed")
 // 24-bit big-endian length before each frame) over c. It sets TCP_NODELAY
 // when c is a *net.TCPConn.
 //
-// Writes are write-behind: each sender encodes its frame under a lock
-// straight into a shared pending buffer and wakes the transport's writer
-// goroutine, which swaps the pending buffer for a spare and writes it with
-// one call, looping until nothing is pending. Whatever senders commit while
-// the writer is busy (or, with one P, until the sender blocks) leaves in the
-// next single write: the answers to a burst of requests, a stream handler's
-// payloads up to the requester's credit, the frames of many concurrent
-// requesters. Claim blocks while more than 1 MiB waits for the socket.
+// Writes are write-behind (package internal/writebehind): each sender
+// encodes its frame under a lock straight into a shared pending buffer and
+// a writer goroutine writes whatever is pending with one call, so the
+// frames of a burst leave together. Claim blocks while more than 1 MiB
+// waits for the socket.
 //
 // The receive loop polls an empty socket for DefaultTCPPoll before it parks
 // (see TCPConfig.Poll).
@@ -56,41 +54,27 @@ func NewTCPTransportConfig(c net.Conn, cfg TCPConfig) Transport {
 		_ = tc.SetNoDelay(true)
 	}
 	t := &tcpTransport{
-		c:          c,
-		r:          bufio.NewReaderSize(newPollReader(c, cfg), tcpReadBuffer),
-		sem:        make(chan struct{}, 1),
-		wake:       make(chan struct{}, 1),
-		drained:    make(chan struct{}, 1),
-		closed:     make(chan struct{}),
-		writerDone: make(chan struct{}),
-		pending:    make([]byte, 0, 64<<10),
-		spare:      make([]byte, 0, 64<<10),
-		limit:      MaxFrameLength,
+		c:      c,
+		r:      bufio.NewReaderSize(newPollReader(c, cfg), tcpReadBuffer),
+		closed: make(chan struct{}),
+		limit:  MaxFrameLength,
 	}
-	go t.writer()
+	t.w.Start(c, writebehind.Config{Bound: tcpPendingBound, Initial: 64 << 10}) // the default framing is TCP's
 	return t
 }
 
 type tcpTransport struct {
-	c net.Conn
-	r *bufio.Reader
+	c      net.Conn
+	r      *bufio.Reader
+	closed chan struct{}
+	w      writebehind.Buffer
 
-	sem        chan struct{} // held from Claim to Commit/Abort
-	wake       chan struct{} // cap 1: frames were committed
-	drained    chan struct{} // cap 1: the writer wrote a batch
-	closed     chan struct{}
-	writerDone chan struct{}
-
-	mu         sync.Mutex
-	pending    []byte // length-prefixed frames waiting for the socket
-	spare      []byte
-	claimStart int // offset of the open claim's length prefix
-	claimOpen  bool
-	writing    bool // a drain is writing: the only one at a time
-	werr       error
-
-	framesSent, bytesSent uint64        // under mu
-	framesRecv, bytesRecv atomic.Uint64 // by the receive loop
+	// framesRecv and bytesRecv are written by the receive loop at every
+	// frame: on a line of their own, away from the fields every sender
+	// reads.
+	_                     [64]byte
+	framesRecv, bytesRecv atomic.Uint64
+	_                     [48]byte
 
 	closeOnce sync.Once
 
@@ -110,151 +94,24 @@ func (t *tcpTransport) Claim(ctx context.Context, n int) ([]byte, error) {
 	if n < 0 || n > MaxFrameLength {
 		return nil, errFrameTooLarge
 	}
-	select {
-	case <-t.closed:
-		return nil, net.ErrClosed
-	default:
-	}
-	select {
-	case t.sem <- struct{}{}:
-	default:
-		// Taken: wait. (Two selects of one case and a default cost a
-		// fraction of this three-way select, which locks all three
-		// channels: the largest item of a stream sender's CPU profile in
-		// BenchmarkTCP/rsocket-stream-64B when it ran per frame.)
-		select {
-		case t.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-t.closed:
-			return nil, net.ErrClosed
-		}
-	}
-	for {
-		t.mu.Lock()
-		if t.werr != nil {
-			err := t.werr
-			t.mu.Unlock()
-			<-t.sem
-			return nil, err
-		}
-		if len(t.pending) == 0 || len(t.pending)+n <= tcpPendingBound {
-			start := len(t.pending)
-			need := start + lengthSize + n
-			if need > cap(t.pending) {
-				nb := make([]byte, start, max(need, 2*cap(t.pending)))
-				copy(nb, t.pending)
-				t.pending = nb
-			}
-			t.pending = t.pending[:need]
-			t.claimStart = start
-			t.claimOpen = true
-			b := t.pending[start+lengthSize : need : need]
-			t.mu.Unlock()
-			return b, nil
-		}
-		t.mu.Unlock()
-		signal(t.wake)
-		select {
-		case <-t.drained:
-		case <-ctx.Done():
-			<-t.sem
-			return nil, ctx.Err()
-		case <-t.closed:
-			<-t.sem
-			return nil, net.ErrClosed
-		}
-	}
+	return t.w.Claim(ctx, n)
 }
 
-func (t *tcpTransport) Commit(n int) error {
-	t.mu.Lock()
-	s := t.claimStart
-	t.pending[s] = byte(n >> 16)
-	t.pending[s+1] = byte(n >> 8)
-	t.pending[s+2] = byte(n)
-	t.pending = t.pending[:s+lengthSize+n]
-	t.claimOpen = false
-	t.framesSent++
-	t.bytesSent += uint64(n)
-	err := t.werr
-	t.mu.Unlock()
-	<-t.sem
-	signal(t.wake)
-	return err
-}
+func (t *tcpTransport) Commit(n int) error { return t.w.Commit(n) }
 
-// Traffic counts the frames committed (under the lock Commit holds) and
-// the frames the receive loop delivered (TrafficCounter).
-func (t *tcpTransport) Traffic() (framesSent, bytesSent, framesReceived, bytesReceived uint64) {
-	t.mu.Lock()
-	framesSent, bytesSent = t.framesSent, t.bytesSent
-	t.mu.Unlock()
-	return framesSent, bytesSent, t.framesRecv.Load(), t.bytesRecv.Load()
-}
-
-func (t *tcpTransport) Abort() {
-	t.mu.Lock()
-	t.pending = t.pending[:t.claimStart]
-	t.claimOpen = false
-	t.mu.Unlock()
-	<-t.sem
-	signal(t.wake)
-}
-
-// writer is the transport's writer goroutine: it writes what is pending
-// whenever a commit wakes it, until Close.
-func (t *tcpTransport) writer() {
-	defer close(t.writerDone)
-	for {
-		select {
-		case <-t.wake:
-			// Let the goroutines that are runnable now commit their
-			// frames first: the runtime runs a goroutine that was just
-			// woken before the others, so with one P the writer would
-			// otherwise write one frame per requester that blocks (64
-			// concurrent requests: 64 writes instead of one).
-			runtime.Gosched()
-			t.drain()
-		case <-t.closed:
-			t.drain() // what was committed before Close
-			return
-		}
-	}
-}
-
-// drain writes pending batches until none is left. A claim still being
-// encoded stops it (the bytes behind the committed frames are not ready);
-// that claim's Commit wakes the writer again. One drain writes at a time
-// (the writer's, or a Flush's): another caller returns at once, and the
-// one writing picks up what it committed.
-func (t *tcpTransport) drain() {
-	t.mu.Lock()
-	if t.writing {
-		t.mu.Unlock()
-		return
-	}
-	t.writing = true
-	for len(t.pending) > 0 && !t.claimOpen && t.werr == nil {
-		out := t.pending
-		t.pending = t.spare[:0]
-		t.mu.Unlock()
-		_, err := t.c.Write(out)
-		t.mu.Lock()
-		t.spare = out[:0]
-		if err != nil && t.werr == nil {
-			t.werr = err
-		}
-		signal(t.drained)
-	}
-	t.writing = false
-	t.mu.Unlock()
-}
+func (t *tcpTransport) Abort() { t.w.Abort() }
 
 // Flush writes the committed frames now, from the calling goroutine, rather
 // than when the writer goroutine next runs (with one P: once the sender
 // blocks).
-func (t *tcpTransport) Flush() { t.drain() }
+func (t *tcpTransport) Flush() { t.w.Flush() }
+
+// Traffic counts the frames committed (under the write side's lock) and
+// the frames the receive loop delivered (TrafficCounter).
+func (t *tcpTransport) Traffic() (framesSent, bytesSent, framesReceived, bytesReceived uint64) {
+	framesSent, bytesSent = t.w.Sent()
+	return framesSent, bytesSent, t.framesRecv.Load(), t.bytesRecv.Load()
+}
 
 // Receive reads length-prefixed frames. A frame that fits the read buffer
 // is handed on in place; a longer one is read into a scratch buffer kept for
@@ -353,7 +210,7 @@ func (t *tcpTransport) Close() error {
 	t.closeOnce.Do(func() {
 		_ = t.c.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		close(t.closed)
-		<-t.writerDone
+		t.w.Close()
 		err = t.c.Close()
 	})
 	return err

@@ -9,12 +9,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/rshm/rshm/internal/writebehind"
 )
 
 // closeFlushTimeout bounds how long Close spends writing frames that were
@@ -41,26 +41,15 @@ type transport struct {
 	conn   *wireConn
 	max    int
 	client bool          // frames are masked
-	keys   *rand.ChaCha8 // masking keys; used under mu
-
-	sem        chan struct{} // held from Claim to Commit/Abort
-	wake       chan struct{} // cap 1: frames were committed
-	drained    chan struct{} // cap 1: the writer wrote a batch
-	closed     chan struct{}
-	writerDone chan struct{}
-
-	mu         sync.Mutex
-	pending    []byte // WebSocket frames waiting for the socket
-	spare      []byte
-	claimStart int // offset of the open claim's header room
-	claimRoom  int // the size of that room
-	claimOpen  bool
-	writing    bool  // a drain is writing: the only one at a time
-	err        error // the first failure of either direction; fails claims
+	keys   *rand.ChaCha8 // masking keys; used by Put, under the buffer's lock
+	w      *writebehind.Buffer
+	closed chan struct{}
 
 	rbuf []byte // the message being received; only Receive uses it
 
 	peerClose atomic.Int32 // the close code the peer sent, echoed by Close
+
+	framesRecv, bytesRecv atomic.Uint64 // by Receive
 
 	closeOnce sync.Once
 }
@@ -68,18 +57,12 @@ type transport struct {
 func newTransport(ws *websocket.Conn, conn *wireConn, max int, client bool) *transport {
 	ws.SetReadLimit(int64(max))
 	t := &transport{
-		ws:         ws,
-		conn:       conn,
-		max:        max,
-		client:     client,
-		sem:        make(chan struct{}, 1),
-		wake:       make(chan struct{}, 1),
-		drained:    make(chan struct{}, 1),
-		closed:     make(chan struct{}),
-		writerDone: make(chan struct{}),
-		pending:    make([]byte, 0, bufferSize),
-		spare:      make([]byte, 0, bufferSize),
-		rbuf:       make([]byte, 0, bufferSize),
+		ws:     ws,
+		conn:   conn,
+		max:    max,
+		client: client,
+		closed: make(chan struct{}),
+		rbuf:   make([]byte, 0, bufferSize),
 	}
 	if client {
 		var seed [32]byte
@@ -94,8 +77,50 @@ func newTransport(ws *websocket.Conn, conn *wireConn, max int, client bool) *tra
 		t.peerClose.Store(int32(code))
 		return nil
 	})
-	go t.writer()
+	t.w = writebehind.New(conn, writebehind.Config{
+		Framing:    (*framing)(t),
+		Bound:      pendingBound,
+		Initial:    bufferSize,
+		WriteErr:   t.writeErr,
+		OnWriteErr: func() { _ = t.conn.Conn.Close() }, // ends Receive
+		Final:      t.sayGoodbye,
+	})
 	return t
+}
+
+// sayGoodbye sends the close message after the last frames: the peer's
+// code echoed, or normal closure.
+func (t *transport) sayGoodbye() {
+	code := int(t.peerClose.Load())
+	if code == 0 {
+		code = websocket.CloseNormalClosure
+	}
+	_ = t.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(code, ""),
+		time.Now().Add(closeFlushTimeout))
+}
+
+// framing is a transport's WebSocket framing for the write-behind buffer.
+type framing transport
+
+func (f *framing) Room(n int) int { return (*transport)(f).room(n) }
+
+// Put writes the frame's header into the room before it: a frame shorter
+// than claimed may need a shorter header (the length in the fewest bytes),
+// and then moves up to it; on a client it masks the frame.
+func (f *framing) Put(b []byte, room, n int) int {
+	t := (*transport)(f)
+	h := t.room(n)
+	if h < room {
+		copy(b[h:], b[room:room+n])
+	}
+	var key [maskKeySize]byte
+	if t.client {
+		binary.LittleEndian.PutUint32(key[:], uint32(t.keys.Uint64()))
+		mask(b[h:h+n], key)
+	}
+	putHeader(b, n, t.client, key)
+	return h + n
 }
 
 // room is the header room a frame of n bytes needs.
@@ -112,160 +137,18 @@ func (t *transport) Claim(ctx context.Context, n int) ([]byte, error) {
 	if n < 0 || n > t.max {
 		return nil, errFrameTooLarge
 	}
-	select {
-	case <-t.closed:
-		return nil, net.ErrClosed
-	default:
-	}
-	select {
-	case t.sem <- struct{}{}:
-	default:
-		select {
-		case t.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-t.closed:
-			return nil, net.ErrClosed
-		}
-	}
-	for {
-		t.mu.Lock()
-		if t.err != nil {
-			err := t.err
-			t.mu.Unlock()
-			<-t.sem
-			return nil, err
-		}
-		if len(t.pending) == 0 || len(t.pending)+n <= pendingBound {
-			start := len(t.pending)
-			room := t.room(n)
-			need := start + room + n
-			if need > cap(t.pending) {
-				nb := make([]byte, start, max(need, 2*cap(t.pending)))
-				copy(nb, t.pending)
-				t.pending = nb
-			}
-			t.pending = t.pending[:need]
-			t.claimStart = start
-			t.claimRoom = room
-			t.claimOpen = true
-			b := t.pending[start+room : need : need]
-			t.mu.Unlock()
-			return b, nil
-		}
-		t.mu.Unlock()
-		signal(t.wake)
-		select {
-		case <-t.drained:
-		case <-ctx.Done():
-			<-t.sem
-			return nil, ctx.Err()
-		case <-t.closed:
-			<-t.sem
-			return nil, net.ErrClosed
-		}
-	}
+	return t.w.Claim(ctx, n)
 }
 
-// Commit writes the frame's header into the room before it: a frame
-// shorter than claimed may need a shorter header (the length in the fewest
-// bytes), and then moves up to it.
-func (t *transport) Commit(n int) error {
-	t.mu.Lock()
-	s, room := t.claimStart, t.claimRoom
-	h := t.room(n)
-	if h < room {
-		copy(t.pending[s+h:], t.pending[s+room:s+room+n])
-	}
-	var key [maskKeySize]byte
-	if t.client {
-		binary.LittleEndian.PutUint32(key[:], uint32(t.keys.Uint64()))
-		mask(t.pending[s+h:s+h+n], key)
-	}
-	putHeader(t.pending[s:], n, t.client, key)
-	t.pending = t.pending[:s+h+n]
-	t.claimOpen = false
-	err := t.err
-	t.mu.Unlock()
-	<-t.sem
-	signal(t.wake)
-	return err
-}
+func (t *transport) Commit(n int) error { return t.w.Commit(n) }
 
-func (t *transport) Abort() {
-	t.mu.Lock()
-	t.pending = t.pending[:t.claimStart]
-	t.claimOpen = false
-	t.mu.Unlock()
-	<-t.sem
-	signal(t.wake)
-}
+func (t *transport) Abort() { t.w.Abort() }
 
-// signal wakes the goroutine waiting on ch, if any, without blocking.
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-// writer is the transport's writer goroutine: it writes what is pending
-// whenever a commit wakes it, until Close; then it sends the close
-// message.
-func (t *transport) writer() {
-	defer close(t.writerDone)
-	for {
-		select {
-		case <-t.wake:
-			// Let the goroutines that are runnable now commit their
-			// frames first (see rsocket's TCP transport: with one P the
-			// writer would otherwise write one frame per requester).
-			runtime.Gosched()
-			t.drain()
-		case <-t.closed:
-			t.drain() // what was committed before Close
-			code := int(t.peerClose.Load())
-			if code == 0 {
-				code = websocket.CloseNormalClosure
-			}
-			_ = t.ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(code, ""),
-				time.Now().Add(closeFlushTimeout))
-			return
-		}
-	}
-}
-
-// drain writes pending batches until none is left. A claim still being
-// encoded stops it (its bytes are not ready); that claim's Commit wakes the
-// writer again. One drain writes at a time (the writer's, or a Flush's).
-func (t *transport) drain() {
-	t.mu.Lock()
-	if t.writing {
-		t.mu.Unlock()
-		return
-	}
-	t.writing = true
-	for len(t.pending) > 0 && !t.claimOpen && t.err == nil {
-		out := t.pending
-		t.pending = t.spare[:0]
-		t.mu.Unlock()
-		_, err := t.conn.Write(out)
-		t.mu.Lock()
-		if cap(out) > 4*pendingBound {
-			out = make([]byte, 0, bufferSize) // do not keep a huge frame's memory
-		}
-		t.spare = out[:0]
-		if err != nil && t.err == nil {
-			t.err = t.writeErr(err)
-			t.mu.Unlock()
-			_ = t.conn.Conn.Close() // ends Receive
-			t.mu.Lock()
-		}
-		signal(t.drained)
-	}
-	t.writing = false
-	t.mu.Unlock()
+// Traffic counts the frames committed and the messages delivered
+// (rsocket.TrafficCounter).
+func (t *transport) Traffic() (framesSent, bytesSent, framesReceived, bytesReceived uint64) {
+	framesSent, bytesSent = t.w.Sent()
+	return framesSent, bytesSent, t.framesRecv.Load(), t.bytesRecv.Load()
 }
 
 // writeErr maps an error of a write to the socket to the transport's.
@@ -278,7 +161,7 @@ func (t *transport) writeErr(err error) error {
 
 // Flush writes the committed frames now, from the calling goroutine,
 // rather than when the writer goroutine next runs.
-func (t *transport) Flush() { t.drain() }
+func (t *transport) Flush() { t.w.Flush() }
 
 // Receive reads each binary message into a buffer of the transport's and
 // hands it to fn. The buffer grows to the largest message seen, at most
@@ -303,6 +186,8 @@ func (t *transport) Receive(fn func(frame []byte) error) error {
 		if err != nil {
 			return t.fail(t.readErr(err))
 		}
+		t.framesRecv.Add(1)
+		t.bytesRecv.Add(uint64(len(frame)))
 		if err := fn(frame); err != nil {
 			return err
 		}
@@ -340,10 +225,7 @@ func (t *transport) readErr(err error) error {
 		return net.ErrClosed
 	default:
 	}
-	t.mu.Lock()
-	werr := t.err
-	t.mu.Unlock()
-	if werr != nil {
+	if werr := t.w.Err(); werr != nil {
 		return werr // the writer failed and closed the connection
 	}
 	var ce *websocket.CloseError
@@ -377,12 +259,7 @@ func (t *transport) fail(err error) error {
 // record records err as the transport's failure, so that claims fail too,
 // and returns it.
 func (t *transport) record(err error) error {
-	t.mu.Lock()
-	if t.err == nil {
-		t.err = err
-	}
-	t.mu.Unlock()
-	signal(t.drained)
+	t.w.Fail(err)
 	return err
 }
 
@@ -394,7 +271,7 @@ func (t *transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.conn.closeDeadline(closeFlushTimeout)
 		close(t.closed)
-		<-t.writerDone
+		t.w.Close()
 		err = t.ws.Close()
 		if errors.Is(err, net.ErrClosed) {
 			err = nil // a failure closed it already

@@ -409,10 +409,7 @@ func TestPeerStopsReading(t *testing.T) {
 		if b, err = s.Claim(ctx, 60<<10); err == nil {
 			err = s.Commit(len(b))
 		}
-		tr.mu.Lock()
-		held := cap(tr.pending) + cap(tr.spare)
-		tr.mu.Unlock()
-		if held > 2*(pendingBound+bufferSize) {
+		if held := tr.w.Held(); held > 2*(pendingBound+bufferSize) {
 			t.Fatalf("pending buffers hold %d bytes", held)
 		}
 	}
