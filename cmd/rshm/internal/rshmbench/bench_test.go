@@ -33,7 +33,7 @@ func TestRunQuickJSON(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	cases, external := splitExternal(Matrix(&cfg))
-	if len(external) == 0 {
+	if len(external[0]) == 0 {
 		t.Fatal("the quick matrix has no gRPC case")
 	}
 	var parsed []benchkit.Row

@@ -67,7 +67,7 @@ type Config struct {
 	Executable string
 	ChildArgs  []string
 	// GRPCBinary is the rshm-grpc binary that measures the gRPC transports
-	// (see grpc.go); "" means $RSHM_GRPC_BIN, and when that is unset too,
+	// (see external.go); "" means $RSHM_GRPC_BIN, and when that is unset too,
 	// rshm-grpc in the directory of os.Executable(). When there is none,
 	// Run says so (GRPCMissing) and skips the gRPC rows.
 	GRPCBinary string

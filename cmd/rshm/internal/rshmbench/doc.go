@@ -9,7 +9,7 @@
 // github.com/rshm/rshm/bench/grpcbench, built by make grpc-bench), so that
 // gRPC-go is no dependency of the rshm module: Run runs it for them after
 // the other transports and merges the rows it writes, which it measures
-// with benchkit.Measure (see grpc.go). Without the binary, Run says so and
+// with benchkit.Measure (see external.go). Without the binary, Run says so and
 // skips them. What the two share, the matrix's types (benchkit.Transport,
 // benchkit.Model, benchkit.Case), the measurement (benchkit.Collect) and
 // its benchkit.Row, is package internal/benchkit.

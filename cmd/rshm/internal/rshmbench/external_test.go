@@ -15,70 +15,141 @@ import (
 	"github.com/rshm/rshm/internal/benchkit"
 )
 
-func TestGRPCBinary(t *testing.T) {
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "rshm-grpc")
-	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+// withBinary is a Config whose field for b gives path.
+func withBinary(t *testing.T, b *extBinary, path string) *Config {
+	t.Helper()
+	var cfg Config
+	switch b.name {
+	case "rshm-grpc":
+		cfg.GRPCBinary = path
+	default:
+		t.Fatalf("no Config field for %s", b.name)
 	}
-	plain := filepath.Join(dir, "plain")
-	if err := os.WriteFile(plain, nil, 0o644); err != nil {
-		t.Fatal(err)
+	if got := b.configured(&cfg); got != path {
+		t.Fatalf("%s reads %q from its Config field; want %q", b.name, got, path)
 	}
-	t.Setenv(GRPCBinEnv, "")
-	for _, c := range []struct {
-		cfg, env string
-		want     string
-		ok       bool
-	}{
-		{cfg: exe, want: exe, ok: true},
-		{cfg: exe, env: plain, want: exe, ok: true}, // the Config field wins
-		{env: exe, want: exe, ok: true},
-		{env: plain, want: plain},                                           // not executable
-		{cfg: dir, want: dir},                                               // a directory
-		{cfg: filepath.Join(dir, "none"), want: filepath.Join(dir, "none")}, // missing
-	} {
-		t.Setenv(GRPCBinEnv, c.env)
-		got, ok := grpcBinary(&Config{GRPCBinary: c.cfg})
-		if got != c.want || ok != c.ok {
-			t.Errorf("cfg %q env %q: got %q, %v; want %q, %v", c.cfg, c.env, got, ok, c.want, c.ok)
-		}
-	}
-	t.Setenv(GRPCBinEnv, "")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := grpcBinary(&Config{}); got != filepath.Join(filepath.Dir(self), "rshm-grpc") || ok {
-		t.Errorf("default: got %q, %v; want rshm-grpc beside %s, missing", got, ok, self)
+	return &cfg
+}
+
+func TestFindBinary(t *testing.T) {
+	for i := range binaries {
+		b := &binaries[i]
+		t.Run(b.name, func(t *testing.T) {
+			dir := t.TempDir()
+			exe := filepath.Join(dir, b.name)
+			if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			plain := filepath.Join(dir, "plain")
+			if err := os.WriteFile(plain, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				cfg, env string
+				want     string
+				ok       bool
+			}{
+				{cfg: exe, want: exe, ok: true},
+				{cfg: exe, env: plain, want: exe, ok: true}, // the Config field wins
+				{env: exe, want: exe, ok: true},
+				{env: plain, want: plain},                                           // not executable
+				{cfg: dir, want: dir},                                               // a directory
+				{cfg: filepath.Join(dir, "none"), want: filepath.Join(dir, "none")}, // missing
+			} {
+				t.Setenv(b.env, c.env)
+				got, ok := b.find(withBinary(t, b, c.cfg))
+				if got != c.want || ok != c.ok {
+					t.Errorf("cfg %q env %q: got %q, %v; want %q, %v", c.cfg, c.env, got, ok, c.want, c.ok)
+				}
+			}
+			t.Setenv(b.env, "")
+			self, err := os.Executable()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := b.find(&Config{}); got != filepath.Join(filepath.Dir(self), b.name) || ok {
+				t.Errorf("default: got %q, %v; want %s beside %s, missing", got, ok, b.name, self)
+			}
+		})
 	}
 }
 
-func TestGRPCArgs(t *testing.T) {
+// TestSplitExternal: every transport that is External goes to exactly one
+// binary, every other one stays in this process, and each keeps the
+// matrix's order.
+func TestSplitExternal(t *testing.T) {
+	cases := Matrix(&Config{Quick: true})
+	local, external := splitExternal(cases)
+	if len(external) != len(binaries) {
+		t.Fatalf("%d groups; want one per binary (%d)", len(external), len(binaries))
+	}
+	for _, c := range local {
+		if c.Transport.External() {
+			t.Errorf("%v is measured in this process", c)
+		}
+	}
+	n := len(local)
+	for i, group := range external {
+		if len(group) == 0 {
+			t.Errorf("%s has no case in the quick matrix", binaries[i].name)
+		}
+		for _, c := range group {
+			if !c.Transport.External() || !slices.Contains(binaries[i].transports, c.Transport) {
+				t.Errorf("%v is given to %s", c, binaries[i].name)
+			}
+		}
+		n += len(group)
+	}
+	if n != len(cases) {
+		t.Errorf("%d cases after the split; want %d", n, len(cases))
+	}
+	for _, tr := range benchkit.Transports() {
+		owners := 0
+		for _, b := range binaries {
+			if slices.Contains(b.transports, tr) {
+				owners++
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[tr.External()]; owners != want {
+			t.Errorf("%v is measured by %d external binaries; want %d", tr, owners, want)
+		}
+	}
+	var grpc []benchkit.Case
+	for _, c := range cases {
+		if c.Transport == benchkit.GRPCTCP || c.Transport == benchkit.GRPCUnix {
+			grpc = append(grpc, c)
+		}
+	}
+	if !slices.Equal(external[0], grpc) {
+		t.Errorf("rshm-grpc's cases %v; want %v", external[0], grpc)
+	}
+}
+
+func TestExternalArgs(t *testing.T) {
 	cfg := &Config{Quick: true, Warmup: -1}
 	cases := []benchkit.Case{
 		{Transport: benchkit.GRPCTCP, Model: benchkit.RR, Size: 64, Concurrency: 1},
 		{Transport: benchkit.GRPCUnix, Model: benchkit.Stream, Size: 16, Concurrency: 1},
 	}
-	got := strings.Join(grpcArgs(cfg, cases, []int{0, 1}), " ")
+	got := strings.Join(externalArgs(cfg, cases, []int{0, 1}), " ")
 	want := "run --suite quick --duration 400ms --warmup 0s --cases grpc-tcp/rr/64/1,grpc-unix/stream/16/1 --client-cpu 0 --server-cpu 1"
 	if got != want {
 		t.Errorf("pinned: %q; want %q", got, want)
 	}
 	cfg = &Config{Duration: time.Second}
-	got = strings.Join(grpcArgs(cfg, cases[:1], nil), " ")
+	got = strings.Join(externalArgs(cfg, cases[:1], nil), " ")
 	if want := "run --suite full --duration 1s --warmup 250ms --cases grpc-tcp/rr/64/1 --nopin"; got != want {
 		t.Errorf("unpinned: %q; want %q", got, want)
 	}
 }
 
-// fakeBinary writes a shell script standing in for rshm-grpc.
+// fakeBinary writes a shell script standing in for an external binary.
 func fakeBinary(t *testing.T, script string) string {
 	t.Helper()
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
-	p := filepath.Join(t.TempDir(), "rshm-grpc")
+	p := filepath.Join(t.TempDir(), "fake")
 	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +181,7 @@ func TestRunExternalFailures(t *testing.T) {
 			cfg := &Config{Quick: true, Duration: time.Millisecond, GRPCBinary: fakeBinary(t, c.script)}
 			var rows []benchkit.Row
 			var nexts []int
-			note, err := runExternal(context.Background(), cfg, cfg.GRPCBinary, cases, nil,
+			note, err := runExternal(context.Background(), cfg, &binaries[0], cfg.GRPCBinary, cases, nil,
 				func(i int) { nexts = append(nexts, i) }, func(r benchkit.Row) error { rows = append(rows, r); return nil })
 			if err != nil {
 				t.Fatal(err)
@@ -177,7 +248,7 @@ func TestRunGRPC(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	local, external := splitExternal(Matrix(&cfg))
-	cases := append(local, external...) // the order Run measures them in
+	cases := append(local, slices.Concat(external...)...) // the order Run measures them in
 	if len(rows) != len(cases) || strings.Count(js.String(), "\n") != len(cases) {
 		t.Fatalf("%d rows, %d JSON lines; want %d\n%s", len(rows), strings.Count(js.String(), "\n"), len(cases), out.String())
 	}
