@@ -71,6 +71,11 @@ type Config struct {
 	// rshm-grpc in the directory of os.Executable(). When there is none,
 	// Run says so (GRPCMissing) and skips the gRPC rows.
 	GRPCBinary string
+	// KafkaBinary is the rshm-kafka binary that measures the Kafka
+	// transport (see external.go); "" means $RSHM_KAFKA_BIN, and when that
+	// is unset too, rshm-kafka in the directory of os.Executable(). When
+	// there is none, Run says so (KafkaMissing) and skips the Kafka rows.
+	KafkaBinary string
 }
 
 func (c *Config) duration() time.Duration {

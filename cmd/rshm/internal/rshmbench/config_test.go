@@ -67,8 +67,9 @@ func TestMatrix(t *testing.T) {
 	quick := &Config{Quick: true}
 	cases := Matrix(quick)
 	// rshm: 5 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
-	// raw and grpc: 2+2 × (2 models × 2 sizes + rr at c=64 × 2 sizes).
-	if got, want := len(cases), 5*(8+2)+4*(4+2); got != want {
+	// raw, grpc and kafka: 2+2+1 × (2 models × 2 sizes + rr at c=64 × 2
+	// sizes).
+	if got, want := len(cases), 5*(8+2)+5*(4+2); got != want {
 		t.Errorf("quick matrix: %d cases; want %d", got, want)
 	}
 	for _, c := range cases {
@@ -76,11 +77,11 @@ func TestMatrix(t *testing.T) {
 			t.Errorf("quick matrix has %v", c)
 		}
 		if (c.Transport.Raw() || c.Transport.External()) && (c.Model == benchkit.FNF || c.Model == benchkit.Channel) {
-			t.Errorf("raw or grpc baseline with %v", c)
+			t.Errorf("raw, grpc or kafka baseline with %v", c)
 		}
 	}
 	full := Matrix(&Config{})
-	if got, want := len(full), 5*4*5*2+4*2*5*2; got != want {
+	if got, want := len(full), 5*4*5*2+5*2*5*2; got != want {
 		t.Errorf("full matrix: %d cases; want %d", got, want)
 	}
 	if d := quick.duration() + quick.warmup(); d != 500*time.Millisecond {

@@ -20,17 +20,21 @@ import (
 // Some transports are measured by another binary, built from a nested
 // module of its own so that their dependencies stay out of the rshm module
 // (binaries lists them): the gRPC baselines (grpc-tcp, grpc-unix) by
-// rshm-grpc (bench/grpcbench). Run starts each binary once for all of its
+// rshm-grpc (bench/grpcbench), the Kafka transport (kafka) by rshm-kafka
+// (kafkatransport/cmd/rshm-kafka). Run starts each binary once for all of its
 // cases, after the transports it measures itself, with one command line
 // for every binary:
 //
 //	rshm-grpc run --suite quick --duration 400ms --warmup 100ms \
 //	    --cases grpc-tcp/rr/64/1,... --client-cpu 0 --server-cpu 1
 //
-// The binary measures each case with benchkit.Measure (rshm-grpc in a
-// server process of its own, both pinned as Run pins its own), and writes
-// one benchkit.Row a line, as JSON, on stdout, in the order of --cases;
-// its stderr is kept for the output's note and error messages.
+// The binary measures each case with benchkit.Measure and writes one
+// benchkit.Row a line, as JSON, on stdout, in the order of --cases; its
+// stderr is kept for the output's note and error messages. rshm-grpc runs
+// its server in a process of its own, both pinned as Run pins its own;
+// rshm-kafka runs the requester, the responder and an in-process Kafka
+// cluster (franz-go's kfake) in one unpinned process, whose CPU time its
+// rows count as the client's.
 
 // GRPCBinEnv names the environment variable that gives the rshm-grpc
 // binary's path (see Config.GRPCBinary).
@@ -40,12 +44,22 @@ const GRPCBinEnv = "RSHM_GRPC_BIN"
 // rshm-grpc binary to run.
 const GRPCMissing = "rshm-grpc not built; run make grpc-bench"
 
+// KafkaBinEnv names the environment variable that gives the rshm-kafka
+// binary's path (see Config.KafkaBinary); the rshm command runs the same
+// binary for kafka:// addresses.
+const KafkaBinEnv = "RSHM_KAFKA_BIN"
+
+// KafkaMissing is printed, and the Kafka rows skipped, when there is no
+// rshm-kafka binary to run.
+const KafkaMissing = "rshm-kafka not built; run make kafka-bench"
+
 // extBinary is an external binary and the transports it measures.
 type extBinary struct {
 	label      string // what Run's output lines about it begin with
 	name       string // its file name next to the running executable
 	env        string // the environment variable that gives its path
 	missing    string // Run's note when there is none: how to build it
+	src        string // its main package's directory in the repository
 	transports []benchkit.Transport
 	configured func(*Config) string // the Config field that gives its path
 }
@@ -53,9 +67,12 @@ type extBinary struct {
 // binaries are the external binaries, in the order Run runs them. Every
 // transport that is External is measured by exactly one of them.
 var binaries = []extBinary{
-	{label: "grpc", name: "rshm-grpc", env: GRPCBinEnv, missing: GRPCMissing,
+	{label: "grpc", name: "rshm-grpc", env: GRPCBinEnv, missing: GRPCMissing, src: "bench/grpcbench",
 		transports: []benchkit.Transport{benchkit.GRPCTCP, benchkit.GRPCUnix},
 		configured: func(c *Config) string { return c.GRPCBinary }},
+	{label: "kafka", name: "rshm-kafka", env: KafkaBinEnv, missing: KafkaMissing, src: "kafkatransport/cmd/rshm-kafka",
+		transports: []benchkit.Transport{benchkit.Kafka},
+		configured: func(c *Config) string { return c.KafkaBinary }},
 }
 
 // find looks for b: its Config field, else its environment variable, else

@@ -22,6 +22,8 @@ func withBinary(t *testing.T, b *extBinary, path string) *Config {
 	switch b.name {
 	case "rshm-grpc":
 		cfg.GRPCBinary = path
+	case "rshm-kafka":
+		cfg.KafkaBinary = path
 	default:
 		t.Fatalf("no Config field for %s", b.name)
 	}
@@ -114,14 +116,20 @@ func TestSplitExternal(t *testing.T) {
 			t.Errorf("%v is measured by %d external binaries; want %d", tr, owners, want)
 		}
 	}
-	var grpc []benchkit.Case
+	var grpc, kafka []benchkit.Case
 	for _, c := range cases {
-		if c.Transport == benchkit.GRPCTCP || c.Transport == benchkit.GRPCUnix {
+		switch c.Transport {
+		case benchkit.GRPCTCP, benchkit.GRPCUnix:
 			grpc = append(grpc, c)
+		case benchkit.Kafka:
+			kafka = append(kafka, c)
 		}
 	}
 	if !slices.Equal(external[0], grpc) {
 		t.Errorf("rshm-grpc's cases %v; want %v", external[0], grpc)
+	}
+	if !slices.Equal(external[1], kafka) {
+		t.Errorf("rshm-kafka's cases %v; want %v", external[1], kafka)
 	}
 }
 
@@ -207,72 +215,86 @@ func TestRunExternalFailures(t *testing.T) {
 	}
 }
 
-// buildGRPC builds rshm-grpc from the nested module into a temporary
+// buildExternal builds b from its nested module into a temporary
 // directory, skipping the test where the build cannot fetch its modules.
-func buildGRPC(t *testing.T) string {
+func buildExternal(t *testing.T, b *extBinary) string {
 	t.Helper()
-	src, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "bench", "grpcbench"))
+	src, err := filepath.Abs(filepath.Join("..", "..", "..", "..", filepath.FromSlash(b.src)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "rshm-grpc")
+	bin := filepath.Join(t.TempDir(), b.name)
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Dir = src
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		for _, offline := range []string{"dial tcp", "lookup ", "i/o timeout", "GOPROXY", "GOFLAGS=-mod=mod", "connection refused", "network is unreachable"} {
 			if bytes.Contains(out, []byte(offline)) {
-				t.Skipf("cannot build rshm-grpc (no network for its modules?): %s", out)
+				t.Skipf("cannot build %s (no network for its modules?): %s", b.name, out)
 			}
 		}
-		t.Fatalf("go build rshm-grpc: %v\n%s", err, out)
+		t.Fatalf("go build %s: %v\n%s", b.name, err, out)
 	}
 	return bin
 }
 
-// TestRunGRPC runs rshm bench with the gRPC transports, rshm-grpc built
-// from the nested module: they have measured rows, in -json and in the
-// table with their ratio to raw-tcp.
-func TestRunGRPC(t *testing.T) {
+// TestRunExternal runs rshm bench with the transports of each external
+// binary, built from its nested module: they have measured rows, in -json
+// and in the table with their ratio to raw-tcp, and the output names the
+// binary and what it said.
+func TestRunExternal(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds rshm-grpc (gRPC-go): not in -short")
+		t.Skip("builds rshm-grpc (gRPC-go) and rshm-kafka (franz-go): not in -short")
 	}
-	bin := buildGRPC(t)
-	var js, out bytes.Buffer
-	cfg := Config{Quick: true, Duration: 40 * time.Millisecond, Warmup: 10 * time.Millisecond, Sizes: []int{64},
-		Transports: []benchkit.Transport{benchkit.RawTCP, benchkit.GRPCTCP, benchkit.GRPCUnix}, GRPCBinary: bin, JSON: &js}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rows, err := Run(ctx, cfg, &out)
-	if err != nil {
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	}
-	local, external := splitExternal(Matrix(&cfg))
-	cases := append(local, slices.Concat(external...)...) // the order Run measures them in
-	if len(rows) != len(cases) || strings.Count(js.String(), "\n") != len(cases) {
-		t.Fatalf("%d rows, %d JSON lines; want %d\n%s", len(rows), strings.Count(js.String(), "\n"), len(cases), out.String())
-	}
-	for i, r := range rows {
-		c := cases[i]
-		if r.Transport != c.Transport.String() || r.Model != c.Model.String() || r.Concurrency != c.Concurrency {
-			t.Errorf("row %d is %s %s c=%d; want %v", i, r.Transport, r.Model, r.Concurrency, c)
-		}
-		if r.Err != "" || r.Msgs == 0 || r.Suite != "quick" || r.P50 <= 0 || r.P50 > r.Max {
-			t.Errorf("row %d (%v): %+v", i, c, r)
-		}
-		if c.Transport.External() && (r.ServerCPUPerMsg <= 0 || r.ClientCPUPerMsg <= 0) {
-			t.Errorf("row %d (%v): no CPU per message: %+v", i, c, r)
-		}
-	}
-	text := out.String()
-	for _, want := range []string{"grpc:     " + bin, "grpc: rshm-grpc: gRPC-go "} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
-	for _, l := range strings.Split(text, "\n") {
-		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[3], "grpc-") && f[len(f)-1] == "-" {
-			t.Errorf("no ratio to raw-tcp: %q", l)
-		}
+	for i := range binaries {
+		b := &binaries[i]
+		t.Run(b.name, func(t *testing.T) {
+			bin := buildExternal(t, b)
+			var js, out bytes.Buffer
+			cfg := *withBinary(t, b, bin)
+			cfg.Quick, cfg.Duration, cfg.Warmup, cfg.Sizes, cfg.JSON = true, 40*time.Millisecond, 10*time.Millisecond, []int{64}, &js
+			cfg.Transports = append([]benchkit.Transport{benchkit.RawTCP}, b.transports...)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			rows, err := Run(ctx, cfg, &out)
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			local, external := splitExternal(Matrix(&cfg))
+			cases := append(local, slices.Concat(external...)...) // the order Run measures them in
+			if len(rows) != len(cases) || strings.Count(js.String(), "\n") != len(cases) {
+				t.Fatalf("%d rows, %d JSON lines; want %d\n%s", len(rows), strings.Count(js.String(), "\n"), len(cases), out.String())
+			}
+			for i, r := range rows {
+				c := cases[i]
+				if r.Transport != c.Transport.String() || r.Model != c.Model.String() || r.Concurrency != c.Concurrency {
+					t.Errorf("row %d is %s %s c=%d; want %v", i, r.Transport, r.Model, r.Concurrency, c)
+				}
+				if r.Err != "" || r.Msgs == 0 || r.Suite != "quick" || r.P50 <= 0 || r.P50 > r.Max {
+					t.Errorf("row %d (%v): %+v", i, c, r)
+				}
+				// rshm-kafka's responder shares the requester's process:
+				// all of its CPU is the client's.
+				server := c.Transport != benchkit.Kafka
+				if c.Transport.External() && (r.ClientCPUPerMsg <= 0 || (r.ServerCPUPerMsg > 0) != server) {
+					t.Errorf("row %d (%v): CPU per message: %+v", i, c, r)
+				}
+			}
+			text := out.String()
+			for _, want := range []string{fmt.Sprintf("%-10s%s", b.label+":", bin), "\n" + b.label + ": " + b.name + ": "} {
+				if !strings.Contains(text, want) {
+					t.Errorf("output lacks %q:\n%s", want, text)
+				}
+			}
+			for _, l := range strings.Split(text, "\n") {
+				f := strings.Fields(l)
+				if len(f) <= 4 {
+					continue
+				}
+				if tr, err := benchkit.ParseTransport(f[3]); err == nil && tr.External() && f[len(f)-1] == "-" {
+					t.Errorf("no ratio to raw-tcp: %q", l)
+				}
+			}
+		})
 	}
 }
