@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/rshm/rshm/affinity"
@@ -54,6 +55,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 	}
 	m := probeMachine()
 	pin := !cfg.NoPin && m.ClientCPU >= 0
+	// unpin puts back this process's CPUs and GOMAXPROCS once its own
+	// measurements are done: a child inherits the mask, and an external
+	// binary that pins nothing (rshm-kafka) would otherwise run on the
+	// client's CPU alone.
+	unpin := func() {}
 	switch {
 	case cfg.NoPin:
 		m.Pinning = "none (disabled)"
@@ -63,11 +69,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 			pin = false
 			m.Pinning = "none: " + err.Error()
 		} else {
-			defer restore()
 			// One CPU, one P: what the runtime picks for a process started
 			// pinned, and what it converges to after PinProcess.
 			runtime.GOMAXPROCS(1)
-			defer runtime.SetDefaultGOMAXPROCS()
+			// The default is computed from the mask: restored first.
+			unpin = sync.OnceFunc(func() { restore(); runtime.SetDefaultGOMAXPROCS() })
+			defer unpin()
 			m.GOMAXPROCS = 1
 			m.Pinning = fmt.Sprintf("client on CPU %d, server on CPU %d (affinity.BestPair)", m.ClientCPU, m.ServerCPU)
 		}
@@ -155,6 +162,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 		prog.end()
 		return rows, err
 	}
+	unpin()
 	var cpus []int
 	if pin {
 		cpus = []int{m.ClientCPU, m.ServerCPU}

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rshm/rshm/affinity"
 	"github.com/rshm/rshm/internal/benchkit"
 )
 
@@ -296,5 +298,50 @@ func TestRunExternal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// echoRows is a shell script standing in for an external binary that
+// measures every case of its --cases: a row of made-up figures each.
+const echoRows = `cases=
+while [ $# -gt 0 ]; do
+	[ "$1" = --cases ] && cases=$2
+	shift
+done
+for c in $(echo "$cases" | tr , ' '); do
+	set -- $(echo "$c" | tr / ' ')
+	echo "{\"suite\":\"quick\",\"transport\":\"$1\",\"model\":\"$2\",\"size\":$3,\"concurrency\":$4,\"msgs\":10,\"seconds\":0.1,\"samples\":10,\"p50_ns\":1000,\"max_ns\":2000,\"msgs_per_s\":100}"
+done
+`
+
+// TestRunExternalUnpinned: an external binary starts on the CPUs this
+// process had before Run pinned itself to the client's CPU, so that one
+// that pins nothing (rshm-kafka) is not confined to that CPU.
+func TestRunExternalUnpinned(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("pinning is Linux's")
+	}
+	allowed, err := affinity.Allowed()
+	if err != nil || len(allowed) < 2 {
+		t.Skipf("fewer than two CPUs to pin to: %v, %v", allowed, err)
+	}
+	script := echoRows + `echo "fake: cpus $(grep Cpus_allowed_list /proc/self/status | cut -f2)" >&2` + "\n"
+	cfg := Config{Quick: true, Duration: 5 * time.Millisecond, Warmup: -1, Sizes: []int{64},
+		Models: []benchkit.Model{benchkit.RR}, Transports: []benchkit.Transport{benchkit.Kafka}, KafkaBinary: fakeBinary(t, script)}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rows, err := Run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "pinning:  client on CPU") {
+		t.Skipf("Run did not pin:\n%s", out.String())
+	}
+	if len(rows) != 2 || rows[0].Err != "" || rows[1].Err != "" {
+		t.Errorf("rows %+v; want the fake's two", rows)
+	}
+	if want := "\nkafka: fake: cpus " + affinity.FormatList(allowed) + "\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
 	}
 }
