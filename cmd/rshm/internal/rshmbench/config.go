@@ -31,8 +31,9 @@ var (
 // to Run's stdout, and pins both processes.
 type Config struct {
 	// Quick runs the short matrix: QuickSizes, concurrency 1 for every
-	// model and HighConcurrency for request-response only, and
-	// DefaultQuickDuration per measurement.
+	// model and HighConcurrency for request-response only (Kafka: the
+	// first size at concurrency 1 only), and DefaultQuickDuration per
+	// measurement.
 	Quick bool
 	// Duration is the measured window of one measurement; zero means
 	// DefaultDuration (DefaultQuickDuration with Quick).
@@ -120,6 +121,15 @@ func (c *Config) concurrencies(m benchkit.Model) []int {
 		return []int{1}
 	}
 	return []int{1, HighConcurrency}
+}
+
+// measures reports whether the matrix has transport t at size and
+// concurrency conc, one of the sizes and concurrencies c gives. The quick
+// matrix has Kafka at the first size and concurrency 1 only: the cost of
+// the log at a glance, in a suite that must stay under a minute; the full
+// matrix has it everywhere.
+func (c *Config) measures(t benchkit.Transport, size, conc int) bool {
+	return !c.Quick || t != benchkit.Kafka || (size == c.sizes()[0] && conc == 1)
 }
 
 func (c *Config) suite() string {
