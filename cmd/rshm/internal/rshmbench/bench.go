@@ -20,8 +20,8 @@ import (
 // out, writes the plots, and returns the rows. A measurement that fails is
 // a row with Err set, not an error of Run; Run fails when the server
 // cannot be started or ctx ends. The cases of an external binary that is
-// not there are skipped: Run prints how to build it (GRPCMissing) and
-// returns no row for them.
+// not there are skipped: Run prints how to build it (GRPCMissing,
+// KafkaMissing) and returns no row for them.
 func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
