@@ -9,9 +9,11 @@ import (
 func TestCasesRoundTrip(t *testing.T) {
 	cases := []Case{
 		{GRPCTCP, RR, 64, 1}, {GRPCUnix, Stream, 16 << 10, 1}, {GRPCTCP, RR, MaxSize, 64}, {SHMSpin, Channel, 1, 4096},
+		{Kafka, RR, 64, 1}, {Kafka, Stream, 1 << 20, 64},
 	}
 	s := FormatCases(cases)
-	if want := "grpc-tcp/rr/64/1,grpc-unix/stream/16384/1,grpc-tcp/rr/8388608/64,rshm-shm-spin/channel/1/4096"; s != want {
+	if want := "grpc-tcp/rr/64/1,grpc-unix/stream/16384/1,grpc-tcp/rr/8388608/64,rshm-shm-spin/channel/1/4096," +
+		"kafka/rr/64/1,kafka/stream/1048576/64"; s != want {
 		t.Errorf("FormatCases = %q; want %q", s, want)
 	}
 	got, err := ParseCases(s)
@@ -24,7 +26,7 @@ func TestParseCasesErrors(t *testing.T) {
 	for _, s := range []string{
 		"", "grpc-tcp/rr/64", "grpc-tcp/rr/64/1/2", "grpc/rr/64/1", "grpc-tcp/fnf/64/1", "raw-tcp/channel/64/1",
 		"grpc-tcp/rr/0/1", "grpc-tcp/rr/8388609/1", "grpc-tcp/rr/64/0", "grpc-tcp/rr/64/4097", "grpc-tcp/rr/x/1",
-		"grpc-tcp/rr/64/1,", "grpc-tcp/bogus/64/1",
+		"grpc-tcp/rr/64/1,", "grpc-tcp/bogus/64/1", "kafka/fnf/64/1", "kafka/channel/64/1", "kafka/rr/64/0",
 	} {
 		if got, err := ParseCases(s); !errors.Is(err, ErrConfig) {
 			t.Errorf("ParseCases(%q) = %v, %v; want ErrConfig", s, got, err)
@@ -36,6 +38,7 @@ func FuzzParseCases(f *testing.F) {
 	f.Add(FormatCases(allCases(64, 1)))
 	f.Add("grpc-tcp/rr/64/1")
 	f.Add("grpc-unix/stream/16384/1,raw-tcp/rr/1/64")
+	f.Add("kafka/rr/64/1,kafka/stream/1024/64")
 	f.Add("a/b/c/d")
 	f.Fuzz(func(t *testing.T, s string) {
 		cases, err := ParseCases(s)

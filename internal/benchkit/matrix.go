@@ -18,13 +18,14 @@ const (
 	RawUnix                     // length-prefixed echo over a Unix socket
 	GRPCTCP                     // gRPC-go over TCP (the rshm-grpc binary)
 	GRPCUnix                    // gRPC-go over a Unix socket (the rshm-grpc binary)
+	Kafka                       // rshm's RSocket over a Kafka topic pair, against kfake (the rshm-kafka binary)
 	numTransports
 )
 
 var transportNames = [numTransports]string{
 	SHMSpin: "rshm-shm-spin", SHMDefault: "rshm-shm-default", SHMBackoff: "rshm-shm-backoff", SHMBlock: "rshm-shm-block",
 	RSocketTCP: "rshm-tcp", RawTCP: "raw-tcp", RawUnix: "raw-unix",
-	GRPCTCP: "grpc-tcp", GRPCUnix: "grpc-unix",
+	GRPCTCP: "grpc-tcp", GRPCUnix: "grpc-unix", Kafka: "kafka",
 }
 
 func (t Transport) String() string {
@@ -37,10 +38,12 @@ func (t Transport) String() string {
 // Raw reports whether t is a baseline that speaks no RSocket.
 func (t Transport) Raw() bool { return t == RawTCP || t == RawUnix }
 
-// External reports whether t is measured by another binary (rshm-grpc, the
-// nested module bench/grpcbench) rather than in rshm bench's process:
-// gRPC-go must not become a dependency of the rshm module.
-func (t Transport) External() bool { return t == GRPCTCP || t == GRPCUnix }
+// External reports whether t is measured by another binary rather than in
+// rshm bench's process: rshm-grpc (the nested module bench/grpcbench) for
+// the gRPC transports and rshm-kafka (the nested module kafkatransport)
+// for Kafka, because neither gRPC-go nor the Kafka client may become a
+// dependency of the rshm module.
+func (t Transport) External() bool { return t == GRPCTCP || t == GRPCUnix || t == Kafka }
 
 // Transports lists every transport in table order.
 func Transports() []Transport {
@@ -102,7 +105,9 @@ func ParseModel(s string) (Model, error) {
 
 // Models lists the models t can run, in table order: the raw baselines
 // have only a ping-pong and a one-way stream, the gRPC service a unary
-// Echo and a server-streaming Stream.
+// Echo and a server-streaming Stream, and rshm-kafka measures
+// request-response and stream only (what the log costs a round trip and a
+// flow).
 func (t Transport) Models() []Model {
 	if t.Raw() || t.External() {
 		return []Model{RR, Stream}

@@ -2,6 +2,7 @@ package benchkit
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -16,6 +17,29 @@ func TestParseTransport(t *testing.T) {
 	}
 	if _, err := ParseTransport("grpc"); !errors.Is(err, ErrConfig) {
 		t.Errorf("grpc: got %v; want ErrConfig", err)
+	}
+}
+
+// TestTransportModels: the raw baselines and the transports measured by
+// another binary (gRPC, Kafka) have request-response and stream only,
+// rshm's own transports every model.
+func TestTransportModels(t *testing.T) {
+	for _, tr := range Transports() {
+		want := Models()
+		if tr.Raw() || tr.External() {
+			want = []Model{RR, Stream}
+		}
+		if got := tr.Models(); !slices.Equal(got, want) {
+			t.Errorf("%v runs %v; want %v", tr, got, want)
+		}
+	}
+	for _, tr := range Transports() {
+		if want := tr == GRPCTCP || tr == GRPCUnix || tr == Kafka; tr.External() != want {
+			t.Errorf("%v: External() = %v; want %v", tr, tr.External(), want)
+		}
+	}
+	if k, err := ParseTransport("kafka"); err != nil || k != Kafka || Kafka.String() != "kafka" {
+		t.Errorf("kafka: %v, %v", k, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/rshm/rshm/affinity"
@@ -14,31 +15,51 @@ import (
 
 // Run measures the matrix of cfg: it prints the machine and the plan to
 // out, starts the server process, runs every measurement (a progress line
-// on cfg.Progress, a JSON line each on cfg.JSON), the gRPC ones last in
-// the rshm-grpc binary (see grpc.go), prints the table to out, writes the
-// plots, and returns the rows. A measurement that fails is a row with Err
-// set, not an error of Run; Run fails when the server cannot be started or
-// ctx ends. Without an rshm-grpc binary the gRPC cases are skipped: Run
-// prints GRPCMissing and returns no row for them.
+// on cfg.Progress, a JSON line each on cfg.JSON), those of the external
+// binaries last, each binary once (see external.go), prints the table to
+// out, writes the plots, and returns the rows. A measurement that fails is
+// a row with Err set, not an error of Run; Run fails when the server
+// cannot be started or ctx ends. The cases of an external binary that is
+// not there are skipped: Run prints how to build it (GRPCMissing,
+// KafkaMissing) and returns no row for them.
 func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	began := time.Now()
-	cases, external := splitExternal(Matrix(&cfg))
-	grpcLine := ""
-	grpcBin, ok := grpcBinary(&cfg)
-	switch {
-	case len(external) == 0:
-	case ok:
-		grpcLine = fmt.Sprintf("%s, %d measurements after the others", grpcBin, len(external))
-	default:
-		grpcLine = fmt.Sprintf("%s (none at %s): grpc rows skipped", GRPCMissing, grpcBin)
-		external = nil
+	cases, groups := splitExternal(Matrix(&cfg))
+	// ext are the external binaries with cases to run; notes what Run
+	// says of each before the results, in the order of binaries.
+	type extRun struct {
+		b     *extBinary
+		path  string
+		cases []benchkit.Case
+		note  string // what the binary said (runExternal)
 	}
-	all := len(cases) + len(external)
+	var ext []extRun
+	var notes []string
+	all := len(cases)
+	for i, group := range groups {
+		if len(group) == 0 {
+			continue
+		}
+		b := &binaries[i]
+		path, ok := b.find(&cfg)
+		if !ok {
+			notes = append(notes, fmt.Sprintf("%-10s%s (none at %s): %s rows skipped", b.label+":", b.missing, path, b.label))
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%-10s%s, %d measurements after the others", b.label+":", path, len(group)))
+		ext = append(ext, extRun{b: b, path: path, cases: group})
+		all += len(group)
+	}
 	m := probeMachine()
 	pin := !cfg.NoPin && m.ClientCPU >= 0
+	// unpin puts back this process's CPUs and GOMAXPROCS once its own
+	// measurements are done: a child inherits the mask, and an external
+	// binary that pins nothing (rshm-kafka) would otherwise run on the
+	// client's CPU alone.
+	unpin := func() {}
 	switch {
 	case cfg.NoPin:
 		m.Pinning = "none (disabled)"
@@ -48,11 +69,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 			pin = false
 			m.Pinning = "none: " + err.Error()
 		} else {
-			defer restore()
 			// One CPU, one P: what the runtime picks for a process started
 			// pinned, and what it converges to after PinProcess.
 			runtime.GOMAXPROCS(1)
-			defer runtime.SetDefaultGOMAXPROCS()
+			// The default is computed from the mask: restored first.
+			unpin = sync.OnceFunc(func() { restore(); runtime.SetDefaultGOMAXPROCS() })
+			defer unpin()
 			m.GOMAXPROCS = 1
 			m.Pinning = fmt.Sprintf("client on CPU %d, server on CPU %d (affinity.BestPair)", m.ClientCPU, m.ServerCPU)
 		}
@@ -80,8 +102,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 	}
 	m.print(out)
 	fmt.Fprintf(out, "server:   pid %d, GOMAXPROCS %d\n", hello.PID, hello.GOMAXPROCS)
-	if grpcLine != "" {
-		fmt.Fprintf(out, "grpc:     %s\n", grpcLine)
+	for _, n := range notes {
+		fmt.Fprintln(out, n)
 	}
 	est := Estimate(&cfg, all)
 	fmt.Fprintf(out, "plan:     %s suite, %d measurements of %v (+%v warm-up) each, about %v\n\n",
@@ -140,25 +162,32 @@ func Run(ctx context.Context, cfg Config, out io.Writer) ([]benchkit.Row, error)
 		prog.end()
 		return rows, err
 	}
-	if len(external) > 0 {
-		var cpus []int
-		if pin {
-			cpus = []int{m.ClientCPU, m.ServerCPU}
+	unpin()
+	var cpus []int
+	if pin {
+		cpus = []int{m.ClientCPU, m.ServerCPU}
+	}
+	done := len(cases)
+	for i := range ext {
+		e := &ext[i]
+		next := func(j int) {
+			prog.update(done+j, e.cases[j], Estimate(&cfg, all-done-j))
 		}
-		next := func(i int) {
-			prog.update(len(cases)+i, external[i], Estimate(&cfg, len(external)-i))
-		}
-		if grpcLine, err = runExternal(ctx, &cfg, grpcBin, external, cpus, next, emit); err != nil {
+		var err error
+		if e.note, err = runExternal(ctx, &cfg, e.b, e.path, e.cases, cpus, next, emit); err != nil {
 			prog.end()
 			return rows, err
 		}
+		done += len(e.cases)
 	}
 	prog.end()
 	if err := WriteTable(out, rows); err != nil {
 		return rows, err
 	}
-	if len(external) > 0 && grpcLine != "" {
-		fmt.Fprintf(out, "\ngrpc: %s\n", grpcLine)
+	for _, e := range ext {
+		if e.note != "" {
+			fmt.Fprintf(out, "\n%s: %s\n", e.b.label, e.note)
+		}
 	}
 	if cfg.PlotDir != "" {
 		paths, err := WritePlots(cfg.PlotDir, rows)

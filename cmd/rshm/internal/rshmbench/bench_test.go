@@ -15,12 +15,13 @@ import (
 )
 
 // TestRunQuickJSON runs the quick matrix end to end, server process and
-// all, with a short window and no rshm-grpc binary, and checks that every
-// case of the matrix but the gRPC ones has a JSON row that measured
-// something, and that the gRPC ones were skipped with GRPCMissing.
+// all, with a short window and no external binary, and checks that every
+// case of the matrix but the external ones has a JSON row that measured
+// something, and that the external ones (gRPC, Kafka) were skipped with
+// GRPCMissing and KafkaMissing.
 func TestRunQuickJSON(t *testing.T) {
 	cfg := Config{Quick: true, Duration: 30 * time.Millisecond, Warmup: 5 * time.Millisecond, PlotDir: t.TempDir(),
-		GRPCBinary: filepath.Join(t.TempDir(), "rshm-grpc")}
+		GRPCBinary: filepath.Join(t.TempDir(), "rshm-grpc"), KafkaBinary: filepath.Join(t.TempDir(), "rshm-kafka")}
 	if testing.Short() {
 		cfg.Sizes = []int{64}
 	}
@@ -33,8 +34,10 @@ func TestRunQuickJSON(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	cases, external := splitExternal(Matrix(&cfg))
-	if len(external) == 0 {
-		t.Fatal("the quick matrix has no gRPC case")
+	for i, group := range external {
+		if len(group) == 0 {
+			t.Fatalf("the quick matrix has no case for %s", binaries[i].name)
+		}
 	}
 	var parsed []benchkit.Row
 	sc := bufio.NewScanner(&js)
@@ -74,7 +77,7 @@ func TestRunQuickJSON(t *testing.T) {
 		}
 	}
 	text := out.String()
-	for _, want := range []string{"cpu:", "pinning:", "kernel:", "go:", "grpc:     " + GRPCMissing, "×rshm-tcp", "wall time:"} {
+	for _, want := range []string{"cpu:", "pinning:", "kernel:", "go:", "grpc:     " + GRPCMissing, "kafka:    " + KafkaMissing, "×rshm-tcp", "wall time:"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

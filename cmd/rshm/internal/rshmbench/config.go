@@ -31,8 +31,9 @@ var (
 // to Run's stdout, and pins both processes.
 type Config struct {
 	// Quick runs the short matrix: QuickSizes, concurrency 1 for every
-	// model and HighConcurrency for request-response only, and
-	// DefaultQuickDuration per measurement.
+	// model and HighConcurrency for request-response only (Kafka: the
+	// first size at concurrency 1 only), and DefaultQuickDuration per
+	// measurement.
 	Quick bool
 	// Duration is the measured window of one measurement; zero means
 	// DefaultDuration (DefaultQuickDuration with Quick).
@@ -67,10 +68,15 @@ type Config struct {
 	Executable string
 	ChildArgs  []string
 	// GRPCBinary is the rshm-grpc binary that measures the gRPC transports
-	// (see grpc.go); "" means $RSHM_GRPC_BIN, and when that is unset too,
+	// (see external.go); "" means $RSHM_GRPC_BIN, and when that is unset too,
 	// rshm-grpc in the directory of os.Executable(). When there is none,
 	// Run says so (GRPCMissing) and skips the gRPC rows.
 	GRPCBinary string
+	// KafkaBinary is the rshm-kafka binary that measures the Kafka
+	// transport (see external.go); "" means $RSHM_KAFKA_BIN, and when that
+	// is unset too, rshm-kafka in the directory of os.Executable(). When
+	// there is none, Run says so (KafkaMissing) and skips the Kafka rows.
+	KafkaBinary string
 }
 
 func (c *Config) duration() time.Duration {
@@ -115,6 +121,15 @@ func (c *Config) concurrencies(m benchkit.Model) []int {
 		return []int{1}
 	}
 	return []int{1, HighConcurrency}
+}
+
+// measures reports whether the matrix has transport t at size and
+// concurrency conc, one of the sizes and concurrencies c gives. The quick
+// matrix has Kafka at the first size and concurrency 1 only: the cost of
+// the log at a glance, in a suite that must stay under a minute; the full
+// matrix has it everywhere.
+func (c *Config) measures(t benchkit.Transport, size, conc int) bool {
+	return !c.Quick || t != benchkit.Kafka || (size == c.sizes()[0] && conc == 1)
 }
 
 func (c *Config) suite() string {

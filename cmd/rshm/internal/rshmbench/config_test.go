@@ -67,8 +67,9 @@ func TestMatrix(t *testing.T) {
 	quick := &Config{Quick: true}
 	cases := Matrix(quick)
 	// rshm: 5 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
-	// raw and grpc: 2+2 × (2 models × 2 sizes + rr at c=64 × 2 sizes).
-	if got, want := len(cases), 5*(8+2)+4*(4+2); got != want {
+	// raw and grpc: 2+2 × (2 models × 2 sizes + rr at c=64 × 2 sizes);
+	// kafka: rr and stream at 64 B, c=1.
+	if got, want := len(cases), 5*(8+2)+4*(4+2)+2; got != want {
 		t.Errorf("quick matrix: %d cases; want %d", got, want)
 	}
 	for _, c := range cases {
@@ -76,12 +77,30 @@ func TestMatrix(t *testing.T) {
 			t.Errorf("quick matrix has %v", c)
 		}
 		if (c.Transport.Raw() || c.Transport.External()) && (c.Model == benchkit.FNF || c.Model == benchkit.Channel) {
-			t.Errorf("raw or grpc baseline with %v", c)
+			t.Errorf("raw, grpc or kafka baseline with %v", c)
 		}
 	}
+	kafka := func(cases []benchkit.Case) []benchkit.Case {
+		return slices.DeleteFunc(slices.Clone(cases), func(c benchkit.Case) bool { return c.Transport != benchkit.Kafka })
+	}
+	if got, want := kafka(cases), []benchkit.Case{
+		{Transport: benchkit.Kafka, Model: benchkit.RR, Size: 64, Concurrency: 1},
+		{Transport: benchkit.Kafka, Model: benchkit.Stream, Size: 64, Concurrency: 1},
+	}; !slices.Equal(got, want) {
+		t.Errorf("quick matrix's Kafka cases %v; want %v", got, want)
+	}
+	if got := kafka(Matrix(&Config{Quick: true, Sizes: []int{1024, 64}})); len(got) != 2 || got[0].Size != 1024 || got[1].Size != 1024 {
+		t.Errorf("quick matrix of sizes 1024, 64: Kafka cases %v; want rr and stream at 1024", got)
+	}
 	full := Matrix(&Config{})
-	if got, want := len(full), 5*4*5*2+4*2*5*2; got != want {
+	if got, want := len(full), 5*4*5*2+5*2*5*2; got != want {
 		t.Errorf("full matrix: %d cases; want %d", got, want)
+	}
+	// Kafka: rr and stream × 5 sizes × c=1 and 64.
+	if got := kafka(full); len(got) != 2*5*2 || slices.ContainsFunc(got, func(c benchkit.Case) bool {
+		return c.Model != benchkit.RR && c.Model != benchkit.Stream
+	}) {
+		t.Errorf("full matrix's Kafka cases: %v", got)
 	}
 	if d := quick.duration() + quick.warmup(); d != 500*time.Millisecond {
 		t.Errorf("quick measurement takes %v; want 500ms", d)

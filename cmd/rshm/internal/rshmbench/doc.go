@@ -3,16 +3,22 @@
 // wait strategy), rshm's RSocket over TCP, and the baselines a user would
 // otherwise write or pick, a length-prefixed echo over raw TCP and over a
 // Unix socket and gRPC-go over TCP and over a Unix socket, on the same
-// machine, in the same run, on the same two CPUs.
+// machine, in the same run, on the same two CPUs; and rshm's RSocket over
+// Kafka (request-response and stream), to show what a log costs beside
+// them.
 //
-// The gRPC rows come from another binary, rshm-grpc (module
-// github.com/rshm/rshm/bench/grpcbench, built by make grpc-bench), so that
-// gRPC-go is no dependency of the rshm module: Run runs it for them after
-// the other transports and merges the rows it writes, which it measures
-// with benchkit.Measure (see grpc.go). Without the binary, Run says so and
-// skips them. What the two share, the matrix's types (benchkit.Transport,
-// benchkit.Model, benchkit.Case), the measurement (benchkit.Collect) and
-// its benchkit.Row, is package internal/benchkit.
+// The gRPC and the Kafka rows come from other binaries, rshm-grpc (module
+// github.com/rshm/rshm/bench/grpcbench, built by make grpc-bench) and
+// rshm-kafka (module github.com/rshm/rshm/kafkatransport, built by make
+// kafka-bench), so that neither gRPC-go nor the Kafka client is a
+// dependency of the rshm module: Run runs each for its rows after the
+// other transports and merges the rows it writes, which it measures with
+// benchkit.Measure (see external.go). rshm-kafka measures against a Kafka
+// cluster in its own process (franz-go's kfake), with the requester and
+// the responder in that process too. Without a binary, Run says so and
+// skips its rows. What they share, the matrix's types
+// (benchkit.Transport, benchkit.Model, benchkit.Case), the measurement
+// (benchkit.Collect) and its benchkit.Row, is package internal/benchkit.
 //
 // # Processes
 //
@@ -48,7 +54,9 @@
 // bytes/s counts each message's payload once. Concurrency n runs n
 // goroutines: on one rshm connection for rshm transports, on n connections
 // for the raw baselines (a raw socket has no multiplexing), on one gRPC
-// ClientConn (HTTP/2 streams) for gRPC. CPU time per
-// message is each process's getrusage delta over the window divided by the
-// messages of the window; cpu_ns_per_msg in the JSON is their sum.
+// ClientConn (HTTP/2 streams) for gRPC, on one connection (its reply topic)
+// for Kafka. CPU time per message is each process's getrusage delta over
+// the window divided by the messages of the window; cpu_ns_per_msg in the
+// JSON is their sum. rshm-kafka's one process counts as the client, so its
+// rows have no server CPU.
 package rshmbench

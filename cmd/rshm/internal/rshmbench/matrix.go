@@ -20,7 +20,7 @@ func Matrix(cfg *Config) []benchkit.Case {
 		for _, conc := range cfg.concurrencies(m) {
 			for _, size := range cfg.sizes() {
 				for _, t := range cfg.transports() {
-					if slices.Contains(t.Models(), m) {
+					if slices.Contains(t.Models(), m) && cfg.measures(t, size, conc) {
 						out = append(out, benchkit.Case{Transport: t, Model: m, Size: size, Concurrency: conc})
 					}
 				}
