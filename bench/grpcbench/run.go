@@ -67,7 +67,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	for _, c := range cfg.cases {
-		if !c.Transport.External() {
+		if c.Transport != benchkit.GRPCTCP && c.Transport != benchkit.GRPCUnix {
 			return nil, fmt.Errorf("%w: rshm-grpc measures grpc-tcp and grpc-unix, not %v", errUsage, c.Transport)
 		}
 	}

@@ -17,10 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// transportName is the rows' transport. benchkit has no Transport for
-// Kafka (its transports are what rshm bench measures itself or runs
-// rshm-grpc for), so the row gets its name here.
-const transportName = "kafka"
+// transportName is the rows' transport.
+var transportName = benchkit.Kafka.String()
 
 // benchTopic is the request topic of the in-process cluster.
 const benchTopic = "rshm-bench"
@@ -66,25 +64,19 @@ func parseBench(args []string) (*benchConfig, error) {
 	return cfg, nil
 }
 
-// parseCases reads kafka/MODEL/SIZE/C,... as benchkit.ParseCases reads
-// the other transports' cases. The Transport of each case is a stand-in
-// (benchkit has none for Kafka): only transportName is written.
+// parseCases reads kafka/MODEL/SIZE/C,... (benchkit.ParseCases) and
+// refuses the cases of other transports.
 func parseCases(s string) ([]benchkit.Case, error) {
-	var out []benchkit.Case
-	for f := range strings.SplitSeq(s, ",") {
-		t, rest, ok := strings.Cut(strings.TrimSpace(f), "/")
-		if !ok || t != transportName {
-			return nil, fmt.Errorf("case %q: want %s/MODEL/SIZE/CONCURRENCY", f, transportName)
-		}
-		// Parsed as a gRPC case: the same models (rr and stream) and
-		// bounds.
-		cs, err := benchkit.ParseCases(benchkit.GRPCTCP.String() + "/" + rest)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
+	cs, err := benchkit.ParseCases(s)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	for _, c := range cs {
+		if c.Transport != benchkit.Kafka {
+			return nil, fmt.Errorf("case %v: rshm-kafka measures %s only", c, transportName)
+		}
+	}
+	return cs, nil
 }
 
 // bench implements "rshm-kafka bench".
@@ -139,7 +131,10 @@ func measureCase(ctx context.Context, cfg *benchConfig, c benchkit.Case, brokers
 	if err != nil {
 		return fail(err)
 	}
-	conn, err := rsocket.Client(rctx, t, rsocket.ClientConfig{})
+	// 64 streams of 1 MiB payloads, fragmented over Kafka's records,
+	// hold more partial messages at once than the default reassembly
+	// budget.
+	conn, err := rsocket.Client(rctx, t, rsocket.ClientConfig{MaxReassemblyBytes: 256 << 20})
 	if err != nil {
 		return fail(err)
 	}

@@ -37,7 +37,7 @@ func Bench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.DurationVar(&cfg.Duration, "duration", 0, "measured window of each measurement (default 1s, 400ms with --quick)")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "unrecorded warm-up before each window (default duration/4; negative: none)")
 	fs.StringVar(&sizes, "sizes", "", "payload sizes, comma-separated, k and m binary (default 64,1k,16k,256k,1m)")
-	fs.StringVar(&transports, "transports", "", "transports, comma-separated (default all: rshm-shm-spin,rshm-shm-default,rshm-shm-backoff,rshm-shm-block,rshm-tcp,raw-tcp,raw-unix,grpc-tcp,grpc-unix)")
+	fs.StringVar(&transports, "transports", "", "transports, comma-separated (default all: rshm-shm-spin,rshm-shm-default,rshm-shm-backoff,rshm-shm-block,rshm-tcp,raw-tcp,raw-unix,grpc-tcp,grpc-unix,kafka)")
 	fs.StringVar(&models, "models", "", "interaction models, comma-separated (default all: rr,fnf,stream,channel)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write CPU profiles of the client and server processes to `PREFIX`.client and PREFIX.server")
 	fs.BoolVar(&cfg.NoPin, "nopin", false, "do not pin the client and server processes")
