@@ -14,6 +14,7 @@ const (
 	SHMBackoff                  // rshm over shared memory, rshm.WaitBackoff
 	SHMBlock                    // rshm over shared memory, rshm.WaitBlock
 	RSocketTCP                  // rshm's RSocket over TCP (rshm.TCPOnly)
+	WebSocket                   // rshm's RSocket over a WebSocket (a ws:// URL)
 	RawTCP                      // length-prefixed echo over a TCP socket
 	RawUnix                     // length-prefixed echo over a Unix socket
 	GRPCTCP                     // gRPC-go over TCP (the rshm-grpc binary)
@@ -24,7 +25,7 @@ const (
 
 var transportNames = [numTransports]string{
 	SHMSpin: "rshm-shm-spin", SHMDefault: "rshm-shm-default", SHMBackoff: "rshm-shm-backoff", SHMBlock: "rshm-shm-block",
-	RSocketTCP: "rshm-tcp", RawTCP: "raw-tcp", RawUnix: "raw-unix",
+	RSocketTCP: "rshm-tcp", WebSocket: "rshm-ws", RawTCP: "raw-tcp", RawUnix: "raw-unix",
 	GRPCTCP: "grpc-tcp", GRPCUnix: "grpc-unix", Kafka: "kafka",
 }
 

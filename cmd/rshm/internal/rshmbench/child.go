@@ -135,11 +135,18 @@ func listen(t benchkit.Transport) (*server, error) {
 	cfg.Server = rsocket.ServerConfig{
 		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return s.echo, nil },
 	}
-	l, err := rshm.Listen("127.0.0.1:0", cfg)
+	at := "127.0.0.1:0"
+	if t == benchkit.WebSocket {
+		at = "ws://127.0.0.1:0" + wsPath
+	}
+	l, err := rshm.Listen(at, cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.rl, s.addr = l, l.Addr().String()
+	if t == benchkit.WebSocket {
+		s.addr += wsPath
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
@@ -157,6 +164,9 @@ func listen(t benchkit.Transport) (*server, error) {
 	}()
 	return s, nil
 }
+
+// wsPath is where the WebSocket server serves RSocket.
+const wsPath = "/rsocket"
 
 // clientConfig is the rshm.Config both sides of transport t use.
 func clientConfig(t benchkit.Transport) rshm.Config {

@@ -125,11 +125,11 @@ func (c *Config) concurrencies(m benchkit.Model) []int {
 
 // measures reports whether the matrix has transport t at size and
 // concurrency conc, one of the sizes and concurrencies c gives. The quick
-// matrix has Kafka at the first size and concurrency 1 only: the cost of
-// the log at a glance, in a suite that must stay under a minute; the full
-// matrix has it everywhere.
+// matrix has Kafka and WebSocket at the first size and concurrency 1 only:
+// their cost at a glance, in a suite that must stay under a minute; the
+// full matrix has them everywhere.
 func (c *Config) measures(t benchkit.Transport, size, conc int) bool {
-	return !c.Quick || t != benchkit.Kafka || (size == c.sizes()[0] && conc == 1)
+	return !c.Quick || (t != benchkit.Kafka && t != benchkit.WebSocket) || (size == c.sizes()[0] && conc == 1)
 }
 
 func (c *Config) suite() string {

@@ -68,8 +68,9 @@ func TestMatrix(t *testing.T) {
 	cases := Matrix(quick)
 	// rshm: 5 transports × (4 models × 2 sizes + rr at c=64 × 2 sizes);
 	// raw and grpc: 2+2 × (2 models × 2 sizes + rr at c=64 × 2 sizes);
-	// kafka: rr and stream at 64 B, c=1.
-	if got, want := len(cases), 5*(8+2)+4*(4+2)+2; got != want {
+	// kafka: rr and stream at 64 B, c=1; rshm-ws: its 4 models at 64 B,
+	// c=1.
+	if got, want := len(cases), 5*(8+2)+4*(4+2)+2+4; got != want {
 		t.Errorf("quick matrix: %d cases; want %d", got, want)
 	}
 	for _, c := range cases {
@@ -93,7 +94,7 @@ func TestMatrix(t *testing.T) {
 		t.Errorf("quick matrix of sizes 1024, 64: Kafka cases %v; want rr and stream at 1024", got)
 	}
 	full := Matrix(&Config{})
-	if got, want := len(full), 5*4*5*2+5*2*5*2; got != want {
+	if got, want := len(full), 6*4*5*2+5*2*5*2; got != want {
 		t.Errorf("full matrix: %d cases; want %d", got, want)
 	}
 	// Kafka: rr and stream × 5 sizes × c=1 and 64.

@@ -25,15 +25,18 @@ func (tg *target) dial(ctx context.Context) error {
 	if tg.conn != nil {
 		_ = tg.conn.Close()
 	}
-	scheme := "shm://"
-	if tg.t == benchkit.RSocketTCP {
-		scheme = "tcp://"
+	scheme, want := "shm://", rshm.KindSHM
+	switch tg.t {
+	case benchkit.RSocketTCP:
+		scheme, want = "tcp://", rshm.KindTCP
+	case benchkit.WebSocket:
+		scheme, want = "ws://", rshm.KindWS // the address has the path
 	}
 	c, err := rshm.Dial(ctx, scheme+tg.addr, clientConfig(tg.t))
 	if err != nil {
 		return err
 	}
-	if want := rshm.KindSHM; tg.t != benchkit.RSocketTCP && c.Kind() != want {
+	if c.Kind() != want {
 		c.Close()
 		return fmt.Errorf("rshmbench: %v connected over %v, want %v", tg.t, c.Kind(), want)
 	}
