@@ -199,6 +199,23 @@ func (c *Client) RequestResponse(ctx context.Context, p rsocket.Payload) (rsocke
 	return conn.RequestResponse(ctx, p)
 }
 
+// RequestResponseAsync makes a request-response on the current connection
+// and returns; h gets the answer (rsocket.Conn.RequestResponseAsync). It
+// never waits: while the Client reconnects it fails with ErrNotConnected,
+// whatever FailFast says.
+func (c *Client) RequestResponseAsync(p rsocket.Payload, h rsocket.ResponseHandler) error {
+	c.mu.Lock()
+	cur, lastErr := c.cur, c.lastErr
+	c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return ErrClosed
+	}
+	if cur == nil {
+		return errors.Join(ErrNotConnected, lastErr)
+	}
+	return cur.RequestResponseAsync(p, h)
+}
+
 // FireAndForget sends a fire-and-forget on the current connection.
 func (c *Client) FireAndForget(ctx context.Context, p rsocket.Payload) error {
 	conn, err := c.Conn(ctx)

@@ -231,12 +231,22 @@ func (c *Client) get(ctx context.Context) (*instance, *rshm.Conn, error) {
 		if c.ctx.Err() != nil {
 			return nil, nil, ErrClosed
 		}
+		if in, conn, ok := c.pick(); ok {
+			return in, conn, nil
+		}
+		if err := c.waitAdmitted(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// pick chooses an admitted instance with a live connection, without
+// waiting; false when there is none.
+func (c *Client) pick() (*instance, *rshm.Conn, bool) {
+	for {
 		list := *c.admitted.Load()
 		if len(list) == 0 {
-			if err := c.waitAdmitted(ctx); err != nil {
-				return nil, nil, err
-			}
-			continue
+			return nil, nil, false
 		}
 		in := c.choose(list, c.now())
 		conn := in.conn.Load()
@@ -249,7 +259,7 @@ func (c *Client) get(ctx context.Context) (*instance, *rshm.Conn, error) {
 			continue
 		default:
 		}
-		return in, conn, nil
+		return in, conn, true
 	}
 }
 
@@ -279,6 +289,47 @@ func (c *Client) waitAdmitted(ctx context.Context) error {
 // nothing was sent (see finish), and each passes over the instance that
 // refused it.
 func (c *Client) maxTries() int { return len(c.insts) }
+
+// RequestResponseAsync sends p to an instance chosen by the strategy and
+// returns; h gets the response (as rsocket.Conn.RequestResponseAsync), and
+// the round trip feeds the instance's latency estimate. It never waits: with
+// no instance admitted it fails with ErrNoInstance. A request whose instance
+// refused it before sending (no lease, draining) is tried on another.
+func (c *Client) RequestResponseAsync(p rsocket.Payload, h rsocket.ResponseHandler) error {
+	for try := 1; ; try++ {
+		if c.ctx.Err() != nil {
+			return ErrClosed
+		}
+		in, conn, ok := c.pick()
+		if !ok {
+			return ErrNoInstance
+		}
+		a := &asyncAnswer{c: c, in: in, conn: conn, h: h, start: in.start(c.now())}
+		err := conn.RequestResponseAsync(p, a)
+		if err == nil {
+			return nil
+		}
+		if c.finish(context.Background(), in, conn, a.start, err, false) && try < c.maxTries() {
+			continue
+		}
+		return err
+	}
+}
+
+// asyncAnswer relays an asynchronous response to its handler after
+// counting it against its instance.
+type asyncAnswer struct {
+	c     *Client
+	in    *instance
+	conn  *rshm.Conn
+	h     rsocket.ResponseHandler
+	start int64
+}
+
+func (a *asyncAnswer) OnResponse(p rsocket.Payload, err error) {
+	a.c.finish(context.Background(), a.in, a.conn, a.start, err, true)
+	a.h.OnResponse(p, err)
+}
 
 // RequestResponse sends p to an instance chosen by the strategy and waits
 // for its response, as rsocket.Conn.RequestResponse. Its round trip feeds

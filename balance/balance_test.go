@@ -381,3 +381,41 @@ func TestLease(t *testing.T) {
 		t.Errorf("%d requests were sent to the instance without a lease", n)
 	}
 }
+
+// answers collects asynchronous responses.
+type answers chan error
+
+func (a answers) OnResponse(_ rsocket.Payload, err error) { a <- err }
+
+// TestRequestResponseAsync: asynchronous request-responses go round-robin
+// over the instances, feed their estimates, and fail at once with no
+// instance admitted.
+func TestRequestResponseAsync(t *testing.T) {
+	conn := testConn(t)
+	srvs := startServers(t, 2, conn)
+	c := dial(t, srvs, "", Config{Conn: conn, Strategy: RoundRobin, StallFactor: -1})
+	got := make(answers, 10)
+	for i := range 10 {
+		if err := c.RequestResponseAsync(rsocket.Payload{Data: fmt.Appendf(nil, "a%d", i)}, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range c.Stats() {
+		if s.Requests != 5 || s.Pending != 0 || s.Latency <= 0 {
+			t.Errorf("stats after asynchronous requests: %+v", s)
+		}
+	}
+	empty, err := New([]string{"shm://127.0.0.1:1"}, Config{Conn: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	if err := empty.RequestResponseAsync(rsocket.Payload{}, got); !errors.Is(err, ErrNoInstance) {
+		t.Fatalf("with no instance: %v, want ErrNoInstance", err)
+	}
+}

@@ -124,6 +124,51 @@ func (h *handler) RequestResponse(ctx context.Context, p rsocket.Payload) (rsock
 	return up.RequestResponse(ctx, p)
 }
 
+// asyncRequester is a Requester that can make a request-response without
+// a goroutine: rsocket.Conn, rshm.Conn, rshm.Client and balance.Client.
+type asyncRequester interface {
+	RequestResponseAsync(p rsocket.Payload, h rsocket.ResponseHandler) error
+}
+
+// RequestResponseInline forwards a request-response without a goroutine
+// when the upstream can answer asynchronously: the request goes up from
+// the connection's receive goroutine and the answer comes back from the
+// upstream's (rsocket.InlineResponder). A request the upstream cannot take
+// so (no connection now) goes the blocking way, on a goroutine of its own,
+// and waits for a connection as RequestResponse does.
+func (h *handler) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) {
+	up, q, err := h.upstream(p)
+	if err != nil {
+		_ = r.Fail(err)
+		return
+	}
+	if a, ok := up.(asyncRequester); ok {
+		if err := a.RequestResponseAsync(q, relay{r}); err == nil {
+			return
+		}
+	}
+	q = q.Clone() // the view is valid only during this call
+	go func() {
+		resp, err := up.RequestResponse(context.Background(), q)
+		if err != nil {
+			_ = r.Fail(upstreamErr(err))
+			return
+		}
+		_ = r.Respond(resp)
+	}()
+}
+
+// relay answers the downstream request with the upstream's answer.
+type relay struct{ r rsocket.Responder }
+
+func (l relay) OnResponse(p rsocket.Payload, err error) {
+	if err != nil {
+		_ = l.r.Fail(upstreamErr(err))
+		return
+	}
+	_ = l.r.Respond(p)
+}
+
 func (h *handler) FireAndForget(ctx context.Context, p rsocket.Payload) {
 	up, p, err := h.upstream(p)
 	if err != nil {
