@@ -4,7 +4,10 @@
 // its route names and relaying the answer: all four interaction models and
 // metadata push, request(n) passed through end to end (a downstream reader
 // that falls behind slows the upstream stream instead of filling the
-// proxy's memory), cancellation and errors passed through both ways.
+// proxy's memory), the cancellation of streams and channels and the
+// upstream's errors passed through. A request-response is forwarded
+// without a goroutine (RequestResponseInline); its downstream cancel drops
+// the answer but does not cancel the upstream request.
 //
 //	h := proxy.Config{Route: func(route string) proxy.Requester { return orders }}
 //	rshm.Listen(addr, rshm.Config{Server: rsocket.ServerConfig{Acceptor: h.Acceptor()}})
