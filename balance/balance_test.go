@@ -267,10 +267,12 @@ func TestKillUnderLoad(t *testing.T) {
 			l.more(t, 300, "the load to start")
 
 			victim := srvs[0]
+			killed := time.Now()
 			victim.l.Close()
 			rsockettest.Eventually(t, wait, "the killed instance to be ejected", func() bool {
 				return c.Stats()[0].State != Admitted
 			})
+			ejectedIn := time.Since(killed)
 			sent := c.Stats()[0].Requests
 			l.more(t, 300, "the others to carry the load")
 			if after := c.Stats()[0].Requests; after > sent+requesters {
@@ -280,6 +282,7 @@ func TestKillUnderLoad(t *testing.T) {
 				t.Errorf("%d requests failed; want at most one per requester (%d)", f, requesters)
 			}
 
+			back := time.Now()
 			victim.listen(t, conn, victim.addr)
 			rsockettest.Eventually(t, wait, "the restarted instance to be re-admitted", func() bool {
 				return c.Stats()[0].State == Admitted
@@ -287,8 +290,10 @@ func TestKillUnderLoad(t *testing.T) {
 			rsockettest.Eventually(t, wait, "the restarted instance to take traffic", func() bool {
 				return victim.served.Load() > 0 && l.ok.Load() > 0
 			})
+			servedIn := time.Since(back)
 			l.end()
-			t.Logf("answered %d, failed %d; stats %+v", l.ok.Load(), l.failed.Load(), c.Stats())
+			t.Logf("ejected %v after the kill; served again %v after it listened again; answered %d, failed %d (%.3f%%)",
+				ejectedIn, servedIn, l.ok.Load(), l.failed.Load(), 100*float64(l.failed.Load())/float64(l.ok.Load()+l.failed.Load()))
 		})
 	}
 }
