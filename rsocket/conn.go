@@ -99,6 +99,10 @@ type Conn struct {
 	recvSeen atomic.Bool // a frame arrived since the keepalive loop last looked
 	// pong is closed by the next KEEPALIVE answer: the Pings waiting.
 	pong atomic.Pointer[chan struct{}]
+	// loanOut is the stream id of the loan that holds the transport's
+	// claim, shifted up, with 1 in the low bits while one does (see
+	// abortLoanOf); 0 when none.
+	loanOut atomic.Uint64
 
 	// tableGen counts removals and replacements in streams (made with c.mu
 	// held): the receive side reuses its last lookup while it is unchanged.

@@ -21,10 +21,9 @@ import (
 // Logger at Error level, and answers the request with
 // ERROR[APPLICATION_ERROR] "handler panicked" (a fire-and-forget or
 // metadata push has nothing to answer). A panic in a goroutine the method
-// started is not recovered. Nor is a Loan released by the recovery: a
-// panic while one is out leaves the transport claimed and the connection
-// stuck, so defer the loan's Abort (which does nothing after Send) where
-// the code that fills it may panic.
+// started is not recovered. A Loan of the stream (or of an inline
+// responder) that is out at the panic is given back by the recovery: it
+// holds the transport's claim, which every other sender waits for.
 type Handler interface {
 	// RequestResponse answers with exactly one payload or an error.
 	RequestResponse(ctx context.Context, p Payload) (Payload, error)

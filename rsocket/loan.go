@@ -88,7 +88,18 @@ func (c *Conn) loan(ctx context.Context, id uint32, flags wire.Flags, n int) (Lo
 	wire.PutPayloadHeader(b, id, flags)
 	l.Data = b[wire.HeaderSize:size:size]
 	l.frame = size
+	c.loanOut.Store(uint64(id)<<32 | 1) // the claim is held for stream id
 	return l, nil
+}
+
+// abortLoanOf gives back the transport's claim a loan for stream id still
+// holds: a handler that panicked with a loan out would otherwise leave the
+// connection unable to send anything. The claim is the connection's only
+// one, so at most one loan holds it.
+func (c *Conn) abortLoanOf(id uint32) {
+	if c.loanOut.CompareAndSwap(uint64(id)<<32|1, 0) {
+		c.t.Abort()
+	}
 }
 
 // Send sends the loan's Data as the payload and ends the loan.
@@ -98,6 +109,9 @@ func (l *Loan) Send() error {
 	}
 	l.open = false
 	c := l.c
+	if l.frame > 0 && !c.loanOut.CompareAndSwap(uint64(l.id)<<32|1, 0) {
+		return ErrLoanDone // given back after its handler panicked
+	}
 	if l.s == nil && !c.endResponder(l.id) {
 		// The request was cancelled: drop the response.
 		if l.frame > 0 {
@@ -128,7 +142,7 @@ func (l *Loan) Abort() {
 	}
 	l.open = false
 	l.Data = nil
-	if l.frame > 0 {
+	if l.frame > 0 && l.c.loanOut.CompareAndSwap(uint64(l.id)<<32|1, 0) {
 		l.c.t.Abort()
 	}
 	if l.s != nil {

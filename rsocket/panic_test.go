@@ -177,30 +177,38 @@ func testHandlerPanic(t *testing.T, dial rsockettest.Dial, h rsocket.Handler) {
 }
 
 // loanPanic panics while filling a loan whose Abort it deferred.
-type loanPanic struct{ rsockettest.Echo }
+// loanPanic's stream handler panics with a loan out, deferring its Abort
+// or not.
+type loanPanic struct {
+	rsockettest.Echo
+	deferAbort bool
+}
 
-func (*loanPanic) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsocket.StreamWriter) error {
+func (h *loanPanic) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsocket.StreamWriter) error {
 	l, err := w.Loan(ctx, 8)
 	if err != nil {
 		return err
 	}
-	defer l.Abort()
+	if h.deferAbort {
+		defer l.Abort()
+	}
 	panic("while filling a loan")
 }
 
-// TestHandlerPanicWithLoan: a handler that defers its loan's Abort
-// releases the transport's claim when it panics, so the ERROR and the
-// next request go through.
+// TestHandlerPanicWithLoan: a handler that panics with a loan out, whether
+// it defers the loan's Abort or not, leaves the transport's claim free, so
+// the ERROR and the next request go through.
 func TestHandlerPanicWithLoan(t *testing.T) {
 	for _, tr := range []struct {
-		name string
-		dial rsockettest.Dial
-	}{{"pipe", pipeDial}, {"tcp", tcpDial}} {
+		name       string
+		dial       rsockettest.Dial
+		deferAbort bool
+	}{{"pipe", pipeDial, true}, {"tcp", tcpDial, true}, {"pipe-no-abort", pipeDial, false}, {"tcp-no-abort", tcpDial, false}} {
 		t.Run(tr.name, func(t *testing.T) {
 			p := rsockettest.Connect(t, tr.dial, rsocket.ClientConfig{}, rsocket.ServerConfig{
 				Logger: slog.New(make(records, 16)),
 				Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
-					return &loanPanic{}, nil
+					return &loanPanic{deferAbort: tr.deferAbort}, nil
 				},
 			})
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)

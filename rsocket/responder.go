@@ -54,6 +54,7 @@ func (g *guard) FireAndForget(ctx context.Context, p Payload) {
 
 func (g *guard) RequestStream(ctx context.Context, p Payload, w *StreamWriter) (err error) {
 	defer g.c.recovered(ModelRequestStream, &err)
+	defer g.c.abortLoanOf(w.s.id) // after a panic with a loan out; else nothing
 	if g.chain == nil {
 		return g.h.RequestStream(ctx, p, w)
 	}
@@ -126,6 +127,7 @@ func (c *Conn) respondInline(id uint32, p Payload) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.logPanic(ModelRequestResponse, v)
+			c.abortLoanOf(id)
 			if c.endResponder(id) {
 				_ = c.sendError(c.ctx, id, errPanicked.Code, errPanicked.Message)
 			}
