@@ -340,6 +340,15 @@ func (s *session) detach(ctx context.Context, wait bool) []uint32 {
 // what the session sent is acknowledged, or ctx ends; the caller
 // checkpoints after.
 func (s *session) handOver(ctx context.Context, streams []uint32) {
+	s.mu.Lock()
+	gone := s.peerGone
+	s.mu.Unlock()
+	if gone {
+		// The requester closed, and deleted its reply topic: nothing
+		// sent there can arrive, and waiting for its acknowledgements
+		// would wait out ctx.
+		return
+	}
 	for _, id := range streams {
 		s.send(&kgo.Record{Topic: s.reply, Key: s.id, Value: errorFrame(nil, id, codeCanceled, "responder stopped")}, nil)
 	}
