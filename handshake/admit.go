@@ -27,26 +27,75 @@ const EvictAge = 100 * time.Millisecond
 // sockets therefore costs each real client at most the wait for one
 // eviction, instead of a place behind the whole flood, and holds at most
 // max connections' memory.
+//
+// A remote peer (an address that is not loopback: the kernel says who it
+// is) may hold at most a quarter of a stage: its newcomer beyond that
+// evicts its own oldest connection, once EvictAge old, or is refused
+// (ErrPeerBusy), so one host cannot crowd out the others. Loopback peers
+// all share an address and are not told apart.
 type stage struct {
-	name string
-	max  int
-	age  time.Duration
+	name    string
+	max     int
+	perPeer int
+	age     time.Duration
 
 	mu    sync.Mutex
-	order list.List     // *entry, oldest first
-	freed chan struct{} // closed and replaced when an entry leaves
+	order list.List      // *entry, oldest first
+	peers map[string]int // entries per remote peer
+	freed chan struct{}  // closed and replaced when an entry leaves
 }
 
 // entry is one connection's place in a stage.
 type entry struct {
-	cancel context.CancelCauseFunc // ends the connection's negotiation or setup
-	since  time.Time
-	at     *stage
-	elem   *list.Element
+	cancel  context.CancelCauseFunc // ends the connection's negotiation or setup
+	peer    string                  // the remote peer's address; "" for loopback
+	counted bool                    // peer counted in at.peers
+	since   time.Time
+	at      *stage
+	elem    *list.Element
 }
 
-func newStage(name string, max int, age time.Duration) *stage {
-	return &stage{name: name, max: max, age: age, freed: make(chan struct{})}
+// ErrPeerBusy ends a connection from a remote peer that already holds its
+// share of a stage of Serve's pipeline, none of them old enough to evict.
+var ErrPeerBusy = errors.New("handshake: too many connections from this peer being set up")
+
+func newStage(name string, size int, age time.Duration) *stage {
+	return &stage{name: name, max: size, perPeer: max(size/4, 1), age: age,
+		peers: map[string]int{}, freed: make(chan struct{})}
+}
+
+// claimPeer counts e, which is in s, against its peer's share (e.peer
+// set since it entered). Over the share it evicts the peer's oldest entry
+// if that one is EvictAge old, and returns it, or takes e out of s and
+// returns ErrPeerBusy.
+func (s *stage) claimPeer(e *entry) (evicted *entry, err error) {
+	if e.peer == "" {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.at != s {
+		return nil, nil
+	}
+	if s.peers[e.peer] >= s.perPeer {
+		for el := s.order.Front(); el != nil; el = el.Next() {
+			if o := el.Value.(*entry); o != e && o.peer == e.peer {
+				if time.Since(o.since) < s.age {
+					break // its oldest is young: the newcomer waits its turn elsewhere
+				}
+				s.removeLocked(o)
+				o.cancel(ErrEvicted)
+				s.peers[e.peer]++
+				e.counted = true
+				return o, nil
+			}
+		}
+		s.removeLocked(e)
+		return nil, ErrPeerBusy
+	}
+	s.peers[e.peer]++
+	e.counted = true
+	return nil, nil
 }
 
 // enter waits until s has room for e and puts it there. It returns the
@@ -94,7 +143,12 @@ func (s *stage) leave(e *entry) {
 
 func (s *stage) removeLocked(e *entry) {
 	s.order.Remove(e.elem)
-	e.at, e.elem = nil, nil
+	if e.peer != "" && e.counted {
+		if s.peers[e.peer]--; s.peers[e.peer] <= 0 {
+			delete(s.peers, e.peer)
+		}
+	}
+	e.at, e.elem, e.counted = nil, nil, false
 	close(s.freed)
 	s.freed = make(chan struct{})
 }

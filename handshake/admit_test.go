@@ -89,3 +89,47 @@ func TestStageEvictsOldest(t *testing.T) {
 		}
 	})
 }
+
+// TestStagePerPeer: a remote peer holds at most a quarter of a stage; its
+// newcomer beyond evicts its own oldest once that one is EvictAge old, and
+// is refused before; loopback peers (no address) are not counted.
+func TestStagePerPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStage("test", 8, EvictAge) // a quarter: 2
+		var ended []error
+		add := func(peer string) (*entry, error) {
+			e := &entry{peer: peer, cancel: func(err error) { ended = append(ended, err) }}
+			if _, err := s.enter(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.claimPeer(e)
+			return e, err
+		}
+		a1, err1 := add("10.0.0.1")
+		_, err2 := add("10.0.0.1")
+		if err1 != nil || err2 != nil {
+			t.Fatalf("a peer's first two: %v, %v", err1, err2)
+		}
+		for range 4 {
+			if _, err := add(""); err != nil {
+				t.Fatalf("a loopback connection was refused: %v", err)
+			}
+		}
+		if _, err := add("10.0.0.1"); !errors.Is(err, ErrPeerBusy) {
+			t.Fatalf("a peer's third while its others are young: %v, want ErrPeerBusy", err)
+		}
+		if _, err := add("10.0.0.2"); err != nil {
+			t.Fatalf("another peer: %v", err)
+		}
+		time.Sleep(EvictAge)
+		if _, err := add("10.0.0.1"); err != nil {
+			t.Fatalf("a peer's third once its oldest is old: %v", err)
+		}
+		if a1.at != nil || len(ended) != 1 || !errors.Is(ended[0], ErrEvicted) {
+			t.Fatalf("the peer's oldest was not the one evicted: at %v, ended %v", a1.at, ended)
+		}
+		if n := s.len(); n != 7 { // 2 + 4 loopback + 1 of the other peer, the evicted one gone
+			t.Errorf("%d entries, want 7", n)
+		}
+	})
+}

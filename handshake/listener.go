@@ -35,6 +35,8 @@ type Accepted struct {
 // it, leaving later connections in the kernel's accept queue. A flood of
 // idle or stalled sockets thus holds at most MaxPending connections'
 // memory per stage and delays a real client by at most about EvictAge.
+// A remote peer (not loopback) may hold a quarter of a stage at most
+// (ErrPeerBusy beyond, unless its own oldest can be evicted).
 //
 // Unless cfg.Mode is TCPOnly, Serve first removes the stale regions of
 // dead processes from the shm directory (shm.RemoveStale: what a server
@@ -85,6 +87,19 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, handle func(context
 		}
 		backoff = 0
 		negotiating.restart(e) // its time counts from the accept
+		if !isLoopback(c.RemoteAddr()) {
+			if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+				e.peer = ta.IP.String()
+			}
+		}
+		if evicted, err := negotiating.claimPeer(e); err != nil {
+			cfg.logger().Debug("handshake: refused a connection", "remote", c.RemoteAddr(), "err", err)
+			_ = c.Close()
+			cancel(nil)
+			continue
+		} else if evicted != nil {
+			cfg.logger().Debug("handshake: evicted a connection of the same peer", "stage", negotiating.name, "peer", e.peer)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -104,9 +119,16 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, handle func(context
 	}
 }
 
-// admit puts e into s, logging the connection it evicted.
+// admit puts e into s, counting it against its peer's share, and logs the
+// connection it evicted.
 func admit(ctx context.Context, s *stage, e *entry, cfg *Config) error {
 	evicted, err := s.enter(ctx, e)
+	if err == nil && e.peer != "" {
+		var ev *entry
+		if ev, err = s.claimPeer(e); ev != nil {
+			evicted = ev
+		}
+	}
 	if evicted != nil {
 		cfg.logger().Debug("handshake: evicted a connection", "stage", s.name, "max", s.max)
 	}
