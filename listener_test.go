@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,4 +261,44 @@ func TestStatsOverSharedMemory(t *testing.T) {
 	rsockettest.Eventually(t, 5*time.Second, "the idle receive loop to park", func() bool {
 		return c.Stats().Transport.Parks > 0
 	})
+}
+
+// counting wraps a transport and counts the frames committed through it.
+type counting struct {
+	rsocket.Transport
+	n *atomic.Int64
+}
+
+func (c counting) Commit(n int) error {
+	c.n.Add(1)
+	return c.Transport.Commit(n)
+}
+
+// TestWrapTransport: Dial runs the connection over what WrapTransport
+// makes of its transport, whatever the kind.
+func TestWrapTransport(t *testing.T) {
+	cfg := testConfig(t)
+	l, err := Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, scheme := range []string{"shm://", "tcp://"} {
+		var frames atomic.Int64
+		var kind Kind
+		ccfg := cfg
+		ccfg.WrapTransport = func(tr rsocket.Transport, k Kind) rsocket.Transport {
+			kind = k
+			return counting{tr, &frames}
+		}
+		c, err := Dial(ctxT(t), scheme+l.Addr().String(), ccfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, c)
+		c.Close()
+		if frames.Load() < 2 || kind != c.Kind() {
+			t.Fatalf("%s: %d frames through the wrapper, kind %v; want the SETUP and the request, kind %v", scheme, frames.Load(), kind, c.Kind())
+		}
+	}
 }

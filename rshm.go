@@ -86,6 +86,12 @@ type Config struct {
 	// a Listener.
 	Client rsocket.ClientConfig
 	Server rsocket.ServerConfig
+	// WrapTransport, if set, wraps every transport a connection made by
+	// Dial runs on (the first and, for a resumable session, each one it
+	// resumes on): a frame dump, a fault injector, a meter. A wrapper that
+	// does not pass a transport's optional interfaces on (rsocket.Driver
+	// and the others) takes the shared-memory fast paths away with them.
+	WrapTransport func(t rsocket.Transport, k Kind) rsocket.Transport
 	// WebSocket configures connections over WebSocket: those Dial makes to
 	// a ws:// or wss:// URL, and those a Listener serves through
 	// WebSocketHandler or at a ws:// URL.
@@ -103,6 +109,14 @@ const DefaultMaxConns = 10000
 // ErrClosed is what Accept and Serve return once the listener is closed.
 // It matches net.ErrClosed.
 var ErrClosed = fmt.Errorf("rshm: listener closed: %w", net.ErrClosed)
+
+// wrap applies WrapTransport to t, of kind k.
+func (c *Config) wrap(t rsocket.Transport, k Kind) rsocket.Transport {
+	if c.WrapTransport == nil {
+		return t
+	}
+	return c.WrapTransport(t, k)
+}
 
 // oneLogger makes Handshake.Logger the engine's logger too, where
 // Client.Logger or Server.Logger is not set: one logger for the whole
@@ -264,13 +278,14 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		// transport choice: shared memory again when it can, else TCP.
 		cfg.Client.Resume = r.WithRedial(func(ctx context.Context) (rsocket.Transport, error) {
 			t, k, err := handshake.Dial(ctx, a, hcfg)
-			if err == nil {
-				conn.kind.Store(uint32(k))
+			if err != nil {
+				return nil, err
 			}
-			return t, err
+			conn.kind.Store(uint32(k))
+			return cfg.wrap(t, k), nil
 		})
 	}
-	c, err := rsocket.Client(dctx, t, cfg.Client)
+	c, err := rsocket.Client(dctx, cfg.wrap(t, k), cfg.Client)
 	if err != nil {
 		return nil, err
 	}

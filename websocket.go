@@ -52,10 +52,14 @@ func dialWS(ctx context.Context, u *url.URL, cfg Config) (*Conn, error) {
 	conn := newConn(nil, KindWS)
 	if r := cfg.Client.Resume; r != nil && r.Redial == nil {
 		cfg.Client.Resume = r.WithRedial(func(ctx context.Context) (rsocket.Transport, error) {
-			return wstransport.Dial(ctx, u.String(), cfg.WebSocket)
+			t, err := wstransport.Dial(ctx, u.String(), cfg.WebSocket)
+			if err != nil {
+				return nil, err
+			}
+			return cfg.wrap(t, KindWS), nil
 		})
 	}
-	c, err := rsocket.Client(dctx, t, cfg.Client)
+	c, err := rsocket.Client(dctx, cfg.wrap(t, KindWS), cfg.Client)
 	if err != nil {
 		return nil, err
 	}

@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/rshm/rshm"
-	"github.com/rshm/rshm/handshake"
 	"github.com/rshm/rshm/rsocket"
 	"github.com/rshm/rshm/rsocket/metadata"
 	"github.com/rshm/rshm/shm"
-	"github.com/rshm/rshm/wstransport"
 )
 
 // RequestCommand is "rshm request".
@@ -401,50 +399,23 @@ func do(ctx context.Context, o *RequestOptions, out func(rsocket.Payload) error)
 	return fmt.Errorf("model %q: %w", o.Model, ErrUsage)
 }
 
-// dial connects as o says. rshm.Dial does it, except under --debug:
-// rshm.Config has no hook to wrap the transport, so the dump dials as
-// rshm.Dial does, through package handshake, and wraps every transport
-// the session runs on (a resumed one too).
+// dial connects as o says, with rshm.Dial; under --debug the frame dump
+// wraps every transport the session runs on (rshm.Config.WrapTransport, a
+// resumed one too).
 func dial(ctx context.Context, o *RequestOptions) (*rsocket.Conn, error) {
 	cfg := rshm.Config{Handshake: rshm.Handshake{Mode: o.Mode, SHM: o.SHM}, Client: o.clientConfig()}
-	if o.Debug == nil {
-		c, err := rshm.Dial(ctx, o.Addr, cfg)
-		if err != nil {
-			return nil, err
-		}
-		if o.OnConnect != nil {
-			o.OnConnect(c.Kind())
-		}
-		return c.Conn, nil
+	if o.Debug != nil {
+		d := newFrameDump(o.Debug)
+		cfg.WrapTransport = func(t rsocket.Transport, _ rshm.Kind) rsocket.Transport { return d.wrap(t) }
 	}
-	d := newFrameDump(o.Debug)
-	t, k, err := dialTransport(ctx, o.Addr, &cfg)
+	c, err := rshm.Dial(ctx, o.Addr, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if o.OnConnect != nil {
-		o.OnConnect(k)
+		o.OnConnect(c.Kind())
 	}
-	if r := cfg.Client.Resume; r != nil {
-		cfg.Client.Resume = r.WithRedial(func(ctx context.Context) (rsocket.Transport, error) {
-			t, _, err := dialTransport(ctx, o.Addr, &cfg)
-			if err != nil {
-				return nil, err
-			}
-			return d.wrap(t), nil
-		})
-	}
-	return rsocket.Client(ctx, d.wrap(t), cfg.Client)
-}
-
-// dialTransport dials addr's transport as rshm.Dial would, for the frame
-// dump to wrap: a WebSocket for a ws:// or wss:// URL, else the handshake.
-func dialTransport(ctx context.Context, addr string, cfg *rshm.Config) (rsocket.Transport, rshm.Kind, error) {
-	if isWebSocket(addr) {
-		t, err := wstransport.Dial(ctx, addr, cfg.WebSocket)
-		return t, rshm.KindWS, err
-	}
-	return handshake.Dial(ctx, addr, cfg.Handshake)
+	return c.Conn, nil
 }
 
 // isWebSocket reports whether s is a ws:// or wss:// URL.
