@@ -150,6 +150,7 @@ func descriptorsOf(t *testing.T, fi os.FileInfo) []string {
 // proof; a connection made before keeps working, and the next client is
 // served.
 func TestTruncatingClient(t *testing.T) {
+	skipFaultUnderRace(t)
 	for _, when := range []string{"streaming", "proof"} {
 		t.Run(when, func(t *testing.T) {
 			cfg := testConfig(t)

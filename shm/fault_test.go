@@ -69,6 +69,7 @@ func TestNoDescriptor(t *testing.T) {
 // process that opened it while it had a name); touching the header then
 // faults, which Confirm and Confirmed report instead of crashing.
 func TestTruncatedRegion(t *testing.T) {
+	skipFaultUnderRace(t)
 	cfg := Config{Dir: t.TempDir()}
 	r := newRegion(t, cfg, 4096)
 	o, err := Open(cfg, r.Name())

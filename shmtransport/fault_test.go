@@ -85,6 +85,7 @@ func recvResult(t *testing.T, errc <-chan error) error {
 // ErrRegionFault, the transport closes with it, and the parked loop, which
 // no futex wake can reach any more, is woken and returns it too.
 func TestFaultOnCommit(t *testing.T) {
+	skipFaultUnderRace(t)
 	_, st, truncate := faultPair(t, 64<<10, WaitDefault)
 	errc := receive(st)
 	rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool { return st.parkedRecv.Load() != 0 })
@@ -106,6 +107,7 @@ func TestFaultOnCommit(t *testing.T) {
 // reader's shutdown faults waking the parked receive loop, which returns
 // ErrRegionFault.
 func TestFaultPeerGone(t *testing.T) {
+	skipFaultUnderRace(t)
 	ct, st, truncate := faultPair(t, 64<<10, WaitDefault)
 	errc := receive(st)
 	rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool { return st.parkedRecv.Load() != 0 })
@@ -120,6 +122,7 @@ func TestFaultPeerGone(t *testing.T) {
 // TestFaultParkedClaim: a Claim parked for room in a full ring when the
 // region is truncated returns ErrRegionFault once the transport closes.
 func TestFaultParkedClaim(t *testing.T) {
+	skipFaultUnderRace(t)
 	_, st, truncate := faultPair(t, 64<<10, WaitDefault)
 	errc := make(chan error, 1)
 	go func() {
@@ -145,6 +148,7 @@ func TestFaultParkedClaim(t *testing.T) {
 // recovers them); ClaimFault releases the claim and closes the transport
 // with ErrRegionFault.
 func TestClaimFault(t *testing.T) {
+	skipFaultUnderRace(t)
 	_, st, truncate := faultPair(t, 64<<10, WaitDefault)
 	b, err := st.Claim(ctxT(t), 4000)
 	if err != nil {
@@ -196,6 +200,7 @@ func TestPanicNotFault(t *testing.T) {
 // fault (ClaimFault): the request fails, and the connection ends with
 // ErrRegionFault, the peer's too, instead of the process.
 func TestEncoderFault(t *testing.T) {
+	skipFaultUnderRace(t)
 	ct, st, truncate := faultPair(t, 64<<10, WaitDefault)
 	r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, echoServer())
 	if _, err := r.Client.RequestResponse(ctxT(t), rsocket.Payload{Data: []byte("x")}); err != nil {
