@@ -104,6 +104,7 @@ func TestResumeAcrossTransports(t *testing.T) {
 		t.Fatal(err)
 	}
 	cuts := 0
+	var lastCut rsocket.Transport
 	for i := range items {
 		p, err := st.Recv()
 		if err != nil {
@@ -113,10 +114,17 @@ func TestResumeAcrossTransports(t *testing.T) {
 			t.Fatalf("item %d: got %q: lost or repeated (kinds %v)", i, p.Data, kinds)
 		}
 		if i > 0 && i%(items/len(modes)) == 0 && cuts < len(modes)-1 {
-			mu.Lock()
-			tr := cur
-			mu.Unlock()
+			// The stream's window may still hold items from before the
+			// last cut while its transport is redialed: cut the new one.
+			var tr rsocket.Transport
+			rsockettest.Eventually(t, 10*time.Second, "the session to resume on a new transport", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				tr = cur
+				return tr != lastCut
+			})
 			_ = tr.Close() // the transport breaks under the stream
+			lastCut = tr
 			cuts++
 		}
 	}
