@@ -167,7 +167,18 @@ func newConn(t Transport, server bool, set settings) *Conn {
 // setTransport makes t the transport frames are sent on, with the optional
 // interfaces the send and wait paths use looked up once, so they always
 // belong to t.
+//
+// Every path of Conn that claims transport memory recovers a fault in it
+// (guardFault), so a transport that can skip its own guard is told so; the
+// transport it replaces (a resumable session's first one, which the
+// session's link uses from then on, unguarded) is told to guard again.
 func (c *Conn) setTransport(t Transport) {
+	if g, ok := c.t.(callerGuards); ok {
+		g.SetCallerGuards(false)
+	}
+	if g, ok := t.(callerGuards); ok {
+		g.SetCallerGuards(true)
+	}
 	c.t = t
 	c.driver, _ = t.(Driver)
 	c.later, _ = t.(laterCommitter)
@@ -259,14 +270,7 @@ func Client(ctx context.Context, t Transport, cfg ClientConfig) (*Conn, error) {
 	}
 	// From here a failure closes the connection (c.fail), not only the
 	// transport: that ends the goroutines a resumable session has started.
-	n := wire.Size(&f)
-	b, err := t.Claim(ctx, n)
-	if err != nil {
-		c.fail(err)
-		return nil, err
-	}
-	b = wire.Append(b[:0], &f)
-	if err := t.Commit(len(b)); err != nil {
+	if err := c.sendSetup(ctx, &f); err != nil {
 		c.fail(err)
 		return nil, err
 	}

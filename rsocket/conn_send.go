@@ -63,6 +63,23 @@ func (c *Conn) guardFault(errp *error, old bool) {
 	*errp = err
 }
 
+// callerGuards is implemented by a transport whose claim methods can leave
+// their fault guard to the caller (shmtransport.Transport).
+type callerGuards interface {
+	SetCallerGuards(on bool)
+}
+
+// sendSetup sends the SETUP frame f.
+func (c *Conn) sendSetup(ctx context.Context, f *wire.Frame) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
+	n := wire.Size(f)
+	b, err := c.t.Claim(ctx, n)
+	if err != nil {
+		return err
+	}
+	return c.commit(wire.Append(b[:0], f), n)
+}
+
 func (c *Conn) commit(b []byte, n int) error {
 	if len(b) != n {
 		c.t.Abort()

@@ -3,6 +3,7 @@ package rsocket
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -269,7 +270,8 @@ func (c *Conn) GrantLease(ctx context.Context, l Lease) error {
 
 // sendLease records the grant, then sends it: recording first means a
 // request the peer sends as soon as the LEASE arrives is admitted.
-func (c *Conn) sendLease(ctx context.Context, g Lease) error {
+func (c *Conn) sendLease(ctx context.Context, g Lease) (err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	ms := g.TTL.Milliseconds()
 	if g.TTL > 0 && ms == 0 {
 		ms = 1

@@ -3,6 +3,7 @@ package rsocket
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
@@ -74,7 +75,8 @@ func (r Responder) Loan(n int) (Loan, error) {
 
 // loan claims the transport's memory for a PAYLOAD frame of n data bytes,
 // or makes a buffer when the frame would exceed the MTU.
-func (c *Conn) loan(ctx context.Context, id uint32, flags wire.Flags, n int) (Loan, error) {
+func (c *Conn) loan(ctx context.Context, id uint32, flags wire.Flags, n int) (_ Loan, err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	l := Loan{c: c, ctx: ctx, id: id, flags: flags, open: true}
 	size := wire.HeaderSize + n
 	if size > c.set.mtu {
@@ -97,18 +99,21 @@ func (c *Conn) loan(ctx context.Context, id uint32, flags wire.Flags, n int) (Lo
 // connection unable to send anything. The claim is the connection's only
 // one, so at most one loan holds it.
 func (c *Conn) abortLoanOf(id uint32) {
+	var err error
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	if c.loanOut.CompareAndSwap(uint64(id)<<32|1, 0) {
 		c.t.Abort()
 	}
 }
 
 // Send sends the loan's Data as the payload and ends the loan.
-func (l *Loan) Send() error {
+func (l *Loan) Send() (err error) {
 	if !l.open {
 		return ErrLoanDone
 	}
 	l.open = false
 	c := l.c
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	if l.frame > 0 && !c.loanOut.CompareAndSwap(uint64(l.id)<<32|1, 0) {
 		return ErrLoanDone // given back after its handler panicked
 	}
@@ -143,6 +148,8 @@ func (l *Loan) Abort() {
 	l.open = false
 	l.Data = nil
 	if l.frame > 0 && l.c.loanOut.CompareAndSwap(uint64(l.id)<<32|1, 0) {
+		var err error
+		defer l.c.guardFault(&err, debug.SetPanicOnFault(true))
 		l.c.t.Abort()
 	}
 	if l.s != nil {

@@ -28,6 +28,8 @@ var ErrRegionFault error = &kindError{"shmtransport: memory fault in the shared 
 // Drive): the fault becomes ErrRegionFault, the transport closes with it,
 // and faulted stops this side's own writes to the rings (publishing,
 // closing them). Anything that is not a memory fault is panicked again.
+// The claim methods leave that guard to a caller that has its own
+// (SetCallerGuards).
 //
 // FUTEX_WAKE cannot reach a thread parked in FUTEX_WAIT on a word whose
 // page was truncated away: it fails with EFAULT once the page is gone. So
@@ -72,6 +74,16 @@ func (t *Transport) ClaimFault(v any) error {
 	t.dropClaim()
 	return err
 }
+
+// SetCallerGuards says whether every caller of Claim, Commit, CommitLater,
+// CommitDriven and Abort guards those calls itself: makes them with
+// debug.SetPanicOnFault set and hands a memory fault it recovers to
+// ClaimFault, as the rsocket engine's send paths do. While it is on, those
+// methods skip their own guard, a deferred recover per call that costs as
+// much as the rest of publishing a small frame
+// (BenchmarkRSocket/shm-fnf-64B measures the send path). It is off by
+// default. Change it only while nothing is being sent.
+func (t *Transport) SetCallerGuards(on bool) { t.callerGuards.Store(on) }
 
 // dropClaim releases the claim after a fault without publishing anything.
 func (t *Transport) dropClaim() {

@@ -239,3 +239,56 @@ func TestErrorsReadAsSocketErrors(t *testing.T) {
 		t.Error("the sentinels do not match the socket errors they stand for")
 	}
 }
+
+// loanAfter is a handler whose request-stream waits for start, then
+// lends a payload too large to be staged (written in place in the ring)
+// and reports what Loan and Send returned.
+type loanAfter struct {
+	rsocket.RejectAll
+	start chan struct{}
+	errc  chan error
+}
+
+func (h *loanAfter) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsocket.StreamWriter) error {
+	<-h.start
+	l, err := w.Loan(ctx, 4000)
+	if err == nil {
+		clear(l.Data)
+		err = l.Send()
+	}
+	h.errc <- err
+	return err
+}
+
+// TestLoanFault: a responder loans ring memory of a truncated region. The
+// engine's claim path recovers the fault (the transport leaves the guard
+// to it, SetCallerGuards): the loan fails with ErrRegionFault and both
+// connections end, not the process.
+func TestLoanFault(t *testing.T) {
+	skipFaultUnderRace(t)
+	ct, st, truncate := faultPair(t, 64<<10, WaitDefault)
+	h := &loanAfter{start: make(chan struct{}), errc: make(chan error, 1)}
+	r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return h, nil },
+	})
+	if !ct.callerGuards.Load() || !st.callerGuards.Load() {
+		t.Fatal("the engine did not take over the claim methods' fault guard")
+	}
+	if _, err := r.Client.RequestStream(ctxT(t), rsocket.Payload{}); err != nil {
+		t.Fatal(err)
+	}
+	rsockettest.Eventually(t, 5*time.Second, "both receive loops to park", func() bool {
+		return ct.parkedRecv.Load() != 0 && st.parkedRecv.Load() != 0
+	})
+	truncate()
+	close(h.start)
+	wantFault(t, "Loan", recvResult(t, h.errc))
+	for _, c := range []*rsocket.Conn{r.Client, r.Server} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection still open 5 s after the fault")
+		}
+		wantFault(t, "connection", c.Err())
+	}
+}

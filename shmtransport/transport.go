@@ -110,6 +110,9 @@ type Transport struct {
 	faulted     atomic.Bool
 	parkedRecv  atomic.Int32
 	parkedClaim atomic.Int32
+	// callerGuards is set while the callers of the claim methods recover
+	// faults themselves (SetCallerGuards).
+	callerGuards atomic.Bool
 }
 
 // Errors a Transport returns. They also match, with errors.Is, the errors
@@ -270,7 +273,9 @@ func (t *Transport) Claim(ctx context.Context, n int) (b []byte, err error) {
 	if lerr := t.lockClaim(ctx); lerr != nil {
 		return nil, lerr
 	}
-	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	if !t.callerGuards.Load() {
+		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	}
 	if b, err = t.out.Claim(n); err == nil {
 		return b, nil
 	}
@@ -309,7 +314,9 @@ func (t *Transport) claimSlow(ctx context.Context, n int) ([]byte, error) {
 // Commit publishes the first n bytes of the claimed frame, together with
 // any frame CommitLater left staged.
 func (t *Transport) Commit(n int) (err error) {
-	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	if !t.callerGuards.Load() {
+		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	}
 	t.out.Stage(n)
 	t.framesSent++
 	t.bytesSent += uint64(n)
@@ -353,7 +360,9 @@ func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePo
 // and perhaps a wake-up of the peer. The loop leaves the bit as any poller
 // does: once it parks again, after publishing what is staged.
 func (t *Transport) commitStaged(n int, bits int64) (err error) {
-	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	if !t.callerGuards.Load() {
+		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	}
 	t.out.Stage(n)
 	t.framesSent++
 	t.bytesSent += uint64(n)
@@ -383,7 +392,9 @@ const (
 // Abort discards the claimed frame.
 func (t *Transport) Abort() {
 	var err error
-	defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	if !t.callerGuards.Load() {
+		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	}
 	t.out.Abort()
 	t.unlockClaim()
 }
