@@ -34,9 +34,10 @@ func (h *echoHandler) FireAndForget(context.Context, rsocket.Payload) { h.fnf.Ad
 
 // RequestStream answers "count:N size:S" with N payloads of S bytes (N 0:
 // until cancelled); with "loan:1" each payload is copied into a loan
-// (StreamWriter.Loan) instead of sent from the handler's buffer.
+// (StreamWriter.Loan) instead of sent from the handler's buffer; with
+// "batch:B" the payloads go B at a time through StreamWriter.SendBatch.
 func (h *echoHandler) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.StreamWriter) error {
-	count, size, loan := 0, 64, false
+	count, size, loan, batch := 0, 64, false, 0
 	for _, f := range strings.Fields(string(p.Data)) {
 		k, v, _ := strings.Cut(f, ":")
 		n, _ := strconv.Atoi(v)
@@ -47,9 +48,26 @@ func (h *echoHandler) RequestStream(ctx context.Context, p rsocket.Payload, w *r
 			size = n
 		case "loan":
 			loan = n != 0
+		case "batch":
+			batch = n
 		}
 	}
 	out := rsocket.Payload{Data: make([]byte, size)}
+	if batch > 0 {
+		ps := make([]rsocket.Payload, batch)
+		for i := range ps {
+			ps[i] = out
+		}
+		for i := 0; count <= 0 || i < count; i += batch {
+			if count > 0 {
+				ps = ps[:min(batch, count-i)]
+			}
+			if _, err := w.SendBatch(ctx, ps); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for i := 0; count <= 0 || i < count; i++ {
 		if !loan {
 			if err := w.Send(ctx, out); err != nil {
@@ -269,6 +287,26 @@ func benchFNF(b *testing.B, conn *rsocket.Conn, size int) {
 		if err := conn.FireAndForget(ctx, p); err != nil {
 			b.Fatal(err)
 		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// benchFNFBatch is benchFNF sending batch requests per
+// Conn.FireAndForgetBatch.
+func benchFNFBatch(b *testing.B, conn *rsocket.Conn, size, batch int) {
+	ctx := context.Background()
+	ps := make([]rsocket.Payload, batch)
+	for i := range ps {
+		ps[i] = rsocket.Payload{Data: make([]byte, size)}
+	}
+	start := time.Now()
+	n := 0
+	for n < b.N {
+		k, err := conn.FireAndForgetBatch(ctx, ps[:min(batch, b.N-n)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += k
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }

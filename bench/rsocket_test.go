@@ -20,6 +20,10 @@ import (
 //	shm-rr-14KiB, tcp-rr-14KiB   the same with 14 KiB payloads
 //	shm-stream-64B               request-stream payloads/s
 //	shm-fnf-64B                  fire-and-forget requests/s
+//	shm-stream-64B-batch         shm-stream-64B sent 64 at a time
+//	                             (StreamWriter.SendBatch)
+//	shm-fnf-64B-batch            shm-fnf-64B sent 64 at a time
+//	                             (Conn.FireAndForgetBatch)
 //	shm-stream-1MiB              request-stream GB/s (8 MiB rings, 1 MiB frames)
 //	shm-stream-1MiB-loan         the same, each payload built in a loan
 //	                             (StreamWriter.Loan: the ring's memory)
@@ -48,6 +52,10 @@ func BenchmarkRSocket(b *testing.B) {
 	b.Run("ring-stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32) })
 	b.Run("shm-stream-64B", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("shm-fnf-64B", func(b *testing.B) { benchFNF(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
+	b.Run("shm-stream-64B-batch", func(b *testing.B) {
+		benchStreamRecvReq(b, dialRSHM(b, rshm.SHMOnly, 0), 64, " batch:64")
+	})
+	b.Run("shm-fnf-64B-batch", func(b *testing.B) { benchFNFBatch(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
 	b.Run("ring-stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1) })
 	b.Run("shm-stream-1MiB", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20) })
 	b.Run("shm-stream-1MiB-loan", func(b *testing.B) {

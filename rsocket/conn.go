@@ -32,6 +32,7 @@ type Conn struct {
 	driver Driver                   // t, when its receive side can be driven by a waiting requester
 	later  laterCommitter           // t, when it can hold a commit for the next ones
 	driven drivenCommitter          // t, when it can hold a driving requester's commit
+	held   heldCommitter            // t, when its claim can be held across a batch
 	onRecv func(frame []byte) error // c.onFrame, bound once
 	// reqChain runs a request through the requester interceptors; nil
 	// without any (interceptor.go).
@@ -183,6 +184,7 @@ func (c *Conn) setTransport(t Transport) {
 	c.driver, _ = t.(Driver)
 	c.later, _ = t.(laterCommitter)
 	c.driven, _ = t.(drivenCommitter)
+	c.held, _ = t.(heldCommitter)
 }
 
 // setHandler makes h answer the peer's requests, behind the responder
@@ -617,6 +619,19 @@ func (c *Conn) nextFNF() (uint32, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.idFrom(k), nil
+}
+
+// nextFNFs allocates m consecutive ids for fire-and-forget requests, as
+// nextFNF does one, and returns the first one's index (idAt). It reports
+// false after the first lap of ids, or once the connection is shut: the
+// caller then allocates one at a time (ids it skipped are never used).
+func (c *Conn) nextFNFs(m int) (uint64, bool) {
+	if c.shut.Load() {
+		return 0, false
+	}
+	c.sawRequest()
+	k := c.idSeq.Add(uint64(m)) - uint64(m)
+	return k, k+uint64(m) <= c.idLap
 }
 
 // openStreams is how many streams the connection has open, read without

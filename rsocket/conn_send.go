@@ -262,6 +262,40 @@ func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) (err error) {
 	return c.sendFragments(ctx, wire.TypePayload, id, wire.FlagNext, 0, p)
 }
 
+// sendHeld sends n frames under one hold of the transport's claim
+// (heldCommitter, which the caller checked c.held for): frame i is size(i)
+// bytes, at most the MTU, and put(b, i) encodes it into b. The last frame
+// is committed as CommitLater, which ends the hold. It returns how many
+// frames it sent.
+func (c *Conn) sendHeld(ctx context.Context, n int, size func(i int) int, put func(b []byte, i int) []byte) (sent int, err error) {
+	defer c.guardFault(&err, debug.SetPanicOnFault(true))
+	for i := range n {
+		sz := size(i)
+		var b []byte
+		if i == 0 {
+			b, err = c.t.Claim(ctx, sz)
+		} else {
+			b, err = c.held.ClaimHeld(ctx, sz)
+		}
+		if err != nil {
+			return i, c.sendErr(err)
+		}
+		b = put(b[:0], i)
+		if i == n-1 {
+			err = c.commitLater(b, sz)
+		} else if len(b) != sz {
+			c.t.Abort()
+			err = errShortEncode
+		} else {
+			err = c.held.CommitHold(sz)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return n, nil
+}
+
 // sendRequest sends a REQUEST_* frame, fragmented if it exceeds the MTU.
 // flags may hold C (a REQUEST_CHANNEL whose requester has nothing more).
 // how says how an unfragmented frame is committed: commitNow, commitBatch

@@ -227,6 +227,50 @@ func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
 	return c.fireAndForget(ctx, p)
 }
 
+// FireAndForgetBatch sends each of ps as a fire-and-forget request, in
+// order, and returns how many it sent: all of them, or fewer with
+// FireAndForget's errors. Over shared memory the frames of up to 64
+// requests at a time are claimed from the ring together (see
+// StreamWriter.SendBatch). With requester interceptors or lease, and over
+// other transports, it calls FireAndForget for each.
+func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error) {
+	sent := 0
+	for sent < len(ps) {
+		batch := ps[sent:min(len(ps), sent+heldBatch)]
+		m := 0
+		if c.held != nil && c.reqChain == nil && c.lease == nil {
+			for m < len(batch) && wire.RequestSize(wire.TypeRequestFNF, batch[m].Metadata, batch[m].Data) <= c.set.mtu {
+				m++
+			}
+		}
+		var k uint64
+		if m >= 2 {
+			var ok bool
+			if k, ok = c.nextFNFs(m); !ok {
+				m = 0
+			}
+		}
+		if m < 2 {
+			if err := c.FireAndForget(ctx, ps[sent]); err != nil {
+				return sent, err
+			}
+			sent++
+			continue
+		}
+		batch = batch[:m]
+		n, err := c.sendHeld(ctx, m,
+			func(i int) int { return wire.RequestSize(wire.TypeRequestFNF, batch[i].Metadata, batch[i].Data) },
+			func(b []byte, i int) []byte {
+				return wire.AppendRequest(b, wire.TypeRequestFNF, c.idAt(k+uint64(i)), 0, 0, batch[i].Metadata, batch[i].Data)
+			})
+		sent += n
+		if err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
 func (c *Conn) fireAndForget(ctx context.Context, p Payload) error {
 	if err := c.acquireLease(ctx, true); err != nil {
 		return err

@@ -257,22 +257,31 @@ func (s *stream) addCredits(n uint32) {
 
 // takeCredit blocks until the outbound half has a credit, takes it, and
 // returns nil; or returns why it cannot send.
-//
-// A sender that finds credits under the lock takes up to creditBlock of
-// them at once into reserved and spends the rest without the lock. So the
-// payloads it sends never exceed what the peer granted; a reserved credit
-// left when the half ends is dropped with the stream.
 func (s *stream) takeCredit(ctx context.Context) error {
+	_, err := s.takeCredits(ctx, 1)
+	return err
+}
+
+// takeCredits blocks until the outbound half has a credit and takes as
+// many as it finds, up to want (at least 1), returning how many; or
+// returns why it cannot send.
+//
+// A sender that finds credits under the lock takes up to creditBlock more
+// than it wants at once into reserved, and spends them later without the
+// lock. So the payloads it sends never exceed what the peer granted; a
+// reserved credit left when the half ends is dropped with the stream.
+func (s *stream) takeCredits(ctx context.Context, want int) (int, error) {
 	for {
 		n := s.reserved.Load()
 		if n <= 0 {
 			break
 		}
-		if s.reserved.CompareAndSwap(n, n-1) {
+		k := min(n, int64(want))
+		if s.reserved.CompareAndSwap(n, n-k) {
 			if s.outShut.Load() {
 				break // the lock path reports why
 			}
-			return nil
+			return int(k), nil
 		}
 	}
 	for {
@@ -283,28 +292,76 @@ func (s *stream) takeCredit(ctx context.Context) error {
 			if err == nil {
 				err = ErrStreamClosed
 			}
-			return err
+			return 0, err
 		}
 		if s.credits > 0 {
-			k := min(s.credits, creditBlock)
-			s.credits -= k
-			s.reserved.Add(k - 1)
+			k := min(s.credits, int64(want))
+			r := min(s.credits-k, creditBlock-1)
+			s.credits -= k + r
+			s.reserved.Add(r)
 			s.mu.Unlock()
-			return nil
+			return int(k), nil
 		}
 		s.mu.Unlock()
 		select {
 		case <-s.outWake:
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-s.c.done:
-			return s.c.Err()
+			return 0, s.c.Err()
 		}
 	}
 }
 
+// sendBatch sends ps as the outbound half's next payloads, in order, and
+// returns how many it sent (StreamWriter.SendBatch, Channel.SendBatch).
+// Payloads that fit one frame go heldBatch at a time under one hold of
+// the transport's claim where it has one (Conn.sendHeld); the rest as Send
+// sends them.
+func (s *stream) sendBatch(ctx context.Context, ps []Payload) (int, error) {
+	c := s.c
+	sent := 0
+	for sent < len(ps) {
+		k, err := s.takeCredits(ctx, len(ps)-sent)
+		if err != nil {
+			return sent, err
+		}
+		for end := sent + k; sent < end; {
+			batch := ps[sent:min(end, sent+heldBatch)]
+			m := 0
+			if c.held != nil {
+				for m < len(batch) && wire.PayloadSize(batch[m].Metadata, batch[m].Data) <= c.set.mtu {
+					m++
+				}
+			}
+			if m < 2 {
+				if err := c.sendItem(ctx, s.id, ps[sent]); err != nil {
+					return sent, err
+				}
+				sent++
+				continue
+			}
+			batch = batch[:m]
+			n, err := c.sendHeld(ctx, m,
+				func(i int) int { return wire.PayloadSize(batch[i].Metadata, batch[i].Data) },
+				func(b []byte, i int) []byte {
+					return wire.AppendPayload(b, s.id, wire.FlagNext, batch[i].Metadata, batch[i].Data)
+				})
+			sent += n
+			if err != nil {
+				return sent, err
+			}
+		}
+	}
+	return sent, nil
+}
+
 // creditBlock is how many credits a sender reserves per lock.
 const creditBlock = 32
+
+// heldBatch is the most frames a batch sender sends under one hold of the
+// transport's claim, which other senders wait for meanwhile.
+const heldBatch = 64
 
 // recv returns the next inbound payload (a view valid until the next recv),
 // replenishing the peer's credits when half the window is free again.

@@ -42,6 +42,12 @@ func (ch *Channel) Send(ctx context.Context, p Payload) error {
 	return ch.s.c.sendItem(ctx, ch.s.id, p)
 }
 
+// SendBatch sends ps as this side's next payloads, as
+// StreamWriter.SendBatch does.
+func (ch *Channel) SendBatch(ctx context.Context, ps []Payload) (int, error) {
+	return ch.s.sendBatch(ctx, ps)
+}
+
 // CloseSend completes this side's outbound half (PAYLOAD with C).
 func (ch *Channel) CloseSend() error {
 	s := ch.s
@@ -102,4 +108,17 @@ func (w *StreamWriter) Send(ctx context.Context, p Payload) error {
 		return err
 	}
 	return w.s.c.sendItem(ctx, w.s.id, p)
+}
+
+// SendBatch sends ps as the stream's next payloads, in order, as calls of
+// Send would, and returns how many it sent: all of them, or fewer with
+// Send's errors. It blocks while it has no credit, and sends as many of
+// ps as the credits allow at a time. Over shared memory, the frames of up
+// to 64 payloads at a time are claimed from the ring together, which
+// costs less per small payload than Send (BenchmarkRSocket/shm-stream-64B-batch
+// against shm-stream-64B in package bench measures it); other senders on
+// the connection wait meanwhile. Over other transports it costs what Send
+// does per payload.
+func (w *StreamWriter) SendBatch(ctx context.Context, ps []Payload) (int, error) {
+	return w.s.sendBatch(ctx, ps)
 }

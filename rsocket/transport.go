@@ -77,6 +77,18 @@ type drivenCommitter interface {
 	CommitDriven(n int) error
 }
 
+// heldCommitter is implemented by a Transport whose claim can be held
+// across the frames of a batch (shared memory): CommitHold commits the
+// claimed frame as CommitLater does and keeps the claim, and ClaimHeld
+// claims the next frame under it (on an error the claim is released, as
+// Claim leaves it). The batch ends with CommitLater, Commit or Abort of its
+// last frame. The engine uses it for the batch senders (StreamWriter.SendBatch,
+// Channel.SendBatch, Conn.FireAndForgetBatch).
+type heldCommitter interface {
+	CommitHold(n int) error
+	ClaimHeld(ctx context.Context, n int) ([]byte, error)
+}
+
 // recvLimiter is implemented by a Transport that reads each frame's length
 // before the frame (TCP): limitRecv(n) makes Receive fail with errRecvLimit
 // when the peer declares a frame longer than n, before reading or making

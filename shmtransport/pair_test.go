@@ -3,6 +3,7 @@ package shmtransport
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,4 +97,42 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
+}
+
+// fnfCounter counts fire-and-forget requests on the receive goroutine.
+type fnfCounter struct {
+	rsocket.RejectAll
+	n atomic.Int64
+}
+
+func (h *fnfCounter) FireAndForgetInline(rsocket.Payload) { h.n.Add(1) }
+
+// TestBatchAllocs: a batch of fire-and-forget requests, claimed from the
+// ring under one hold of the claim, allocates nothing on either side
+// (AllocsPerRun counts every goroutine), and every request arrives.
+func TestBatchAllocs(t *testing.T) {
+	skipAllocsUnderRace(t)
+	ct, st := pair(t, 0, WaitDefault)
+	h := &fnfCounter{}
+	r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) { return h, nil },
+	})
+	ctx := ctxT(t)
+	ps := make([]rsocket.Payload, 64)
+	for i := range ps {
+		ps[i].Data = make([]byte, 64)
+	}
+	run := func() {
+		if n, err := r.Client.FireAndForgetBatch(ctx, ps); n != len(ps) || err != nil {
+			t.Fatalf("FireAndForgetBatch: %d of %d, %v", n, len(ps), err)
+		}
+	}
+	for range 100 {
+		run()
+	}
+	if a := testing.AllocsPerRun(100, run); a != 0 {
+		t.Errorf("FireAndForgetBatch of %d: %.2f allocs per call, want 0", len(ps), a)
+	}
+	want := int64(201 * len(ps))
+	rsockettest.Eventually(t, 5*time.Second, "every request to arrive", func() bool { return h.n.Load() == want })
 }

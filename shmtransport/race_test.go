@@ -12,3 +12,8 @@ func skipFaultUnderRace(t *testing.T) {
 	t.Helper()
 	t.Skip("a fault in the race runtime's atomics cannot be recovered; runs without -race")
 }
+
+func skipAllocsUnderRace(t *testing.T) {
+	t.Helper()
+	t.Skip("allocation counts differ under -race")
+}

@@ -317,12 +317,18 @@ func (t *Transport) Commit(n int) (err error) {
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
+	t.stage(n)
+	t.unlockClaim()
+	return nil
+}
+
+// stage stages the claimed frame's first n bytes for the next publish and
+// counts it.
+func (t *Transport) stage(n int) {
 	t.out.Stage(n)
 	t.framesSent++
 	t.bytesSent += uint64(n)
 	t.pending = true
-	t.unlockClaim()
-	return nil
 }
 
 // CommitLater is Commit for a frame that may wait briefly to be published
@@ -363,10 +369,7 @@ func (t *Transport) commitStaged(n int, bits int64) (err error) {
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
-	t.out.Stage(n)
-	t.framesSent++
-	t.bytesSent += uint64(n)
-	t.pending = true
+	t.stage(n)
 	t.staged++
 	switch {
 	case n > batchMaxFrame || t.staged >= batchMax:
@@ -378,6 +381,49 @@ func (t *Transport) commitStaged(n int, bits int64) (err error) {
 	}
 	t.releaseClaim(bits)
 	return nil
+}
+
+// CommitHold commits the claimed frame as CommitLater does but keeps the
+// claim, for ClaimHeld to claim the next frame of a batch under it: the
+// frames of a batch take and release the claim once in all, instead of
+// once each (two atomic read-modify-writes per frame, the largest cost of
+// a small one after the copy). The batch ends with a CommitLater, Commit or
+// Abort of its last frame, which releases the claim. A batch of more than
+// batchMax frames is published every batchMax frames, and a frame larger
+// than a staged one at once.
+func (t *Transport) CommitHold(n int) (err error) {
+	if !t.callerGuards.Load() {
+		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	}
+	t.stage(n)
+	if t.staged++; n > batchMaxFrame || t.staged >= batchMax {
+		if !t.faulted.Load() {
+			t.out.Flush()
+		}
+		t.pending, t.staged = false, 0
+	}
+	return nil
+}
+
+// ClaimHeld is Claim for the next frame of a batch, by the holder of the
+// claim that CommitHold kept. As with Claim, the claim is held on success
+// and released on an error.
+func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) {
+	if n < 0 || n > t.maxFrame {
+		t.unlockClaim()
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", errFrameTooLarge, n, t.maxFrame)
+	}
+	if t.state.load()&closedBit != 0 {
+		t.unlockClaim()
+		return nil, t.closedErr()
+	}
+	if !t.callerGuards.Load() {
+		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
+	}
+	if b, err = t.out.Claim(n); err == nil {
+		return b, nil
+	}
+	return t.claimSlow(ctx, n)
 }
 
 // Batching of CommitLater: at most batchMax frames of at most

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,7 @@ var conformance = []struct {
 	{"CancelFromResponder", testCancelFromResponder},
 	{"RequestNStrict", testRequestNStrict},
 	{"Fragmentation", testFragmentation},
+	{"Batches", testBatches},
 	{"ReassemblyLimit", testReassemblyLimit},
 	{"LargePayloads", testLargePayloads},
 	{"KeepaliveTimeout", testKeepaliveTimeout},
@@ -854,4 +856,122 @@ func testLargePayloads(t *testing.T, dial Dial) {
 	for err := range errc {
 		t.Error(err)
 	}
+}
+
+// batcher answers a request-stream with ps, sent by StreamWriter.SendBatch,
+// echoes a channel with Channel.SendBatch, and hands fire-and-forget
+// requests to fnf.
+type batcher struct {
+	rsocket.RejectAll
+	ps  []rsocket.Payload
+	fnf chan rsocket.Payload
+}
+
+func (h *batcher) RequestStream(ctx context.Context, _ rsocket.Payload, w *rsocket.StreamWriter) error {
+	n, err := w.SendBatch(ctx, h.ps)
+	if err == nil && n != len(h.ps) {
+		err = fmt.Errorf("SendBatch sent %d of %d", n, len(h.ps))
+	}
+	return err
+}
+
+func (h *batcher) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rsocket.Channel) error {
+	in := []rsocket.Payload{p.Clone()}
+	for q, err := range ch.All() {
+		if err != nil {
+			return err
+		}
+		in = append(in, q.Clone())
+	}
+	_, err := ch.SendBatch(ctx, in)
+	return err
+}
+
+func (h *batcher) FireAndForget(_ context.Context, p rsocket.Payload) { h.fnf <- p }
+
+// batchPayloads returns n payloads that differ from each other, one of
+// them larger than mtu (fragmented) and one with metadata.
+func batchPayloads(n, mtu int) []rsocket.Payload {
+	ps := make([]rsocket.Payload, n)
+	for i := range ps {
+		ps[i].Data = fmt.Appendf(nil, "item-%d", i)
+	}
+	ps[n/3].Data = append(bytes.Repeat([]byte{'L'}, 3*mtu), ps[n/3].Data...)
+	ps[n/3+1].Metadata = []byte("md")
+	return ps
+}
+
+func samePayloads(t *testing.T, what string, got, want []rsocket.Payload) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d payloads, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i].Data, want[i].Data) || !bytes.Equal(got[i].Metadata, want[i].Metadata) {
+			t.Fatalf("%s: payload %d is %q/%q, want %q/%q", what, i, got[i].Metadata, got[i].Data, want[i].Metadata, want[i].Data)
+		}
+	}
+}
+
+// testBatches: the batch senders (StreamWriter.SendBatch,
+// Channel.SendBatch, Conn.FireAndForgetBatch) deliver every payload once,
+// in order (fire-and-forget requests are handled concurrently), within the credits granted (a window of 7, so a batch waits for
+// credits several times; the connection fails if a frame exceeds them),
+// with a fragmented payload among them.
+func testBatches(t *testing.T, dial Dial) {
+	const mtu = 1024
+	ps := batchPayloads(300, mtu)
+	h := &batcher{ps: ps, fnf: make(chan rsocket.Payload, len(ps))}
+	p := Connect(t, dial, rsocket.ClientConfig{MTU: mtu, Prefetch: 7}, rsocket.ServerConfig{MTU: mtu, Acceptor: serve(h).Acceptor})
+	ctx := ctxT(t)
+
+	s, err := p.Client.RequestStream(ctx, rsocket.Payload{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []rsocket.Payload
+	for q, err := range s.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, q.Clone())
+	}
+	samePayloads(t, "stream", got, ps)
+
+	ch, err := p.Client.RequestChannel(ctx, rsocket.Payload{Data: []byte("first")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ch.SendBatch(ctx, ps); n != len(ps) || err != nil {
+		t.Fatalf("Channel.SendBatch: %d of %d, %v", n, len(ps), err)
+	}
+	if err := ch.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for q, err := range ch.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, q.Clone())
+	}
+	samePayloads(t, "channel", got, append([]rsocket.Payload{{Data: []byte("first")}}, ps...))
+
+	if n, err := p.Client.FireAndForgetBatch(ctx, ps); n != len(ps) || err != nil {
+		t.Fatalf("FireAndForgetBatch: %d of %d, %v", n, len(ps), err)
+	}
+	got = got[:0]
+	for range ps {
+		select {
+		case q := <-h.fnf:
+			got = append(got, q)
+		case <-ctx.Done():
+			t.Fatalf("fire-and-forget: %d of %d arrived", len(got), len(ps))
+		}
+	}
+	// Each fire-and-forget runs in a goroutine of its own: they arrive in
+	// any order.
+	byData := func(a, b rsocket.Payload) int { return bytes.Compare(a.Data, b.Data) }
+	slices.SortFunc(got, byData)
+	samePayloads(t, "fire-and-forget", got, slices.SortedFunc(slices.Values(ps), byData))
 }
