@@ -10,7 +10,8 @@ import (
 // TestStageLocallySameBytes: a producer that stages locally leaves the ring
 // byte for byte as one that writes in place, after every Flush, through
 // wraps, padding records, aborted claims, claims too large for the arena
-// and a full ring; and the consumer reads the same records.
+// and a full ring, with some records claimed in place among the staged
+// ones (ClaimInPlace); and the consumer reads the same records.
 func TestStageLocallySameBytes(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 1))
@@ -28,7 +29,11 @@ func TestStageLocallySameBytes(t *testing.T) {
 				p[i] = byte(rng.Uint32())
 			}
 			bp, errp := plain.Claim(n)
-			bl, errl := local.Claim(n)
+			claim := local.Claim
+			if rng.IntN(4) == 0 {
+				claim = local.ClaimInPlace
+			}
+			bl, errl := claim(n)
 			if !errors.Is(errl, errp) {
 				t.Fatalf("seed %d step %d: Claim(%d): local %v, in place %v", seed, step, n, errl, errp)
 			}

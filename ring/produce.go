@@ -14,7 +14,15 @@ import (
 //
 // The claim ends with Commit or Stage (the record is kept) or Abort (it is
 // not). The returned slice must not be used after that.
-func (b *Buffer) Claim(n int) ([]byte, error) {
+func (b *Buffer) Claim(n int) ([]byte, error) { return b.claim(n, b.local != nil) }
+
+// ClaimInPlace is Claim for a record written in the ring itself even when
+// the buffer stages locally (StageLocally): for a producer that claims
+// many records between two locked instructions, which has no stall for
+// local staging to avoid and would pay its second copy.
+func (b *Buffer) ClaimInPlace(n int) ([]byte, error) { return b.claim(n, false) }
+
+func (b *Buffer) claim(n int, local bool) ([]byte, error) {
 	if b.pErr != nil {
 		return nil, b.pErr
 	}
@@ -39,11 +47,11 @@ func (b *Buffer) Claim(n int) ([]byte, error) {
 		}
 	}
 	b.pClaimPos, b.pClaimLen = rec, n
-	if b.local != nil {
-		if n <= b.localMax && b.localUsed+n <= len(b.local) {
-			b.pClaimLoc = true
-			return b.local[b.localUsed : b.localUsed+n : b.localUsed+n], nil
-		}
+	if local && n <= b.localMax && b.localUsed+n <= len(b.local) {
+		b.pClaimLoc = true
+		return b.local[b.localUsed : b.localUsed+n : b.localUsed+n], nil
+	}
+	if len(b.localRecs) > 0 {
 		// A record written in place comes after the locally staged ones
 		// in the ring: they go to their places first (unpublished).
 		b.materialize()

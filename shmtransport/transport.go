@@ -420,7 +420,7 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
-	if b, err = t.out.Claim(n); err == nil {
+	if b, err = t.out.ClaimInPlace(n); err == nil {
 		return b, nil
 	}
 	return t.claimSlow(ctx, n)
