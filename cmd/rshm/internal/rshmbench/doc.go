@@ -48,7 +48,10 @@
 //     msgs/s counts what the server's handler received in the window.
 //   - stream: the server streams size-byte payloads stamped with its wall
 //     clock; latency is the one-way delay from that stamp to Recv (under
-//     saturation, so it includes queueing in the flow-control window).
+//     saturation, so it includes queueing in the flow-control window). The
+//     rshm server hands its writer up to 64 payloads (64 KiB) at a time
+//     (StreamWriter.SendBatch), as the raw server fills a 64 KiB buffer
+//     before each write.
 //   - channel: a ping-pong over one request-channel: Send then Recv.
 //
 // bytes/s counts each message's payload once. Concurrency n runs n

@@ -12,7 +12,8 @@ import (
 // answered and fire-and-forget counted inline (on the receive goroutine, no
 // goroutine or allocation per request: the per-request cost measured is
 // the transport's and the engine's), "size:N" streamed as N-byte payloads
-// stamped with the wall clock until cancelled, and channels echoed.
+// stamped with the wall clock, in batches, until cancelled, and channels
+// echoed.
 type echo struct {
 	rsocket.RejectAll
 	fnf atomic.Uint64
@@ -35,14 +36,28 @@ func (e *echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.
 	if err != nil {
 		return &rsocket.Error{Code: rsocket.CodeInvalid, Message: "want size:N"}
 	}
-	out := rsocket.Payload{Data: make([]byte, size)}
+	batch := make([]rsocket.Payload, max(1, min(streamBatch, streamBatchBytes/max(size, 1))))
+	for i := range batch {
+		batch[i].Data = make([]byte, size)
+	}
 	for {
-		benchkit.Stamp(out.Data)
-		if err := w.Send(ctx, out); err != nil {
+		for _, out := range batch {
+			benchkit.Stamp(out.Data)
+		}
+		if _, err := w.SendBatch(ctx, batch); err != nil {
 			return err
 		}
 	}
 }
+
+// A stream is sent streamBatch payloads at a time, or as many as fit
+// streamBatchBytes: what a producer that has items ready hands the writer
+// at once (StreamWriter.SendBatch), as the raw baselines' server fills its
+// bufio.Writer before each write.
+const (
+	streamBatch      = 64
+	streamBatchBytes = 64 << 10
+)
 
 func (e *echo) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rsocket.Channel) error {
 	for {
