@@ -34,6 +34,18 @@ type Conn struct {
 	driven drivenCommitter          // t, when it can hold a driving requester's commit
 	held   heldCommitter            // t, when its claim can be held across a batch
 	onRecv func(frame []byte) error // c.onFrame, bound once
+	// marks is set when t reports the ends of its receive batches
+	// (batchMarker) and is not a resumable session's: the receive side
+	// may then hold a stream's lock across a batch (pushHeld). drivenBy is
+	// the stream whose reader receives the current batch while it drives
+	// (stream.onDriven); heldS is the stream whose lock the batch holds,
+	// holdN the payloads pushed under it and holdWake whether its reader
+	// is to be woken when it is let go. Receiving goroutine only.
+	marks    bool
+	drivenBy *stream
+	heldS    *stream
+	holdN    int
+	holdWake bool
 	// reqChain runs a request through the requester interceptors; nil
 	// without any (interceptor.go).
 	reqChain func(context.Context, *Call) error
@@ -157,6 +169,10 @@ func newConn(t Transport, server bool, set settings) *Conn {
 	}
 	c.idLap = uint64(wire.MaxStreamID-c.idFirst)/2 + 1
 	c.setTransport(t)
+	if m, ok := t.(batchMarker); ok {
+		m.SetBatchEnd(c.endBatch)
+		c.marks = true
+	}
 	c.onRecv = c.onFrame
 	c.reqChain = chain(set.requesters, c.request)
 	c.inlineMark.responder = true
@@ -185,6 +201,11 @@ func (c *Conn) setTransport(t Transport) {
 	c.later, _ = t.(laterCommitter)
 	c.driven, _ = t.(drivenCommitter)
 	c.held, _ = t.(heldCommitter)
+	// newConn turns marks on for its transport; a later transport is a
+	// resumable server session's, set at SETUP before any stream, and
+	// turns it off for good (the first transport still calls endBatch,
+	// which then finds nothing held).
+	c.marks = false
 }
 
 // setHandler makes h answer the peer's requests, behind the responder

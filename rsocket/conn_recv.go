@@ -51,6 +51,11 @@ func (c *Conn) handleFrame(frame []byte) error {
 				return nil
 			}
 			if !s.asm.active {
+				if tf == payloadN && s == c.drivenBy && s.kind != wire.TypeRequestResponse {
+					c.pushHeld(id, s, frame[wire.HeaderSize:])
+					return nil
+				}
+				c.letGo()
 				flags := wire.FlagNext
 				if tf == payloadNC {
 					flags |= wire.FlagComplete
@@ -60,6 +65,7 @@ func (c *Conn) handleFrame(frame []byte) error {
 			}
 		}
 	}
+	c.letGo()
 	if !c.setupSeen && !c.setupTurn() {
 		<-c.done // the setup deadline closes the connection
 		return errStop
@@ -292,19 +298,78 @@ func (c *Conn) deliver(id uint32, s *stream, flags wire.Flags, md, data []byte, 
 		return
 	}
 	if next && !s.push(md, data, assembled) {
-		// The peer sent beyond the credits granted.
-		if c.unregister(id, s) {
-			s.terminate(&Error{Code: CodeInvalid, Message: "peer sent beyond request(n) credits"})
-			if s.responder {
-				_ = c.sendError(c.ctx, id, CodeInvalid, "payload beyond request(n) credits")
-			} else {
-				_ = c.sendCancel(c.ctx, id)
-			}
-		}
+		c.overCredit(id, s)
 		return
 	}
 	if complete && s.closeIn(io.EOF) {
 		c.unregister(id, s)
+	}
+}
+
+// overCredit ends stream s, whose peer sent beyond the credits granted.
+func (c *Conn) overCredit(id uint32, s *stream) {
+	if c.unregister(id, s) {
+		s.terminate(&Error{Code: CodeInvalid, Message: "peer sent beyond request(n) credits"})
+		if s.responder {
+			_ = c.sendError(c.ctx, id, CodeInvalid, "payload beyond request(n) credits")
+		} else {
+			_ = c.sendCancel(c.ctx, id)
+		}
+	}
+}
+
+// pushHeld queues a PAYLOAD's data (N, no metadata, no C) for stream s,
+// whose reader receives the frame while it drives the transport: under
+// s.mu, which it keeps for the stream's next payloads of the batch, up to
+// holdMax of them, instead of taking and releasing it per payload (two
+// atomic read-modify-writes each). The reader waits in Drive meanwhile;
+// anyone else who wants s.mu (a cancel, a sender on the stream) waits at
+// most until the batch ends (endBatch) or another frame comes (letGo). The
+// reader's wake-up waits for the same moment.
+func (c *Conn) pushHeld(id uint32, s *stream, data []byte) {
+	if c.heldS != s {
+		c.letGo()
+		s.mu.Lock()
+		c.heldS = s
+	}
+	ok, wake := s.pushLocked(nil, data, false)
+	c.holdWake = c.holdWake || wake
+	if c.holdN++; !ok || c.holdN >= holdMax {
+		c.letGo()
+	}
+	if !ok {
+		c.overCredit(id, s)
+	}
+}
+
+// holdMax is how many payloads pushHeld queues under one hold of a
+// stream's lock: what the stream's other users may wait for.
+const holdMax = 32
+
+// letGo releases the stream lock pushHeld holds, if any, and wakes the
+// stream's reader if it waits.
+func (c *Conn) letGo() {
+	s := c.heldS
+	if s == nil {
+		return
+	}
+	wake := c.holdWake
+	c.heldS, c.holdN, c.holdWake = nil, 0, false
+	s.mu.Unlock()
+	if wake {
+		signal(s.inWake)
+	}
+}
+
+// endBatch is the transport's end of a receive batch (batchMarker): what
+// pushHeld holds is let go, and the next batch's frames are not the
+// driving reader's until its onDriven says so.
+func (c *Conn) endBatch() {
+	if c.heldS != nil {
+		c.letGo()
+	}
+	if c.drivenBy != nil {
+		c.drivenBy = nil
 	}
 }
 

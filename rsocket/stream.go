@@ -44,7 +44,11 @@ type stream struct {
 	waiting bool  // the reader waits on inWake for push
 	inWake  chan struct{}
 	inReady func() bool // len(inWake) > 0 (for Drive), bound once
-	dropped atomic.Bool // cancelLocal dropped the queue
+	// onDriven is the receive function the reader drives the transport
+	// with: Conn.onFrame, after marking s as the stream whose reader
+	// receives (Conn.drivenBy). Bound once.
+	onDriven func(frame []byte) error
+	dropped  atomic.Bool // cancelLocal dropped the queue
 	// The reader's batch (reader only, no lock): items taken from the
 	// queue, at positions rNext .. rEnd-1 of rItems.
 	rItems      []item
@@ -173,6 +177,12 @@ func newStream(c *Conn, kind wire.FrameType) *stream {
 		outWake: make(chan struct{}, 1),
 	}
 	s.inReady = func() bool { return len(s.inWake) > 0 }
+	s.onDriven = func(frame []byte) error {
+		if c.marks {
+			c.drivenBy = s
+		}
+		return c.onFrame(frame)
+	}
 	return s
 }
 
@@ -421,7 +431,7 @@ func (s *stream) recv() (Payload, error) {
 		s.waiting = true
 		s.mu.Unlock()
 		if d := s.c.driver; d != nil {
-			d.Drive(s.c.onRecv, s.inReady, s.ctx.Done())
+			d.Drive(s.onDriven, s.inReady, s.ctx.Done())
 		}
 		select {
 		case <-s.inWake:
@@ -437,13 +447,23 @@ func (s *stream) recv() (Payload, error) {
 // granted.
 func (s *stream) push(md, data []byte, assembled bool) bool {
 	s.mu.Lock()
+	ok, wake := s.pushLocked(md, data, assembled)
+	s.mu.Unlock()
+	if wake {
+		signal(s.inWake)
+	}
+	return ok
+}
+
+// pushLocked is push with s.mu held: it returns push's result, and whether
+// the reader waits for the payload (the caller signals inWake once it lets
+// the lock go).
+func (s *stream) pushLocked(md, data []byte, assembled bool) (ok, wake bool) {
 	if !s.inOpen {
-		s.mu.Unlock()
-		return true
+		return true, false
 	}
 	if s.granted <= 0 {
-		s.mu.Unlock()
-		return false
+		return false, false
 	}
 	s.granted--
 	if assembled {
@@ -459,13 +479,9 @@ func (s *stream) push(md, data []byte, assembled bool) bool {
 			s.inBytes, s.inCount = s.inBytes/2, s.inCount/2
 		}
 	}
-	wake := s.waiting // a reader that does not wait finds the item itself
+	wake = s.waiting // a reader that does not wait finds the item itself
 	s.waiting = false
-	s.mu.Unlock()
-	if wake {
-		signal(s.inWake)
-	}
-	return true
+	return true, wake
 }
 
 // cancelLocal abandons the stream from this side: it is removed from the

@@ -89,6 +89,16 @@ type heldCommitter interface {
 	ClaimHeld(ctx context.Context, n int) ([]byte, error)
 }
 
+// batchMarker is implemented by a Transport that reports the end of each
+// batch of frames its receive side hands to the engine (shared memory):
+// SetBatchEnd(fn) makes it call fn after the last frame of each batch, on
+// the goroutine that received them, before another goroutine can receive.
+// The engine then holds a stream's lock across the PAYLOAD frames of a batch
+// that the stream's own reader receives while it drives (Conn.pushHeld).
+type batchMarker interface {
+	SetBatchEnd(fn func())
+}
+
 // recvLimiter is implemented by a Transport that reads each frame's length
 // before the frame (TCP): limitRecv(n) makes Receive fail with errRecvLimit
 // when the peer declares a frame longer than n, before reading or making

@@ -48,6 +48,9 @@ func (t *Transport) catchFault(errp *error, old bool) {
 	debug.SetPanicOnFault(old)
 	if v := recover(); v != nil {
 		*errp = t.fault(v)
+		if t.batchEnd != nil {
+			t.batchEnd() // the batch a fault cut short (poll)
+		}
 	}
 }
 

@@ -87,6 +87,7 @@ type Transport struct {
 	rfailed        atomic.Bool
 	rerr           error
 	fn             func(frame []byte) error
+	batchEnd       func() // SetBatchEnd's function, or nil
 	ferr           error
 	handle         func(rec []byte) bool
 	peerClosedRing bool
@@ -563,6 +564,9 @@ func (t *Transport) poll(fn func(frame []byte) error) int {
 	}
 	t.fn = fn
 	n, err := t.in.Read(t.handle)
+	if t.batchEnd != nil {
+		t.batchEnd() // or catchFault, when a fault panics out of Read
+	}
 	if t.ferr != nil {
 		t.setRecvErr(t.ferr)
 		return -1
@@ -578,6 +582,14 @@ func (t *Transport) poll(fn func(frame []byte) error) int {
 	}
 	return n
 }
+
+// SetBatchEnd makes the transport call fn at the end of each batch of
+// frames it hands to a receive function (Receive's or Drive's): after the
+// last frame of a poll of the ring, on the goroutine that polled, before
+// anyone else can poll. The engine holds a stream's lock across the
+// frames of a batch for that stream and lets it go in fn. Call it before
+// Receive or Drive, once.
+func (t *Transport) SetBatchEnd(fn func()) { t.batchEnd = fn }
 
 // handle is the ring callback of poll, bound once so polling allocates
 // nothing; it runs with the receive token held.
