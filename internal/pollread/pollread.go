@@ -72,9 +72,9 @@ func (p *Reader) Read(b []byte) (int, error) {
 		return p.c.Read(b)
 	}
 	p.buf, p.park = b, false
-	var last time.Time
+	var first, last time.Time
 	var idle time.Duration
-	busy := 0
+	busy, spent := 0, false
 	for {
 		p.n, p.err, p.empty = 0, nil, false
 		if err := p.rc.Read(p.look); err != nil {
@@ -84,13 +84,13 @@ func (p *Reader) Read(b []byte) (int, error) {
 			break
 		}
 		now := time.Now()
-		if !last.IsZero() {
+		if last.IsZero() {
+			first = now
+		} else {
 			if d := now.Sub(last); d < busyGap {
 				idle += d
 				p.park = idle >= p.cur
-				if p.park {
-					p.wasted() // polled the whole poll for nothing
-				}
+				spent = p.park // polled the whole poll for nothing
 			} else {
 				busy++
 				p.park = busy >= busyLooks && p.budget != Forever
@@ -102,7 +102,10 @@ func (p *Reader) Read(b []byte) (int, error) {
 		}
 	}
 	p.buf = nil
-	if idle > 0 && !p.park {
+	switch {
+	case spent:
+		p.parked(time.Since(first))
+	case idle > 0 && !p.park:
 		p.paid() // the bytes came while polling
 	}
 	if p.err != nil {
@@ -116,22 +119,40 @@ func (p *Reader) Read(b []byte) (int, error) {
 
 // MinPoll is the least an empty socket is polled before Read parks. The
 // poll adapts: polling that finds the peer's bytes doubles it, up to the
-// budget; polling that ends in a park shrinks it by a quarter, down to
-// MinPoll. A peer that answers within the poll keeps it whole; one that
-// answers later, often because polling takes the CPU the answer needs
-// (three processes on two CPUs: BenchmarkSidecar in package bench), soon
-// parks at once.
+// budget; so does a park whose bytes came within the budget of the first
+// look (a longer poll would have found them: a round trip longer than the
+// poll has shrunk to must not leave every read parked). A park that the
+// bytes took longer than the budget to end shrinks the poll by a quarter,
+// down to MinPoll. A peer that answers within the budget keeps the poll
+// whole; one that answers later, often because polling takes the CPU the
+// answer needs (three processes on two CPUs: BenchmarkSidecar in package
+// bench), soon parks at once.
 const MinPoll = 5 * time.Microsecond
 
-// wasted shrinks the poll after one that ended in a park.
+// parked adapts the poll after one that was spent and parked, waited after
+// the first look at the empty socket.
+func (p *Reader) parked(waited time.Duration) {
+	if waited <= p.budget {
+		p.paid()
+	} else {
+		p.wasted()
+	}
+}
+
+// wasted shrinks the poll after one that parked for longer than the budget.
 func (p *Reader) wasted() {
 	if p.budget != Forever {
 		p.cur = max(p.cur-p.cur/4, MinPoll)
 	}
 }
 
-// paid grows the poll after one that found bytes.
-func (p *Reader) paid() { p.cur = min(2*p.cur, p.budget) }
+// paid grows the poll after one that found bytes. An unbounded poll stays
+// unbounded (doubling it would overflow).
+func (p *Reader) paid() {
+	if p.budget != Forever {
+		p.cur = min(2*p.cur, p.budget)
+	}
+}
 
 // busyGap: a gap between two looks at the socket longer than this means
 // other goroutines ran between them (a look and a yield with nothing to run

@@ -128,29 +128,38 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// TestPollAdapts: a poll that ends in a park shrinks the reader's poll by a
-// quarter, down to MinPoll; bytes that come while it polls double it, up
-// to the budget; an unbounded poll never adapts.
+// TestPollAdapts: a park that the bytes took longer than the budget to end
+// shrinks the reader's poll by a quarter, down to MinPoll; bytes that come
+// while it polls, or within the budget of its first look, double it, up to
+// the budget; an unbounded poll never adapts.
 func TestPollAdapts(t *testing.T) {
-	r := &Reader{budget: 200 * time.Microsecond, cur: 200 * time.Microsecond}
-	r.wasted()
+	const budget = 200 * time.Microsecond
+	r := &Reader{budget: budget, cur: budget}
+	r.parked(budget + time.Microsecond)
 	if r.cur != 150*time.Microsecond {
-		t.Fatalf("after a wasted poll: %v, want 150us", r.cur)
+		t.Fatalf("after a park longer than the budget: %v, want 150us", r.cur)
 	}
 	for range 100 {
-		r.wasted()
+		r.parked(time.Second)
 	}
 	if r.cur != MinPoll {
-		t.Fatalf("after many wasted polls: %v, want %v", r.cur, MinPoll)
+		t.Fatalf("after many long parks: %v, want %v", r.cur, MinPoll)
+	}
+	// A round trip longer than the shrunk poll but within the budget
+	// grows the poll back until polling finds the bytes.
+	r.parked(4 * MinPoll)
+	if r.cur != 2*MinPoll {
+		t.Fatalf("after a park within the budget: %v, want %v", r.cur, 2*MinPoll)
 	}
 	for range 10 {
 		r.paid()
 	}
-	if r.cur != r.budget {
-		t.Fatalf("after paid polls: %v, want the budget %v", r.cur, r.budget)
+	if r.cur != budget {
+		t.Fatalf("after paid polls: %v, want the budget %v", r.cur, budget)
 	}
 	f := &Reader{budget: Forever, cur: Forever}
-	f.wasted()
+	f.parked(time.Hour)
+	f.paid()
 	if f.cur != Forever {
 		t.Fatalf("an unbounded poll adapted: %v", f.cur)
 	}
