@@ -123,6 +123,10 @@ func Write(w io.Writer, run *Run, ratios []Ratio) {
 		fmt.Fprintf(w, "%-*s  %s\n", width, res.Name, strings.Join(parts, "   "))
 	}
 	header := false
+	labels := len("ratio (same run, same CPUs)")
+	for _, r := range ratios {
+		labels = max(labels, len(r.Label))
+	}
 	for _, r := range ratios {
 		v, ok1 := run.Lookup(r.Name, r.Unit)
 		base, ok2 := run.Lookup(r.Base, r.BaseUnit)
@@ -130,7 +134,7 @@ func Write(w io.Writer, run *Run, ratios []Ratio) {
 			continue
 		}
 		if !header {
-			fmt.Fprintf(w, "\n%-44s %9s %9s  %s\n", "ratio (same run, same CPUs)", "measured", "target", "")
+			fmt.Fprintf(w, "\n%-*s %9s %9s  %s\n", labels, "ratio (same run, same CPUs)", "measured", "target", "")
 			header = true
 		}
 		got := v / base
@@ -143,7 +147,7 @@ func Write(w io.Writer, run *Run, ratios []Ratio) {
 		if !met {
 			verdict = "NOT met"
 		}
-		fmt.Fprintf(w, "%-44s %8.2fx %3s%5.2fx  %s\n", r.Label, got, op, r.Want, verdict)
+		fmt.Fprintf(w, "%-*s %8.2fx %3s%5.2fx  %s\n", labels, r.Label, got, op, r.Want, verdict)
 	}
 	for _, f := range run.Failed {
 		fmt.Fprintln(w, f)
