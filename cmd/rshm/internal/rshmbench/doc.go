@@ -44,14 +44,17 @@
 //
 //   - rr: one request-response round trip is a message; latency is the
 //     round trip, timed with package tsc.
-//   - fnf: latency is the time FireAndForget takes to return (the send);
-//     msgs/s counts what the server's handler received in the window.
+//   - fnf: the client sends up to 64 requests (64 KiB) at a time
+//     (Conn.FireAndForgetBatch); a request's latency is its share of the
+//     time the call takes to return (the send); msgs/s counts what the
+//     server's handler received in the window.
 //   - stream: the server streams size-byte payloads stamped with its wall
 //     clock; latency is the one-way delay from that stamp to Recv (under
 //     saturation, so it includes queueing in the flow-control window). The
 //     rshm server hands its writer up to 64 payloads (64 KiB) at a time
 //     (StreamWriter.SendBatch), as the raw server fills a 64 KiB buffer
-//     before each write.
+//     before each write. Over TCP and WebSocket both batch calls send one
+//     payload at a time.
 //   - channel: a ping-pong over one request-channel: Send then Recv.
 //
 // bytes/s counts each message's payload once. Concurrency n runs n

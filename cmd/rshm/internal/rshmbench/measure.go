@@ -135,16 +135,22 @@ func rsRR(ctx context.Context, conn *rshm.Conn, c benchkit.Case, w *benchkit.Wor
 }
 
 func rsFNF(ctx context.Context, conn *rshm.Conn, c benchkit.Case, w *benchkit.Worker) {
-	req := rsocket.Payload{Data: make([]byte, c.Size)}
+	batch := make([]rsocket.Payload, sendBatch(c.Size))
+	req := make([]byte, c.Size)
+	for i := range batch {
+		batch[i].Data = req
+	}
 	for !w.Stopping() {
 		t0 := tsc.Now()
-		err := conn.FireAndForget(ctx, req)
+		n, err := conn.FireAndForgetBatch(ctx, batch)
 		t1 := tsc.Now()
+		for range n {
+			w.Done((t1 - t0) / int64(n))
+		}
 		if err != nil {
 			w.Fail(err)
 			return
 		}
-		w.Done(t1 - t0)
 	}
 }
 

@@ -36,7 +36,7 @@ func (e *echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.
 	if err != nil {
 		return &rsocket.Error{Code: rsocket.CodeInvalid, Message: "want size:N"}
 	}
-	batch := make([]rsocket.Payload, max(1, min(streamBatch, streamBatchBytes/max(size, 1))))
+	batch := make([]rsocket.Payload, sendBatch(size))
 	for i := range batch {
 		batch[i].Data = make([]byte, size)
 	}
@@ -50,14 +50,12 @@ func (e *echo) RequestStream(ctx context.Context, p rsocket.Payload, w *rsocket.
 	}
 }
 
-// A stream is sent streamBatch payloads at a time, or as many as fit
-// streamBatchBytes: what a producer that has items ready hands the writer
-// at once (StreamWriter.SendBatch), as the raw baselines' server fills its
-// bufio.Writer before each write.
-const (
-	streamBatch      = 64
-	streamBatchBytes = 64 << 10
-)
+// sendBatch is how many payloads of size bytes a stream's server, and a
+// fire-and-forget client, hand over at a time: up to 64, as many as fit
+// 64 KiB. That is what a producer that has items ready hands the writer
+// at once (StreamWriter.SendBatch, Conn.FireAndForgetBatch), as the raw
+// baselines fill a 64 KiB bufio.Writer before each write.
+func sendBatch(size int) int { return max(1, min(64, (64<<10)/max(size, 1))) }
 
 func (e *echo) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rsocket.Channel) error {
 	for {
