@@ -12,6 +12,7 @@ type assembly struct {
 	hasMD    bool
 	md, data []byte
 	slot     int // index in the connection's partials while active
+	reserved int // the capacity presize gave data, counted in partials.presized
 }
 
 func (a *assembly) start(f *wire.Frame) {
@@ -59,8 +60,9 @@ const asmOverhead = 1 << 10
 // until sweep finds it out of the table, which it does before a fragment
 // is refused.
 type partials struct {
-	held    int
-	streams []*stream // s.asm.slot is s's index
+	held     int
+	presized int       // the capacity presize gave active assemblies
+	streams  []*stream // s.asm.slot is s's index
 }
 
 // reassemble adds fragment f to s's message, starting one if none is under
@@ -74,6 +76,11 @@ func (c *Conn) reassemble(s *stream, f *wire.Frame) error {
 		s.asm.slot = len(p.streams)
 		p.streams = append(p.streams, s)
 		p.held += asmOverhead
+		if h := c.presize(); cap(s.asm.data) < h {
+			s.asm.data = make([]byte, 0, h)
+			s.asm.reserved = h
+			p.presized += h
+		}
 	}
 	n := len(f.Metadata) + len(f.Data)
 	if s.asm.size()+n > c.set.maxMessage {
@@ -90,10 +97,27 @@ func (c *Conn) reassemble(s *stream, f *wire.Frame) error {
 	return nil
 }
 
+// presize is the capacity a new assembly's data buffer starts with, or 0
+// to let it grow: the size of the last fragmented message (its successors
+// are likely as large) instead of a doubling chain of buffers, each copied
+// into the next. Buffers given out this way that are not yet filled stay
+// within half the reassembly budget (and spareCap each), so that streams
+// that start messages and never finish them hold little beyond it.
+func (c *Conn) presize() int {
+	h := min(c.asmHint, c.spareCap())
+	if b := c.set.maxAsm; b > 0 && c.partial.presized+h > b/2 {
+		return 0
+	}
+	return h
+}
+
 // finish takes s's completed message out of the account; its buffers stay
 // with s (the message is a view of them).
 func (c *Conn) finish(s *stream) {
 	p := &c.partial
+	c.asmHint = len(s.asm.data)
+	p.presized -= s.asm.reserved
+	s.asm.reserved = 0
 	p.held -= s.asm.size() + asmOverhead
 	last := p.streams[len(p.streams)-1]
 	p.streams[s.asm.slot] = last

@@ -133,7 +133,11 @@ type Conn struct {
 	// request that comes in fragments then neither allocates nor grows a
 	// buffer of its own.
 	asmSpare []byte
-	partial  partials // the partial messages, within set.maxAsm
+	// asmHint is the size of the last message that came in fragments: a
+	// new assembly whose buffer is smaller starts with one this large
+	// (within the reassembly budget) instead of growing to it by doubling.
+	asmHint int
+	partial partials // the partial messages, within set.maxAsm
 	// setupTaken: the first frame (or the failure to read it) came and
 	// stopped the setup deadline; setupLate: the deadline had passed
 	// already (setupTurn).
