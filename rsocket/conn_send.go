@@ -95,6 +95,7 @@ const (
 	commitNow     commitMode = iota // commit
 	commitBatch                     // commitLater
 	commitDriving                   // drivenCommitter, when the transport is one
+	commitPolled                    // drivenCommitter's CommitPolled, when the transport is one
 )
 
 // commitLater is commit for a frame that may be published with the next
@@ -299,8 +300,9 @@ func (c *Conn) sendHeld(ctx context.Context, n int, size func(i int) int, put fu
 // sendRequest sends a REQUEST_* frame, fragmented if it exceeds the MTU.
 // flags may hold C (a REQUEST_CHANNEL whose requester has nothing more).
 // how says how an unfragmented frame is committed: commitNow, commitBatch
-// (fire-and-forget, which comes in floods) or commitDriving (a blocking
-// request-response whose caller drives the receive side next).
+// (fire-and-forget, which comes in floods), commitDriving (a blocking
+// request-response whose caller drives the receive side next) or
+// commitPolled (an asynchronous request-response).
 func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload, how commitMode) (err error) {
 	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	size := wire.RequestSize(t, p.Metadata, p.Data)
@@ -315,6 +317,8 @@ func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, fla
 			return c.commitLater(b, size)
 		case how == commitDriving && c.driven != nil && len(b) == size:
 			return c.driven.CommitDriven(size)
+		case how == commitPolled && c.driven != nil && len(b) == size:
+			return c.driven.CommitPolled(size)
 		}
 		return c.commit(b, size)
 	}

@@ -209,7 +209,7 @@ func (c *Conn) requestResponseAsync(p Payload, h ResponseHandler) error {
 		putRR(s)
 		return err
 	}
-	if err := c.sendRequest(c.ctx, wire.TypeRequestResponse, s.id, 0, 0, p, commitNow); err != nil {
+	if err := c.sendRequest(c.ctx, wire.TypeRequestResponse, s.id, 0, 0, p, commitPolled); err != nil {
 		if c.unregister(s.id, s) {
 			putRR(s)
 			return err

@@ -73,8 +73,12 @@ type laterCommitter interface {
 // of a requester that will drive next, while another goroutine drives
 // (which publishes it on its next turn, with the requests of the other
 // requesters it woke). CommitDriven is Commit with that licence.
+// CommitPolled is Commit with the licence to hold an asynchronous request
+// back while any poller of the receive side (the receive loop or a
+// driver) polls, never waking one for it.
 type drivenCommitter interface {
 	CommitDriven(n int) error
+	CommitPolled(n int) error
 }
 
 // heldCommitter is implemented by a Transport whose claim can be held

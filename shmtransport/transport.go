@@ -345,7 +345,7 @@ func (t *Transport) stage(n int) {
 // polls (a parked receive loop, WaitBlock) it publishes at once. With one P
 // the poller runs when the sending goroutine blocks or yields, as it does to
 // read incoming frames.
-func (t *Transport) CommitLater(n int) error { return t.commitStaged(n, pollBits) }
+func (t *Transport) CommitLater(n int) error { return t.commitStaged(n, pollBits, true) }
 
 // CommitDriven is Commit for a request whose sender drives the receive
 // side next (a blocking request-response): the frame stays staged only
@@ -353,11 +353,20 @@ func (t *Transport) CommitLater(n int) error { return t.commitStaged(n, pollBits
 // the requests of the other requesters it woke (up to batchMax frames per
 // store). Otherwise it is published now, as the sender's
 // own Drive would do first thing.
-func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePoll) }
+func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePoll, false) }
+
+// CommitPolled is Commit for a frame whose answer a poller of this side
+// will bring (an asynchronous request): the frame stays staged while the
+// receive loop or a Drive polls, which publishes it on its next turn with
+// the frames staged after it, and is published now otherwise. Unlike
+// CommitLater it never enlists a parked receive loop: waking it would put
+// a thread wake-up before the publish of a lone request.
+func (t *Transport) CommitPolled(n int) error { return t.commitStaged(n, pollBits, false) }
 
 // commitStaged stages the claimed frame and releases the claim, leaving the
 // frame unpublished while one of the poller bits is set, unless the frame
-// is large or the batch full.
+// is large or the batch full. With enlist set it may enlist the receive
+// loop (below).
 //
 // A CommitLater that finds nobody polling enlists the receive loop, which
 // is parked: it sets the loop's poller bit on the loop's behalf and nudges
@@ -366,7 +375,7 @@ func (t *Transport) CommitDriven(n int) error { return t.commitStaged(n, drivePo
 // instead of one at a time, each with its store to the line the peer polls
 // and perhaps a wake-up of the peer. The loop leaves the bit as any poller
 // does: once it parks again, after publishing what is staged.
-func (t *Transport) commitStaged(n int, bits int64) (err error) {
+func (t *Transport) commitStaged(n int, bits int64, enlist bool) (err error) {
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
@@ -375,7 +384,7 @@ func (t *Transport) commitStaged(n int, bits int64) (err error) {
 	switch {
 	case n > batchMaxFrame || t.staged >= batchMax:
 		bits = 0
-	case bits&recvPollBit != 0 && t.state.load()&(pollBits|closedBit) == 0 && t.recvState.Load() == recvRunning:
+	case enlist && t.state.load()&(pollBits|closedBit) == 0 && t.recvState.Load() == recvRunning:
 		t.state.startPolling(recvPollBit)
 		t.in.Nudge()
 		t.enlists.Add(1)

@@ -199,8 +199,8 @@ func TestParkedLoopIsEnlisted(t *testing.T) {
 	}
 }
 
-// TestStagedBatchBounds: with a poller registered, CommitLater and
-// CommitDriven leave small frames staged up to batchMax-1 of them; the
+// TestStagedBatchBounds: with a poller registered, CommitLater,
+// CommitDriven and CommitPolled leave small frames staged up to batchMax-1 of them; the
 // batchMax-th frame, or a frame over batchMaxFrame bytes, publishes the
 // whole batch (releaseClaim's Flush, which clears pending, staged and
 // stagedBit).
@@ -223,7 +223,7 @@ func TestStagedBatchBounds(t *testing.T) {
 		}
 	}
 	staged := func() bool { return ct.pending && ct.state.load()&stagedBit != 0 }
-	for round, commit := range []func(int) error{ct.CommitLater, ct.CommitDriven} {
+	for round, commit := range []func(int) error{ct.CommitLater, ct.CommitDriven, ct.CommitPolled} {
 		for i := 1; i < batchMax; i++ {
 			keepalive(8, commit)
 			if !staged() || ct.staged != i {
@@ -359,5 +359,70 @@ func TestAwaitClosesOnError(t *testing.T) {
 	go func() { done <- ct.Receive(func([]byte) error { return nil }) }()
 	if err := <-done; !errors.Is(err, refused) {
 		t.Fatalf("Receive: %v; want the Await error", err)
+	}
+}
+
+// answers answers each request-response with its payload and sends each
+// answer's data on got, on the receive goroutine.
+type answers struct {
+	rsocket.RejectAll
+	got chan string
+}
+
+func (a *answers) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+	return p, nil
+}
+
+func (a *answers) OnResponse(p rsocket.Payload, err error) {
+	if err != nil {
+		a.got <- err.Error()
+		return
+	}
+	a.got <- string(p.Data)
+}
+
+// TestAsyncRequestLeaves: an asynchronous request (CommitPolled) reaches
+// the peer and is answered with nothing sent behind it, whatever the wait
+// strategy and with one P or more; while the receive loop is parked it is
+// published at once, without enlisting the loop (no wake-up of it before
+// the request leaves).
+func TestAsyncRequestLeaves(t *testing.T) {
+	for _, procs := range []int{1, 0} {
+		for _, w := range []Wait{WaitSpin, WaitDefault, WaitBackoff, WaitBlock} {
+			t.Run(fmt.Sprintf("procs=%d/%v", procs, w), func(t *testing.T) {
+				if procs > 0 {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				}
+				a := &answers{got: make(chan string, 1)}
+				ct, st := pair(t, 0, w)
+				r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+					return a, nil
+				}})
+				for i := range 5 {
+					parked := w != WaitSpin
+					if parked {
+						rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool {
+							return ct.recvState.Load() == recvRunning && ct.state.load()&recvPollBit == 0
+						})
+					}
+					before := ct.enlists.Load()
+					want := fmt.Sprint("request ", i)
+					if err := r.Client.RequestResponseAsync(rsocket.Payload{Data: []byte(want)}, a); err != nil {
+						t.Fatal(err)
+					}
+					if parked && ct.enlists.Load() != before {
+						t.Fatalf("request %d enlisted the parked receive loop", i)
+					}
+					select {
+					case got := <-a.got:
+						if got != want {
+							t.Fatalf("answer %q, want %q", got, want)
+						}
+					case <-time.After(5 * time.Second):
+						t.Fatalf("request %d was not answered", i)
+					}
+				}
+			})
+		}
 	}
 }
