@@ -25,15 +25,19 @@ type tally struct {
 	h    hist.Histogram
 	msgs uint64
 	err  error
+	warm atomic.Int64 // operations before the window (read by Collect)
 }
 
-// done records one operation of lat histogram units, if recording.
+// done records one operation of lat histogram units, if recording, and
+// counts it as warm-up before the window.
 func (t *tally) done(p *phase, lat int64, ok bool) {
 	if p.rec.Load() {
 		if ok {
 			t.h.Record(lat)
 		}
 		t.msgs++
+	} else if !p.stop.Load() {
+		t.warm.Add(1)
 	}
 }
 
@@ -100,7 +104,8 @@ func Measure(ctx context.Context, suite string, c Case, warm, dur time.Duration,
 const stopGrace = 2 * time.Second
 
 // Collect is Measure before the row: it runs c.Concurrency goroutines of
-// work, each with its own Worker: they warm up for warm, are recorded for
+// work, each with its own Worker: they warm up for warm and then until
+// each has done warmOps operations (at most maxWarm in all), are recorded for
 // dur between two readings of the CPU time of both processes (this one's,
 // then serverCPU), then are told to stop; a worker still busy stopGrace
 // later has its context cancelled. It returns the merged window, for
@@ -139,6 +144,9 @@ func Collect(ctx context.Context, c Case, warm, dur time.Duration,
 		}
 	}
 	sleep(ctx, warm)
+	if warm > 0 {
+		warmUntil(ctx, tallies, time.Now().Add(maxWarm-warm))
+	}
 	w := &Window{nsPerUnit: 1}
 	var err error
 	if w.client[0], w.server[0], err = snap(); err != nil {
@@ -171,6 +179,27 @@ func Collect(ctx context.Context, c Case, warm, dur time.Duration,
 		return w, ctx.Err()
 	}
 	return w, errors.Join(errs...)
+}
+
+// warmOps is how many operations each worker does before the window, at
+// least: the first messages of a worker pay for what its transport keeps
+// for the next ones (buffers faulted in, queues grown), which with many
+// workers and large payloads outlasts a warm-up of a fixed time (64
+// streams of 1 MiB keep hundreds of MiB of buffers). maxWarm bounds the
+// whole warm-up.
+const (
+	warmOps = 8
+	maxWarm = 5 * time.Second
+)
+
+// warmUntil waits until every tally counts warmOps operations of warm-up,
+// the deadline passes or ctx ends.
+func warmUntil(ctx context.Context, tallies []*tally, deadline time.Time) {
+	for _, t := range tallies {
+		for t.warm.Load() < warmOps && time.Now().Before(deadline) && ctx.Err() == nil {
+			sleep(ctx, time.Millisecond)
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

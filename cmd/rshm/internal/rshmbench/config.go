@@ -38,8 +38,9 @@ type Config struct {
 	// Duration is the measured window of one measurement; zero means
 	// DefaultDuration (DefaultQuickDuration with Quick).
 	Duration time.Duration
-	// Warmup runs before each window, unrecorded; zero means Duration/4,
-	// negative means none.
+	// Warmup runs before each window, unrecorded, and goes on until every
+	// worker has done a few operations (benchkit.Collect); zero means
+	// Duration/4, negative means none.
 	Warmup time.Duration
 	// Sizes are the payload sizes in bytes (1 to benchkit.MaxSize); nil means
 	// DefaultSizes (QuickSizes with Quick).
