@@ -430,11 +430,20 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
-	if b, err = t.out.ClaimInPlace(n); err == nil {
+	claim := t.out.ClaimInPlace
+	if n <= heldStageMax {
+		claim = t.out.Claim
+	}
+	if b, err = claim(n); err == nil {
 		return b, nil
 	}
 	return t.claimSlow(ctx, n)
 }
+
+// heldStageMax: a frame of a held batch (ClaimHeld) of at most this many
+// bytes is staged in the local arena as Claim's are; a larger one is
+// written in the ring (ring.Buffer.ClaimInPlace).
+const heldStageMax = 256
 
 // Batching of CommitLater: at most batchMax frames of at most
 // batchMaxFrame bytes wait staged; they are encoded in an arena of
