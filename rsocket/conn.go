@@ -53,6 +53,10 @@ type Conn struct {
 	// that have not run yet; a driving requester yields while it is not
 	// zero (rrDriven).
 	rrWoken atomic.Int64
+	// inWoken counts the stream and channel readers woken for a payload
+	// that have not run yet (stream.wakeReader); a reader driving the
+	// receive side yields while it counts others (stream.inReady).
+	inWoken atomic.Int64
 	// rrFree recycles this connection's request-response records (getRR,
 	// putRR). Per connection, not per process: a record's rrDone channel
 	// belongs to the goroutines that made it, and a testing/synctest

@@ -76,7 +76,8 @@ func answered(s *stream) {
 
 // rrDriven is the done function of a request-response requester that drives
 // the receive side: it reports whether the answer came. First, while
-// requesters woken with their answers have not yet run, it lets them run
+// requesters woken with their answers (or stream readers woken with their
+// payloads: stream.wakeReader) have not yet run, it lets them run
 // (runtime.Gosched). With one P they would otherwise wait until the driver
 // parks, and a driver that finds its own answer first leaves and comes back
 // with its next request without parking: it would ping-pong alone while
@@ -87,7 +88,7 @@ func answered(s *stream) {
 // they send next stay staged and leave together (CommitDriven) when the
 // driver resumes.
 func (s *stream) rrDriven() bool {
-	if s.c.rrWoken.Load() != 0 {
+	if s.c.rrWoken.Load() != 0 || s.c.inWoken.Load() != 0 {
 		runtime.Gosched()
 	}
 	return s.rrState.Load() == rrAnswered

@@ -2,6 +2,7 @@ package rsocket
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -44,6 +45,9 @@ type stream struct {
 	waiting bool  // the reader waits on inWake for push
 	inWake  chan struct{}
 	inReady func() bool // len(inWake) > 0 (for Drive), bound once
+	// inCounted: a wake of the reader for a payload (wakeReader) is
+	// counted in Conn.inWoken until the reader takes it (woken).
+	inCounted atomic.Bool
 	// onDriven is the receive function the reader drives the transport
 	// with: Conn.onFrame, after marking s as the stream whose reader
 	// receives (Conn.drivenBy). Bound once.
@@ -176,7 +180,15 @@ func newStream(c *Conn, kind wire.FrameType) *stream {
 		inWake:  make(chan struct{}, 1),
 		outWake: make(chan struct{}, 1),
 	}
-	s.inReady = func() bool { return len(s.inWake) > 0 }
+	s.inReady = func() bool {
+		own := int64(len(s.inWake))
+		if c.rrWoken.Load() != 0 || c.inWoken.Load() > own {
+			// Let the readers and requesters this driver woke run
+			// before it leaves (see rrDriven).
+			runtime.Gosched()
+		}
+		return len(s.inWake) > 0
+	}
 	s.onDriven = func(frame []byte) error {
 		if c.marks {
 			c.drivenBy = s
@@ -435,9 +447,29 @@ func (s *stream) recv() (Payload, error) {
 		}
 		select {
 		case <-s.inWake:
+			s.woken()
 		case <-s.ctx.Done():
+			s.woken()
 			s.cancelLocal(s.ctx.Err())
 		}
+	}
+}
+
+// wakeReader wakes the stream's waiting reader for a payload pushed to
+// it, counting the wake in Conn.inWoken until the reader runs (woken): a
+// reader that drives the receive side yields while readers it woke have
+// not run (inReady), as a driving requester does (rrDriven).
+func (s *stream) wakeReader() {
+	if !s.inCounted.Swap(true) {
+		s.c.inWoken.Add(1)
+	}
+	signal(s.inWake)
+}
+
+// woken takes the reader's wake out of Conn.inWoken, if it was counted.
+func (s *stream) woken() {
+	if s.inCounted.Swap(false) {
+		s.c.inWoken.Add(-1)
 	}
 }
 
@@ -450,7 +482,7 @@ func (s *stream) push(md, data []byte, assembled bool) bool {
 	ok, wake := s.pushLocked(md, data, assembled)
 	s.mu.Unlock()
 	if wake {
-		signal(s.inWake)
+		s.wakeReader()
 	}
 	return ok
 }
