@@ -430,11 +430,12 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
-	claim := t.out.ClaimInPlace
 	if n <= heldStageMax {
-		claim = t.out.Claim
+		b, err = t.out.Claim(n)
+	} else {
+		b, err = t.out.ClaimInPlace(n)
 	}
-	if b, err = claim(n); err == nil {
+	if err == nil {
 		return b, nil
 	}
 	return t.claimSlow(ctx, n)
