@@ -30,6 +30,10 @@ import (
 //	connect-shm, connect-tcp     dial, one 64 B request-response, close
 //	first-rr-after-idle-shm/-tcp one 64 B request-response after the
 //	                             connection sat idle for idleGap
+//	rr-20us-after-idles-shm/-tcp request-response to a handler that
+//	                             computes 20 us, back to back, after 16
+//	                             idle periods of 2 ms (the adaptive polls
+//	                             shrink in each) (p50-ns, p99-ns)
 //	wake-futex-after-idle        Ring/wake-futex's round trip of two bare
 //	                             futex words, each after idleGap with both
 //	                             threads parked: the floor of the row above
@@ -47,6 +51,39 @@ func BenchmarkConn(b *testing.B) {
 	b.Run("first-rr-after-idle-shm", func(b *testing.B) { benchFirstAfterIdle(b, rshm.SHMOnly) })
 	b.Run("first-rr-after-idle-tcp", func(b *testing.B) { benchFirstAfterIdle(b, rshm.TCPOnly) })
 	b.Run("wake-futex-after-idle", benchWakeFutexAfterIdle)
+	b.Run("rr-20us-after-idles-shm", func(b *testing.B) { benchSlowAfterIdles(b, rshm.SHMOnly) })
+	b.Run("rr-20us-after-idles-tcp", func(b *testing.B) { benchSlowAfterIdles(b, rshm.TCPOnly) })
+}
+
+// benchSlowAfterIdles times request-responses answered after 20 us of
+// work, back to back, on a connection that first had 16 idle periods of
+// 2 ms between such requests: polling that adapts must not stay shrunk
+// below a round trip it would have caught.
+func benchSlowAfterIdles(b *testing.B, mode rshm.Mode) {
+	pin(b)
+	_, addr := startDefaultPeer(b)
+	c := dialDefault(b, addr, mode)
+	b.Cleanup(func() { c.Close() })
+	req := rsocket.Payload{Data: []byte("work:20")}
+	var buf []byte
+	rr := func() {
+		p, err := c.RequestResponseInto(context.Background(), req, buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = p.Data[:0]
+	}
+	for range 16 {
+		rr()
+		time.Sleep(2 * time.Millisecond)
+	}
+	var lat []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		rr()
+		lat = append(lat, time.Since(start))
+	}
+	reportLatencies(b, lat)
 }
 
 // benchWakeFutexAfterIdle is benchWakeFutex with idleGap of nothing before

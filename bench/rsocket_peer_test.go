@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"runtime"
 	"strconv"
@@ -23,11 +24,25 @@ type echoHandler struct {
 }
 
 func (h *echoHandler) RequestResponse(_ context.Context, p rsocket.Payload) (rsocket.Payload, error) {
+	compute(p.Data)
 	return p.Clone(), nil
 }
 
 func (h *echoHandler) RequestResponseInline(p rsocket.Payload, r rsocket.Responder) {
+	compute(p.Data)
 	_ = r.Respond(p)
+}
+
+// compute busy-waits for the microseconds that a request "work:N" names
+// before it is answered: a handler that computes. Other requests pass.
+func compute(p []byte) {
+	n, ok := bytes.CutPrefix(p, []byte("work:"))
+	if !ok {
+		return
+	}
+	us, _ := strconv.Atoi(string(n))
+	for end := time.Now().Add(time.Duration(us) * time.Microsecond); time.Now().Before(end); {
+	}
 }
 
 func (h *echoHandler) FireAndForget(context.Context, rsocket.Payload) { h.fnf.Add(1) }
