@@ -54,8 +54,9 @@ type Conn struct {
 	// zero (rrDriven).
 	rrWoken atomic.Int64
 	// inWoken counts the stream and channel readers woken for a payload
-	// that have not run yet (stream.wakeReader); a reader driving the
-	// receive side yields while it counts others (stream.inReady).
+	// that have not run yet (stream.pushLocked counts, stream.recv takes
+	// its own back); a reader driving the receive side yields while it
+	// counts others (stream.inReady).
 	inWoken atomic.Int64
 	// rrFree recycles this connection's request-response records (getRR,
 	// putRR). Per connection, not per process: a record's rrDone channel

@@ -357,7 +357,7 @@ func (c *Conn) letGo() {
 	c.heldS, c.holdN, c.holdWake = nil, 0, false
 	s.mu.Unlock()
 	if wake {
-		s.wakeReader()
+		signal(s.inWake)
 	}
 }
 

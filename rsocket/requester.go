@@ -77,7 +77,7 @@ func answered(s *stream) {
 // rrDriven is the done function of a request-response requester that drives
 // the receive side: it reports whether the answer came. First, while
 // requesters woken with their answers (or stream readers woken with their
-// payloads: stream.wakeReader) have not yet run, it lets them run
+// payloads: Conn.inWoken) have not yet run, it lets them run
 // (runtime.Gosched). With one P they would otherwise wait until the driver
 // parks, and a driver that finds its own answer first leaves and comes back
 // with its next request without parking: it would ping-pong alone while

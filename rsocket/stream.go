@@ -45,9 +45,6 @@ type stream struct {
 	waiting bool  // the reader waits on inWake for push
 	inWake  chan struct{}
 	inReady func() bool // len(inWake) > 0 (for Drive), bound once
-	// inCounted: a wake of the reader for a payload (wakeReader) is
-	// counted in Conn.inWoken until the reader takes it (woken).
-	inCounted atomic.Bool
 	// onDriven is the receive function the reader drives the transport
 	// with: Conn.onFrame, after marking s as the stream whose reader
 	// receives (Conn.drivenBy). Bound once.
@@ -404,8 +401,13 @@ func (s *stream) recv() (Payload, error) {
 		s.rNext++
 		return it.p, nil
 	}
+	waited := false
 	for {
 		s.mu.Lock()
+		if waited && !s.waiting {
+			s.c.inWoken.Add(-1) // the wake pushLocked counted has run
+		}
+		s.waiting, waited = false, false
 		w := s.c.set.window(s.inBytes, s.inCount, s.c.openStreams())
 		s.rNext = s.rEnd
 		s.q.keepLast()
@@ -440,36 +442,16 @@ func (s *stream) recv() (Payload, error) {
 			s.mu.Unlock()
 			return Payload{}, err
 		}
-		s.waiting = true
+		s.waiting, waited = true, true
 		s.mu.Unlock()
 		if d := s.c.driver; d != nil {
 			d.Drive(s.onDriven, s.inReady, s.ctx.Done())
 		}
 		select {
 		case <-s.inWake:
-			s.woken()
 		case <-s.ctx.Done():
-			s.woken()
 			s.cancelLocal(s.ctx.Err())
 		}
-	}
-}
-
-// wakeReader wakes the stream's waiting reader for a payload pushed to
-// it, counting the wake in Conn.inWoken until the reader runs (woken): a
-// reader that drives the receive side yields while readers it woke have
-// not run (inReady), as a driving requester does (rrDriven).
-func (s *stream) wakeReader() {
-	if !s.inCounted.Swap(true) {
-		s.c.inWoken.Add(1)
-	}
-	signal(s.inWake)
-}
-
-// woken takes the reader's wake out of Conn.inWoken, if it was counted.
-func (s *stream) woken() {
-	if s.inCounted.Swap(false) {
-		s.c.inWoken.Add(-1)
 	}
 }
 
@@ -482,7 +464,7 @@ func (s *stream) push(md, data []byte, assembled bool) bool {
 	ok, wake := s.pushLocked(md, data, assembled)
 	s.mu.Unlock()
 	if wake {
-		s.wakeReader()
+		signal(s.inWake)
 	}
 	return ok
 }
@@ -512,6 +494,11 @@ func (s *stream) pushLocked(md, data []byte, assembled bool) (ok, wake bool) {
 		}
 	}
 	wake = s.waiting // a reader that does not wait finds the item itself
+	if wake {
+		// Counted until the reader is back under s.mu (recv), so that
+		// a reader driving the receive side lets it run (inReady).
+		s.c.inWoken.Add(1)
+	}
 	s.waiting = false
 	return true, wake
 }
