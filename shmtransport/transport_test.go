@@ -109,60 +109,68 @@ func connectHolding(t *testing.T, w Wait) (*holding, rsockettest.Pair, *Transpor
 	return h, r, ct
 }
 
-// TestLaterFramesLeave: frames committed with CommitLater (stream payloads,
-// fire-and-forget requests) reach the peer without another frame behind
-// them: the sender's burst ends and nothing else is sent, with one P and
-// with more, with the spinning strategy (the receive loop polls and
-// publishes them) and the blocking one (published at once).
-func TestLaterFramesLeave(t *testing.T) {
+// eachProcsAndWait runs f as a subtest for every wait strategy, with one P
+// and with the machine's.
+func eachProcsAndWait(t *testing.T, f func(t *testing.T, w Wait)) {
 	for _, procs := range []int{1, 0} {
 		for _, w := range []Wait{WaitSpin, WaitDefault, WaitBackoff, WaitBlock} {
 			t.Run(fmt.Sprintf("procs=%d/%v", procs, w), func(t *testing.T) {
 				if procs > 0 {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 				}
-				h, r, _ := connectHolding(t, w)
-				ctx := ctxT(t)
-				st, err := r.Client.RequestStream(ctx, rsocket.Payload{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make(chan string, 1)
-				go func() {
-					var b []byte
-					for range 3 {
-						p, err := st.Recv()
-						if err != nil {
-							got <- err.Error()
-							return
-						}
-						b = append(b, p.Data...)
-					}
-					got <- string(b)
-				}()
-				select {
-				case s := <-got:
-					if s != "abc" {
-						t.Fatalf("stream: got %q; want abc", s)
-					}
-				case <-time.After(2 * time.Second):
-					t.Fatal("the stream's payloads did not arrive while its handler waited")
-				}
-				for range 5 {
-					if err := r.Client.FireAndForget(ctx, rsocket.Payload{Data: []byte("x")}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for i := range 5 {
-					select {
-					case <-h.fnf:
-					case <-time.After(2 * time.Second):
-						t.Fatalf("%d of 5 fire-and-forget requests arrived", i)
-					}
-				}
+				f(t, w)
 			})
 		}
 	}
+}
+
+// TestLaterFramesLeave: frames committed with CommitLater (stream payloads,
+// fire-and-forget requests) reach the peer without another frame behind
+// them: the sender's burst ends and nothing else is sent, with one P and
+// with more, with the spinning strategy (the receive loop polls and
+// publishes them) and the blocking one (published at once).
+func TestLaterFramesLeave(t *testing.T) {
+	eachProcsAndWait(t, func(t *testing.T, w Wait) {
+		h, r, _ := connectHolding(t, w)
+		ctx := ctxT(t)
+		st, err := r.Client.RequestStream(ctx, rsocket.Payload{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			var b []byte
+			for range 3 {
+				p, err := st.Recv()
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				b = append(b, p.Data...)
+			}
+			got <- string(b)
+		}()
+		select {
+		case s := <-got:
+			if s != "abc" {
+				t.Fatalf("stream: got %q; want abc", s)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("the stream's payloads did not arrive while its handler waited")
+		}
+		for range 5 {
+			if err := r.Client.FireAndForget(ctx, rsocket.Payload{Data: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 5 {
+			select {
+			case <-h.fnf:
+			case <-time.After(2 * time.Second):
+				t.Fatalf("%d of 5 fire-and-forget requests arrived", i)
+			}
+		}
+	})
 }
 
 // TestParkedLoopIsEnlisted: a fire-and-forget sent while this side's
@@ -387,42 +395,35 @@ func (a *answers) OnResponse(p rsocket.Payload, err error) {
 // published at once, without enlisting the loop (no wake-up of it before
 // the request leaves).
 func TestAsyncRequestLeaves(t *testing.T) {
-	for _, procs := range []int{1, 0} {
-		for _, w := range []Wait{WaitSpin, WaitDefault, WaitBackoff, WaitBlock} {
-			t.Run(fmt.Sprintf("procs=%d/%v", procs, w), func(t *testing.T) {
-				if procs > 0 {
-					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	eachProcsAndWait(t, func(t *testing.T, w Wait) {
+		a := &answers{got: make(chan string, 1)}
+		ct, st := pair(t, 0, w)
+		r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return a, nil
+		}})
+		for i := range 5 {
+			parked := w != WaitSpin
+			if parked {
+				rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool {
+					return ct.recvState.Load() == recvRunning && ct.state.load()&recvPollBit == 0
+				})
+			}
+			before := ct.enlists.Load()
+			want := fmt.Sprint("request ", i)
+			if err := r.Client.RequestResponseAsync(rsocket.Payload{Data: []byte(want)}, a); err != nil {
+				t.Fatal(err)
+			}
+			if parked && ct.enlists.Load() != before {
+				t.Fatalf("request %d enlisted the parked receive loop", i)
+			}
+			select {
+			case got := <-a.got:
+				if got != want {
+					t.Fatalf("answer %q, want %q", got, want)
 				}
-				a := &answers{got: make(chan string, 1)}
-				ct, st := pair(t, 0, w)
-				r := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{}, rsocket.ServerConfig{Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
-					return a, nil
-				}})
-				for i := range 5 {
-					parked := w != WaitSpin
-					if parked {
-						rsockettest.Eventually(t, 5*time.Second, "the receive loop to park", func() bool {
-							return ct.recvState.Load() == recvRunning && ct.state.load()&recvPollBit == 0
-						})
-					}
-					before := ct.enlists.Load()
-					want := fmt.Sprint("request ", i)
-					if err := r.Client.RequestResponseAsync(rsocket.Payload{Data: []byte(want)}, a); err != nil {
-						t.Fatal(err)
-					}
-					if parked && ct.enlists.Load() != before {
-						t.Fatalf("request %d enlisted the parked receive loop", i)
-					}
-					select {
-					case got := <-a.got:
-						if got != want {
-							t.Fatalf("answer %q, want %q", got, want)
-						}
-					case <-time.After(5 * time.Second):
-						t.Fatalf("request %d was not answered", i)
-					}
-				}
-			})
+			case <-time.After(5 * time.Second):
+				t.Fatalf("request %d was not answered", i)
+			}
 		}
-	}
+	})
 }
