@@ -619,20 +619,25 @@ func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
 		l.storeMu.Unlock()
 		l.sendMu.Unlock()
 		b, err := t.Claim(l.c.ctx, len(buf))
-		if err == nil {
-			copy(b, buf)
-			err = t.Commit(len(buf))
-		}
 		if err != nil {
 			_ = t.Close()
 			return
 		}
+		copy(b, buf)
 		p += uint64(len(buf))
+		// Counted before it is published, as commit does: once Commit
+		// hands the frame over, the peer may receive it, lose this
+		// transport and resume from p before this goroutine runs again;
+		// a store.sent behind p would refuse that resume.
 		l.storeMu.Lock()
 		if l.sendGen == gen {
 			l.store.sent = p // no later resume started counting anew
 		}
 		l.storeMu.Unlock()
+		if err := t.Commit(len(buf)); err != nil {
+			_ = t.Close()
+			return
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package rsocket
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 )
@@ -134,5 +135,71 @@ func TestFrameStoreAck(t *testing.T) {
 	}
 	if !s.ack(10) || s.first != 20 {
 		t.Fatalf("ack(10) after ack(20): first %d, want 20", s.first)
+	}
+}
+
+// sentProbe is a transport that records, at each Commit, the position the
+// session's store counts as sent.
+type sentProbe struct {
+	l      *resumeLink
+	buf    []byte
+	sentAt []uint64
+}
+
+func (p *sentProbe) MaxFrameSize() int { return 1 << 16 }
+func (p *sentProbe) Claim(_ context.Context, n int) ([]byte, error) {
+	if cap(p.buf) < n {
+		p.buf = make([]byte, n)
+	}
+	return p.buf[:n], nil
+}
+func (p *sentProbe) Commit(int) error {
+	p.l.storeMu.Lock()
+	p.sentAt = append(p.sentAt, p.l.store.sent)
+	p.l.storeMu.Unlock()
+	return nil
+}
+func (p *sentProbe) Abort()                           {}
+func (p *sentProbe) Receive(func([]byte) error) error { return nil }
+func (p *sentProbe) Close() error                     { return nil }
+
+// TestCatchUpCountsBeforePublishing: a retransmitted frame counts as sent
+// before the transport publishes it. The peer may receive it, lose the
+// transport and resume from the position after it at once; a store that
+// counted it only after Commit returned would refuse that resume.
+func TestCatchUpCountsBeforePublishing(t *testing.T) {
+	probe := &sentProbe{}
+	l := newResumeLink(&ResumeConfig{}, true, []byte("tok"), probe)
+	probe.l = l
+	l.c = &Conn{ctx: context.Background()}
+	l.mu.Lock()
+	l.cur = nil // disconnected: the frames below are stored, not sent
+	l.mu.Unlock()
+	var ends []uint64
+	for i := range 3 {
+		f := []byte(fmt.Sprintf("frame %d", i))
+		if !l.store.append(f) {
+			t.Fatal("store full")
+		}
+		ends = append(ends, l.store.end)
+	}
+	gen := l.newGen()
+	if err := l.accept(probe, gen, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.catchUp(probe, gen, 0)
+	if len(probe.sentAt) != len(ends) {
+		t.Fatalf("%d frames retransmitted, want %d", len(probe.sentAt), len(ends))
+	}
+	for i, s := range probe.sentAt {
+		if s < ends[i] {
+			t.Errorf("frame %d published with the store's sent at %d, want %d (its end)", i, s, ends[i])
+		}
+	}
+	l.mu.Lock()
+	cur := l.cur
+	l.mu.Unlock()
+	if cur != Transport(probe) {
+		t.Error("the transport did not become the session's after the retransmission")
 	}
 }
