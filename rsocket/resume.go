@@ -137,9 +137,10 @@ type resumeLink struct {
 	ackCh    chan struct{}
 
 	mu        sync.Mutex
-	cur       Transport // nil while the session has no transport
-	gen       uint64    // generation of cur
-	lastGen   uint64    // last generation handed out
+	cur       Transport               // nil while the session has no transport
+	live      atomic.Pointer[liveRef] // cur and closed, for the send path
+	gen       uint64                  // generation of cur
+	lastGen   uint64                  // last generation handed out
 	closed    bool
 	closing   atomic.Bool // Close under way: a break is not resumed
 	pending   Transport   // resumed on, retransmitting: becomes cur
@@ -165,6 +166,16 @@ type resumeLink struct {
 	ackedAt uint64 // implied position when an ack was last asked for
 }
 
+// liveRef is what the send path reads of a session without its lock: the
+// current transport and whether the session is closed.
+type liveRef struct {
+	t      Transport
+	closed bool
+}
+
+// publish makes cur and closed visible to the send path; l.mu is held.
+func (l *resumeLink) publish() { l.live.Store(&liveRef{t: l.cur, closed: l.closed}) }
+
 func newResumeLink(cfg *ResumeConfig, server bool, token []byte, t Transport) *resumeLink {
 	size := cfg.storeSize()
 	l := &resumeLink{
@@ -181,6 +192,7 @@ func newResumeLink(cfg *ResumeConfig, server bool, token []byte, t Transport) *r
 		recvGen:  1,
 	}
 	l.store.limit = size
+	l.publish()
 	return l
 }
 
@@ -227,9 +239,8 @@ func (l *resumeLink) MaxFrameSize() int { return l.frameMax }
 func (l *resumeLink) Claim(ctx context.Context, n int) ([]byte, error) {
 	l.sendMu.Lock()
 	for {
-		l.mu.Lock()
-		t, closed := l.cur, l.closed
-		l.mu.Unlock()
+		live := l.live.Load()
+		t, closed := live.t, live.closed
 		if closed {
 			l.sendMu.Unlock()
 			return nil, ErrClosed
@@ -266,9 +277,7 @@ func (l *resumeLink) CommitLater(n int) error { return l.commit(n, true) }
 
 // Flush implements flusher for a current transport that batches.
 func (l *resumeLink) Flush() {
-	l.mu.Lock()
-	t := l.cur
-	l.mu.Unlock()
+	t := l.live.Load().t
 	if f, ok := t.(flusher); ok {
 		f.Flush()
 	}
@@ -340,6 +349,7 @@ func (l *resumeLink) Close() error {
 	l.closed = true
 	t, p := l.cur, l.pending
 	l.cur, l.pending = nil, nil
+	l.publish()
 	if l.expiry != nil {
 		l.expiry.Stop()
 	}
@@ -438,9 +448,7 @@ func (l *resumeLink) tryAck(pos uint64) bool {
 		return false
 	}
 	defer l.sendMu.Unlock()
-	l.mu.Lock()
-	t := l.cur
-	l.mu.Unlock()
+	t := l.live.Load().t
 	if t == nil {
 		return false
 	}
@@ -483,6 +491,7 @@ func (l *resumeLink) broken(t Transport, cause error) {
 		return
 	}
 	l.cur = nil
+	l.publish()
 	gen := l.gen
 	if l.closing.Load() {
 		// Closing: the peer was told, nothing to resume.
@@ -581,9 +590,8 @@ func (l *resumeLink) accept(t Transport, gen, from uint64) error {
 // waits for a retransmission: both keep draining. It ends when done, or
 // when t fails (whose pump then ends the attempt).
 func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
-	p := from
-	var off int
-	relaid := ^uint64(0)
+	p, k := from, uint64(0)
+	seeked := false
 	var buf []byte
 	for {
 		l.sendMu.Lock() // no send in progress: the store's end is final
@@ -594,6 +602,7 @@ func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
 			ok := !l.closed && l.pending == t
 			if ok {
 				l.cur, l.gen, l.pending, l.redialing = t, gen, nil, false
+				l.publish()
 				l.resumptions.Add(1)
 				if l.expiry != nil {
 					l.expiry.Stop()
@@ -612,12 +621,22 @@ func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
 			}
 			return
 		}
-		if relaid != l.store.relaid {
-			off, relaid = l.store.seek(p), l.store.relaid
+		if !seeked {
+			k, seeked = l.store.record(p)
 		}
-		buf, off = l.store.frameAt(off, buf[:0])
+		var ok bool
+		if seeked {
+			buf, ok = l.store.frameAt(k, p, buf[:0])
+		}
 		l.storeMu.Unlock()
 		l.sendMu.Unlock()
+		if !ok {
+			// A later resume trimmed the store past p: this
+			// transport is no longer the one to catch up.
+			_ = t.Close()
+			return
+		}
+		k++
 		b, err := t.Claim(l.c.ctx, len(buf))
 		if err != nil {
 			_ = t.Close()

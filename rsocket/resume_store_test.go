@@ -16,10 +16,12 @@ func storeFrames(t *testing.T, s *frameStore, from uint64) [][]byte {
 	if from == s.end {
 		return nil
 	}
-	off := s.seek(from)
-	for p := from; p < s.end; {
-		var f []byte
-		f, off = s.frameAt(off, nil)
+	k, _ := s.record(from)
+	for p := from; p < s.end; k++ {
+		f, ok := s.frameAt(k, p, nil)
+		if !ok {
+			t.Fatalf("record %d at position %d not stored", k, p)
+		}
 		out = append(out, f)
 		p += uint64(len(f))
 	}
@@ -68,8 +70,8 @@ func TestFrameStore(t *testing.T) {
 			}
 		}
 	}
-	if len(s.buf) > s.limit {
-		t.Fatalf("buffer grew to %d, limit %d", len(s.buf), s.limit)
+	if len(s.data) > s.limit || 4*len(s.lens) > s.limit*4/10 {
+		t.Fatalf("buffers grew to %d bytes and %d lengths, limit %d", len(s.data), len(s.lens), s.limit)
 	}
 	// A position inside a frame or outside the store cannot be resumed from.
 	k := len(sent) - 1
@@ -92,26 +94,33 @@ func TestFrameStore(t *testing.T) {
 	}
 }
 
-// TestFrameStoreRelaid: growth moves records; a reader's offsets are
-// found again by relaid.
-func TestFrameStoreRelaid(t *testing.T) {
+// TestFrameStoreReader: a reader's record number and position stay valid
+// while the store grows and is trimmed before them, and fail once the
+// record is trimmed.
+func TestFrameStoreReader(t *testing.T) {
 	s := frameStore{limit: 1 << 20}
 	for i := range 10 {
 		s.append([]byte(fmt.Sprint("frame-", i)))
 	}
-	r := s.relaid
-	if f, _ := s.frameAt(s.seek(0), nil); string(f) != "frame-0" {
-		t.Fatalf("first frame %q", f)
+	k, ok := s.record(uint64(len("frame-0")))
+	if !ok || k != 1 {
+		t.Fatalf("record at the second frame: %d %v", k, ok)
 	}
+	data, lens := len(s.data), len(s.lens)
 	for i := range 1000 {
 		s.append(bytes.Repeat([]byte{'x'}, 100+i))
 	}
-	if s.relaid == r {
-		t.Fatal("no re-layout after growing")
+	if len(s.data) == data || len(s.lens) == lens {
+		t.Fatal("the store did not grow")
 	}
-	f, _ := s.frameAt(s.seek(uint64(len("frame-0"))), nil)
-	if string(f) != "frame-1" {
-		t.Fatalf("after re-layout: %q", f)
+	s.trim(uint64(len("frame-0")))
+	f, ok := s.frameAt(k, uint64(len("frame-0")), nil)
+	if !ok || string(f) != "frame-1" {
+		t.Fatalf("after growing and trimming: %q %v", f, ok)
+	}
+	s.trim(uint64(2 * len("frame-0")))
+	if _, ok := s.frameAt(k, uint64(len("frame-0")), nil); ok {
+		t.Fatal("a trimmed record was read")
 	}
 }
 
@@ -174,6 +183,7 @@ func TestCatchUpCountsBeforePublishing(t *testing.T) {
 	l.c = &Conn{ctx: context.Background()}
 	l.mu.Lock()
 	l.cur = nil // disconnected: the frames below are stored, not sent
+	l.publish()
 	l.mu.Unlock()
 	var ends []uint64
 	for i := range 3 {
