@@ -44,6 +44,15 @@ func TestWebSocket(t *testing.T) {
 	}
 	defer w.Close()
 	roundTrip(t, w)
+	// The server side answers before the listener queues it: Accept
+	// waits for it.
+	ws, err := l.Accept(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Kind() != KindWS {
+		t.Fatalf("the wss connection is accepted as %v", ws.Kind())
+	}
 	if n := len(l.Conns()); n != 2 {
 		t.Fatalf("the listener serves %d connections; want the ws and the wss one", n)
 	}
