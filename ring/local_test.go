@@ -129,3 +129,25 @@ func TestStageLocallyAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per round; want 0", n)
 	}
 }
+
+// TestPrefetchSpans: the lines asked for before a staged batch is copied
+// cover every byte of its span and nothing past the ring's end.
+func TestPrefetchSpans(t *testing.T) {
+	const capacity = 4096
+	for from := uint64(0); from < 3*capacity; from += 40 {
+		for _, n := range []uint64{8, 64, 100, 1000, capacity - 8, capacity} {
+			start, lines, wrapped := prefetchSpans(from, from+n, capacity-1)
+			if start%64 != 0 || start+uint64(lines)*64 > capacity || uint64(wrapped)*64 > capacity {
+				t.Fatalf("[%d,+%d): %d lines from %d, %d wrapped: outside the ring", from, n, lines, start, wrapped)
+			}
+			covered := func(off uint64) bool {
+				return (off >= start && off < start+uint64(lines)*64) || off < uint64(wrapped)*64
+			}
+			for p := from; p < from+n; p++ {
+				if !covered(p % capacity) {
+					t.Fatalf("[%d,+%d): offset %d not asked for (%d lines from %d, %d wrapped)", from, n, p%capacity, lines, start, wrapped)
+				}
+			}
+		}
+	}
+}

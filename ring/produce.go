@@ -3,6 +3,7 @@ package ring
 import (
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Claim reserves a record with an n-byte payload and returns the payload's
@@ -99,6 +100,10 @@ func (b *Buffer) StageLocally(arena, maxRecord int) {
 // their headers as Stage does for a record written in place; nothing is
 // published.
 func (b *Buffer) materialize() {
+	if hasPrefetchW && len(b.localRecs) > 1 {
+		last := b.localRecs[len(b.localRecs)-1]
+		b.prefetchW(b.localRecs[0].pos, last.rec+RecordHeaderSize+align8(uint64(last.n))+RecordHeaderSize)
+	}
 	for _, r := range b.localRecs {
 		start := r.rec&b.mask + RecordHeaderSize
 		copy(b.data[start:start+uint64(r.n)], b.local[r.arena:r.arena+r.n])
@@ -107,6 +112,35 @@ func (b *Buffer) materialize() {
 	b.localRecs = b.localRecs[:0]
 	b.localUsed = 0
 }
+
+// prefetchW asks for ownership of the cache lines of ring positions
+// [from, to), at most prefetchWMax bytes of them: the lines a batch of
+// staged records is about to be written to, which the consumer read on the
+// last lap. Their store misses then overlap instead of filling the store
+// buffer one after another.
+func (b *Buffer) prefetchW(from, to uint64) {
+	start, lines, wrapped := prefetchSpans(from, min(to, from+prefetchWMax), b.mask)
+	base := unsafe.Pointer(unsafe.SliceData(b.data))
+	prefetchWLines(unsafe.Add(base, start), lines)
+	prefetchWLines(base, wrapped)
+}
+
+// prefetchSpans maps ring positions [from, to) (at most a lap) to cache
+// lines of a ring of mask+1 bytes: lines lines from offset start (a line
+// boundary), then wrapped lines from offset 0 where the span wraps.
+func prefetchSpans(from, to, mask uint64) (start uint64, lines, wrapped int) {
+	off, n := from&mask, to-from
+	first := min(n, mask+1-off)
+	start = off &^ 63
+	lines = int((off - start + first + 63) / 64)
+	if n > first {
+		wrapped = int((n - first + 63) / 64)
+	}
+	return start, lines, wrapped
+}
+
+// prefetchWMax bounds the bytes one prefetchW asks for.
+const prefetchWMax = 8192
 
 // writeHeaders writes the headers of a staged record at rec with an n-byte
 // payload, the producer having been at pos before it: the zero slot after

@@ -30,3 +30,40 @@ ploop:
 	JNZ	ploop
 pdone:
 	RET
+
+// func prefetchWLines(p unsafe.Pointer, lines int)
+// PREFETCHW of lines consecutive 64-byte cache lines from p: ownership of
+// lines about to be written is requested together instead of one store
+// miss after another. PREFETCHW (0F 0D /1) has no mnemonic in the Go
+// assembler; callers check hasPrefetchW first.
+TEXT ·prefetchWLines(SB),NOSPLIT,$0-16
+	MOVQ	p+0(FP), AX
+	MOVQ	lines+8(FP), CX
+	TESTQ	CX, CX
+	JLE	wdone
+wloop:
+	BYTE	$0x0F; BYTE $0x0D; BYTE $0x08 // PREFETCHW (AX)
+	ADDQ	$64, AX
+	DECQ	CX
+	JNZ	wloop
+wdone:
+	RET
+
+// func cpuPrefetchW() bool
+// CPUID.80000001H:ECX bit 8 (PRFCHW): the CPU implements PREFETCHW.
+TEXT ·cpuPrefetchW(SB),NOSPLIT,$0-1
+	MOVL	$0x80000000, AX
+	XORL	CX, CX
+	CPUID
+	CMPL	AX, $0x80000001
+	JB	no
+	MOVL	$0x80000001, AX
+	XORL	CX, CX
+	CPUID
+	SHRL	$8, CX
+	ANDL	$1, CX
+	MOVB	CX, ret+0(FP)
+	RET
+no:
+	MOVB	$0, ret+0(FP)
+	RET

@@ -20,3 +20,9 @@ func procyield(pauses uint32) {
 // prefetchLines does nothing where there is no prefetch instruction in
 // assembly.
 func prefetchLines(p unsafe.Pointer, lines int) {}
+
+// prefetchWLines does nothing where there is no prefetch instruction in
+// assembly.
+func prefetchWLines(p unsafe.Pointer, lines int) {}
+
+const hasPrefetchW = false
