@@ -109,24 +109,37 @@ func (inlineEcho) RequestChannel(ctx context.Context, p rsocket.Payload, ch *rso
 func TestConcurrentChannelsShareTheDriver(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	c := dialFastServer(t)
-	const n, total = 8, 64000
-	counts := make([]int, n)
-	var done atomic.Int64
-	var wg sync.WaitGroup
 	ctx := ctxT(t)
-	for i := range n {
+	const n = 8
+	chans := make([]*rsocket.Channel, n)
+	for i := range chans {
 		ch, err := c.RequestChannel(ctx, rsocket.Payload{Data: []byte("ping")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer ch.Close()
+		chans[i] = ch
+	}
+	shareEvenly(t, "round trips", n, 64000, func(i int) error {
+		if _, err := chans[i].Recv(); err != nil {
+			return err
+		}
+		return chans[i].Send(ctx, rsocket.Payload{Data: []byte("ping")})
+	})
+}
+
+// shareEvenly runs n goroutines that call op(i) until they have made total
+// calls in all, and fails unless each made at least half as many as the
+// busiest.
+func shareEvenly(t *testing.T, what string, n int, total int64, op func(i int) error) {
+	t.Helper()
+	counts := make([]int, n)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
 		wg.Go(func() {
 			for done.Load() < total {
-				if _, err := ch.Recv(); err != nil {
-					t.Error(err)
-					return
-				}
-				if err := ch.Send(ctx, rsocket.Payload{Data: []byte("ping")}); err != nil {
+				if err := op(i); err != nil {
 					t.Error(err)
 					return
 				}
@@ -136,9 +149,28 @@ func TestConcurrentChannelsShareTheDriver(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("round trips per channel: %v", counts)
+	t.Logf("%s per goroutine: %v", what, counts)
 	if low, high := slices.Min(counts), slices.Max(counts); high > 2*low {
-		t.Fatalf("one channel made %d round trips and another %d; want them within a factor of 2: %v",
-			high, low, counts)
+		t.Fatalf("one goroutine made %d %s and another %d; want them within a factor of 2: %v", high, what, low, counts)
 	}
+}
+
+// TestConcurrentSendersShareTheClaim: goroutines that send batches of
+// fire-and-forget requests on one connection and one P all get the claim
+// on the outgoing ring in turn. A sender that releases the claim and takes
+// it again at once, before the waiter it woke has run, would keep it until
+// the runtime preempted it while it held the claim, and the others would
+// wait for seconds. The senders run until 16000 batches are sent in all.
+func TestConcurrentSendersShareTheClaim(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := dialFastServer(t)
+	ctx := ctxT(t)
+	batch := make([]rsocket.Payload, 64)
+	for i := range batch {
+		batch[i].Data = make([]byte, 64)
+	}
+	shareEvenly(t, "batches", 8, 16000, func(int) error {
+		_, err := c.FireAndForgetBatch(ctx, batch)
+		return err
+	})
 }

@@ -2,6 +2,7 @@ package shmtransport
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 )
@@ -247,6 +248,12 @@ func (t *Transport) releaseClaim(stageIf int64) {
 		case t.turn <- struct{}{}:
 		default:
 		}
+		// Let the waiter take the claim. Without a yield, a releaser
+		// that claims again at once (a sender of batches) takes it back
+		// before the woken waiter runs, which on one P is until the
+		// runtime preempts the releaser while it holds the claim:
+		// others wait for seconds (TestConcurrentSendersShareTheClaim).
+		runtime.Gosched()
 	}
 	if unmap {
 		t.unmap()
