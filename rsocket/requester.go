@@ -328,7 +328,7 @@ func (c *Conn) requestStream(ctx context.Context, p Payload) (*Stream, error) {
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, uint32(c.initialWindow()), p, commitNow); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestStream, s.id, 0, s.grantInitial(), p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -361,7 +361,7 @@ func (c *Conn) requestChannel(ctx context.Context, p Payload) (*Channel, error) 
 		s.stop()
 		return nil, err
 	}
-	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, uint32(c.initialWindow()), p, commitNow); err != nil {
+	if err := c.sendRequest(ctx, wire.TypeRequestChannel, s.id, 0, s.grantInitial(), p, commitNow); err != nil {
 		if c.unregister(s.id, s) {
 			s.terminate(err)
 		}
@@ -370,11 +370,24 @@ func (c *Conn) requestChannel(ctx context.Context, p Payload) (*Channel, error) 
 	return &Channel{s: s}, nil
 }
 
+// grantInitial returns the request(n) a new stream's request frame
+// grants, counted as granted: the window for the open streams with this
+// one registered. It is computed once, as the count changes while streams
+// open: a request frame that granted less than the stream counts would
+// leave the stream waiting for payloads the peer has no credit to send,
+// and granting no more because it counts them outstanding.
+func (s *stream) grantInitial() uint32 {
+	n := s.c.initialWindow()
+	s.mu.Lock()
+	s.granted = int64(n)
+	s.mu.Unlock()
+	return uint32(n)
+}
+
 func (c *Conn) newRequester(ctx context.Context, kind wire.FrameType) *stream {
 	s := newStream(c, kind)
 	s.ctx = ctx
 	s.inOpen = true
-	s.granted = int64(c.initialWindow())
 	s.stop = context.AfterFunc(ctx, func() { s.cancelLocal(ctx.Err()) })
 	return s
 }

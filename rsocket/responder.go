@@ -166,6 +166,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 	s.kind = kind
 	ctx, cancel := context.WithCancel(c.ctx)
 	s.ctx, s.cancel = ctx, cancel
+	var firstN uint32 // a channel's first REQUEST_N
 	switch kind {
 	case wire.TypeRequestStream:
 		s.outOpen = true
@@ -178,8 +179,10 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 			s.inErr = io.EOF
 		} else {
 			// The window the first REQUEST_N (sent as the handler
-			// starts) grants; the first payload came with the request.
+			// starts) grants, computed once (see grantInitial); the
+			// first payload came with the request.
 			s.granted = int64(c.initialWindow())
+			firstN = uint32(s.granted)
 		}
 	}
 	if !c.hold(id, nil, s) {
@@ -213,7 +216,7 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 				// frame with a REQUEST_N frame": sent before the handler
 				// runs, so the requester's payloads flow (up to the
 				// window) whether or not the handler reads.
-				_ = c.sendRequestN(ctx, id, uint32(c.initialWindow()))
+				_ = c.sendRequestN(ctx, id, firstN)
 			}
 			err := h.RequestChannel(ctx, q, &Channel{s: s})
 			c.finishResponder(s, err)
