@@ -174,3 +174,34 @@ func TestConcurrentSendersShareTheClaim(t *testing.T) {
 		return err
 	})
 }
+
+// TestConcurrentLargeRequests: 64 goroutines on one P each send 1 MiB
+// requests (16 fragments at the default MTU) over shared memory at once,
+// and every one is answered. The fragments of a message go out under one
+// hold of the claim; interleaved with the 63 others' (each sender giving
+// the claim up to the next at every fragment), the server would hold 64
+// partial messages at once and refuse fragments past its
+// MaxReassemblyBytes (32 MiB).
+func TestConcurrentLargeRequests(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := dialFastServer(t)
+	ctx := ctxT(t)
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			p := rsocket.Payload{Data: make([]byte, 1<<20)}
+			for k := range 4 {
+				r, err := c.RequestResponse(ctx, p)
+				if err != nil {
+					t.Errorf("requester %d, request %d: %v", i, k, err)
+					return
+				}
+				if len(r.Data) != len(p.Data) {
+					t.Errorf("requester %d, request %d: answer of %d bytes", i, k, len(r.Data))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

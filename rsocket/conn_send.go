@@ -378,7 +378,18 @@ func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, f
 		} else {
 			size = wire.RequestSize(ft, mdPart, dataPart)
 		}
-		b, err := c.t.Claim(ctx, size)
+		// Where the transport can hold its claim (heldCommitter), the
+		// fragments of one message go out under one hold: a receiver of
+		// many concurrent large messages reassembles them one after
+		// another instead of all at once, which would take as much
+		// memory as all of them (and exceed its MaxReassemblyBytes).
+		hold := c.held != nil && !last
+		var b []byte
+		if first || c.held == nil {
+			b, err = c.t.Claim(ctx, size)
+		} else {
+			b, err = c.held.ClaimHeld(ctx, size)
+		}
 		if err != nil {
 			return c.sendErr(err)
 		}
@@ -387,7 +398,16 @@ func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, f
 		} else {
 			b = wire.AppendRequest(b[:0], ft, id, fl, initialN, mdPart, dataPart)
 		}
-		if err := c.commit(b, size); err != nil {
+		switch {
+		case !hold:
+			err = c.commit(b, size)
+		case len(b) != size:
+			c.t.Abort()
+			err = errShortEncode
+		default:
+			err = c.held.CommitHold(size)
+		}
+		if err != nil {
 			return err
 		}
 		first = false
