@@ -157,10 +157,13 @@ func shareEvenly(t *testing.T, what string, n int, total int64, op func(i int) e
 
 // TestConcurrentSendersShareTheClaim: goroutines that send batches of
 // fire-and-forget requests on one connection and one P all get the claim
-// on the outgoing ring in turn. A sender that releases the claim and takes
-// it again at once, before the waiter it woke has run, would keep it until
-// the runtime preempted it while it held the claim, and the others would
-// wait for seconds. The senders run until 16000 batches are sent in all.
+// on the outgoing ring in turn, at a finer grain than the scheduler's
+// 10 ms slice. A sender that releases the claim and takes it again at
+// once, before the waiter it woke has run, would keep it until the runtime
+// preempted it while it held the claim, and the others would wait for
+// seconds; a sender that never yields the P (a ring with room never
+// blocks) would send for a whole slice before the others asked for the
+// claim. The senders run until 1600 batches (a few ms) are sent in all.
 func TestConcurrentSendersShareTheClaim(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	c := dialFastServer(t)
@@ -169,7 +172,7 @@ func TestConcurrentSendersShareTheClaim(t *testing.T) {
 	for i := range batch {
 		batch[i].Data = make([]byte, 64)
 	}
-	shareEvenly(t, "batches", 8, 16000, func(int) error {
+	shareEvenly(t, "batches", 8, 1600, func(int) error {
 		_, err := c.FireAndForgetBatch(ctx, batch)
 		return err
 	})

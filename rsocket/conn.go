@@ -67,8 +67,11 @@ type Conn struct {
 	server bool
 	set    settings
 
-	ctx    context.Context // cancelled when the connection closes
-	cancel context.CancelFunc
+	ctx context.Context // cancelled when the connection closes
+	// batchYield is when batch senders last yielded (yieldAfterBatch),
+	// in nanoseconds from monoStart.
+	batchYield atomic.Int64
+	cancel     context.CancelFunc
 
 	mu      sync.Mutex
 	streams streamTable

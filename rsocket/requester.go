@@ -3,6 +3,7 @@ package rsocket
 import (
 	"context"
 	"runtime"
+	"time"
 
 	"github.com/rshm/rshm/rsocket/internal/wire"
 )
@@ -268,9 +269,33 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 		if err != nil {
 			return sent, err
 		}
+		c.yieldAfterBatch()
 	}
 	return sent, nil
 }
+
+// yieldAfterBatch lets other goroutines run when batch senders have kept
+// the P for batchSlice. A sender of batches never blocks while the ring
+// has room, so other senders that are runnable would otherwise wait for
+// the scheduler's 10 ms slice before they even ask for the claim: their
+// calls' tail latency. Yielding after every batch instead costs a lone
+// sender a quarter of its throughput (the P goes to a polling receive
+// loop).
+func (c *Conn) yieldAfterBatch() {
+	now := int64(time.Since(monoStart))
+	if now-c.batchYield.Load() < int64(batchSlice) {
+		return
+	}
+	c.batchYield.Store(now)
+	runtime.Gosched()
+}
+
+// batchSlice is how long batch senders run between yields.
+const batchSlice = 50 * time.Microsecond
+
+// monoStart is the origin of the monotonic times the engine keeps as
+// integers.
+var monoStart = time.Now()
 
 func (c *Conn) fireAndForget(ctx context.Context, p Payload) error {
 	if err := c.acquireLease(ctx, true); err != nil {
