@@ -88,6 +88,10 @@ type Conn struct {
 	idle      chan struct{} // closed when the table empties while closing
 	closeSent bool          // this side sent CONNECTION_CLOSE: inbound requests are REJECTED
 	peerClose *Error        // the peer's CONNECTION_CLOSE: as closeSent, and Err once closed
+	// ending is the error this side ends with once it has told the peer
+	// (endWith): the peer may close the transport on reading it before
+	// this side fails, and the transport's end is then no cause.
+	ending    error
 	closed    bool
 	err       error
 	done      chan struct{}
@@ -381,6 +385,7 @@ func (c *Conn) Err() error {
 func (c *Conn) Close() error {
 	if c.res != nil && c.res.c == c && c.res.connected() {
 		c.res.closing.Store(true)
+		c.endWith(ErrClosed)
 		ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
 		_ = c.sendError(ctx, 0, CodeConnectionClose, "closed")
 		cancel()
@@ -487,12 +492,24 @@ func (c *Conn) closeCause(err error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case c.ending != nil:
+		return c.ending
 	case c.peerClose != nil:
 		return c.peerClose
 	case c.closeSent:
 		return ErrClosed
 	}
 	return err
+}
+
+// endWith records err as the error the connection ends with, before this
+// side tells the peer so and fails (closeCause).
+func (c *Conn) endWith(err error) {
+	c.mu.Lock()
+	if c.ending == nil {
+		c.ending = err
+	}
+	c.mu.Unlock()
 }
 
 // fail closes the connection with err, once: the transport is closed and
@@ -528,6 +545,7 @@ func (c *Conn) fail(err error) {
 
 // connError sends ERROR[code] on stream 0 and closes the connection.
 func (c *Conn) connError(code ErrorCode, msg string) {
+	c.endWith(&Error{Code: code, Message: msg})
 	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
 	_ = c.sendError(ctx, 0, code, msg)
 	cancel()

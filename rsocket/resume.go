@@ -524,6 +524,7 @@ func (l *resumeLink) breakCurrent(cause error) {
 // closed transport for a break and try to resume.
 func (l *resumeLink) end(err error) {
 	l.closing.Store(true)
+	l.c.endWith(err)
 	if l.connected() {
 		ctx, cancel := context.WithTimeout(l.c.ctx, 100*time.Millisecond)
 		_ = l.c.sendError(ctx, 0, CodeConnectionError, err.Error())

@@ -120,6 +120,7 @@ func (c *Conn) liftRecvLimit() {
 }
 
 func (c *Conn) rejectSetup(code ErrorCode, msg string) {
+	c.endWith(&Error{Code: code, Message: msg})
 	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
 	_ = c.sendError(ctx, 0, code, msg)
 	cancel()
@@ -208,6 +209,7 @@ func (c *Conn) closeIdle() {
 	if c.res != nil {
 		c.res.closing.Store(true)
 	}
+	c.endWith(ErrIdleTimeout)
 	ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
 	_ = c.sendError(ctx, 0, CodeConnectionClose, "idle timeout")
 	cancel()
