@@ -144,10 +144,15 @@ func Collect(ctx context.Context, c Case, warm, dur time.Duration,
 		}
 	}
 	sleep(ctx, warm)
+	w := &Window{nsPerUnit: 1}
 	if warm > 0 {
 		warmUntil(ctx, tallies, time.Now().Add(maxWarm-warm))
+		for _, t := range tallies {
+			if t.warm.Load() < warmOps {
+				w.Starved++
+			}
+		}
 	}
-	w := &Window{nsPerUnit: 1}
 	var err error
 	if w.client[0], w.server[0], err = snap(); err != nil {
 		finish()
@@ -187,10 +192,9 @@ func Collect(ctx context.Context, c Case, warm, dur time.Duration,
 // workers and large payloads outlasts a warm-up of a fixed time (64
 // streams of 1 MiB keep hundreds of MiB of buffers). maxWarm bounds the
 // whole warm-up.
-const (
-	warmOps = 8
-	maxWarm = 5 * time.Second
-)
+const warmOps = 8
+
+var maxWarm = 5 * time.Second // a variable for the tests
 
 // warmUntil waits until every tally counts warmOps operations of warm-up,
 // the deadline passes or ctx ends.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -91,5 +92,27 @@ func TestStamp(t *testing.T) {
 	}
 	if _, ok := Since(short); ok {
 		t.Error("Since a payload shorter than a stamp: ok")
+	}
+}
+
+// TestMeasureStarved: a worker that does no operation while the others do
+// keeps the warm-up going until its bound, and the row counts it.
+func TestMeasureStarved(t *testing.T) {
+	defer func(d time.Duration) { maxWarm = d }(maxWarm)
+	maxWarm = 20 * time.Millisecond
+	server := func() (int64, int64, error) { return 0, 0, nil }
+	var first atomic.Bool
+	row := Measure(context.Background(), "full", Case{GRPCTCP, RR, 64, 3}, time.Millisecond, 5*time.Millisecond, func(_ context.Context, w *Worker) {
+		left := first.CompareAndSwap(false, true) // one worker is left without the resource
+		for !w.Stopping() {
+			if left {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			w.End(w.Begin())
+		}
+	}, server)
+	if row.Starved != 1 || row.Msgs == 0 {
+		t.Fatalf("row: starved %d, msgs %d; want 1 starved worker and the others' messages", row.Starved, row.Msgs)
 	}
 }

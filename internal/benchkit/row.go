@@ -34,6 +34,12 @@ type Row struct {
 	ClientCPUPerMsg float64 `json:"client_cpu_ns_per_msg"`
 	ServerCPUPerMsg float64 `json:"server_cpu_ns_per_msg"`
 
+	// Starved counts the workers that had not done warmOps operations
+	// when the warm-up ended at its bound: the transport served some of
+	// its concurrent callers and left others waiting (a fairness bug), or
+	// an operation takes longer than the bound.
+	Starved int `json:"starved_workers,omitempty"`
+
 	// Err is set when the measurement failed; the other fields then hold
 	// what was measured before the failure.
 	Err string `json:"error,omitempty"`
@@ -51,6 +57,8 @@ type Window struct {
 	// recorded, unless the caller counts them elsewhere and sets it (rshm
 	// bench counts fire-and-forget by what the server's handler received).
 	Msgs uint64
+	// Starved: see Row.Starved.
+	Starved int
 
 	h         *hist.Histogram
 	nsPerUnit float64 // ns per histogram unit (tsc ticks or ns)
@@ -68,7 +76,7 @@ func NewRow(suite string, c Case, w *Window) Row {
 		w = &Window{}
 	}
 	r := Row{Suite: suite, Transport: c.Transport.String(), Model: c.Model.String(),
-		Size: c.Size, Concurrency: c.Concurrency, Msgs: w.Msgs, Seconds: w.elapsed.Seconds()}
+		Size: c.Size, Concurrency: c.Concurrency, Msgs: w.Msgs, Seconds: w.elapsed.Seconds(), Starved: w.Starved}
 	if w.h != nil {
 		ns := func(v int64) int64 { return int64(float64(v)*w.nsPerUnit + 0.5) }
 		r.Samples = w.h.Count()

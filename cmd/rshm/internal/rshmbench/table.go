@@ -83,6 +83,10 @@ func WriteTable(w io.Writer, rows []benchkit.Row) error {
 		if r.Err != "" {
 			fmt.Fprintf(w, "error: %s %s %s c=%d: %s\n", r.Transport, r.Model, benchkit.SizeName(r.Size), r.Concurrency, r.Err)
 		}
+		if r.Starved > 0 {
+			fmt.Fprintf(w, "starved: %s %s %s c=%d: %d of %d workers had not done their warm-up operations when it ended at its bound\n",
+				r.Transport, r.Model, benchkit.SizeName(r.Size), r.Concurrency, r.Starved, r.Concurrency)
+		}
 	}
 	return nil
 }

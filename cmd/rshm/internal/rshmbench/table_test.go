@@ -26,7 +26,7 @@ func TestWriteTable(t *testing.T) {
 			MsgsPerS: 1e6, BytesPerS: 64e6, ClientCPUPerMsg: 1000, ServerCPUPerMsg: 950},
 		{Transport: "rshm-tcp", Model: "rr", Size: 64, Concurrency: 1, Msgs: 1, P50: 25000, MsgsPerS: 40000, BytesPerS: 2.56e6},
 		{Transport: "rshm-shm-spin", Model: "fnf", Size: 64, Concurrency: 1, Msgs: 1, P50: 150, MsgsPerS: 4e6, BytesPerS: 256e6},
-		{Transport: "rshm-tcp", Model: "fnf", Size: 64, Concurrency: 1, Msgs: 1, P50: 5000, MsgsPerS: 1e6, BytesPerS: 64e6},
+		{Transport: "rshm-tcp", Model: "fnf", Size: 64, Concurrency: 1, Msgs: 1, P50: 5000, MsgsPerS: 1e6, BytesPerS: 64e6, Starved: 1},
 		{Transport: "raw-unix", Model: "rr", Size: 64, Concurrency: 1, Err: "connection refused"},
 	}
 	var b bytes.Buffer
@@ -72,6 +72,9 @@ func TestWriteTable(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "error: raw-unix rr 64B c=1: connection refused") {
 		t.Errorf("the failure is not listed:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "starved: rshm-tcp fnf 64B c=1: 1 of 1 workers") {
+		t.Errorf("the starved worker is not listed:\n%s", b.String())
 	}
 }
 
