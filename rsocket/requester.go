@@ -395,12 +395,13 @@ func (c *Conn) requestChannel(ctx context.Context, p Payload) (*Channel, error) 
 	return &Channel{s: s}, nil
 }
 
-// grantInitial returns the request(n) a new stream's request frame
-// grants, counted as granted: the window for the open streams with this
-// one registered. It is computed once, as the count changes while streams
-// open: a request frame that granted less than the stream counts would
-// leave the stream waiting for payloads the peer has no credit to send,
-// and granting no more because it counts them outstanding.
+// grantInitial returns the request(n) a new stream's first grant carries
+// (the requester's REQUEST_STREAM or REQUEST_CHANNEL, a channel
+// responder's first REQUEST_N), counted as granted: the window for the
+// open streams. It is computed once, as the count changes while streams
+// open: a frame that granted less than the stream counts would leave the
+// stream waiting for payloads the peer has no credit to send, and granting
+// no more because it counts them outstanding.
 func (s *stream) grantInitial() uint32 {
 	n := s.c.initialWindow()
 	s.mu.Lock()

@@ -179,10 +179,8 @@ func (c *Conn) dispatch(s *stream, kind wire.FrameType, id, initialN uint32, com
 			s.inErr = io.EOF
 		} else {
 			// The window the first REQUEST_N (sent as the handler
-			// starts) grants, computed once (see grantInitial); the
-			// first payload came with the request.
-			s.granted = int64(c.initialWindow())
-			firstN = uint32(s.granted)
+			// starts) grants; the first payload came with the request.
+			firstN = s.grantInitial()
 		}
 	}
 	if !c.hold(id, nil, s) {
