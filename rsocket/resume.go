@@ -137,15 +137,13 @@ type resumeLink struct {
 	ackCh    chan struct{}
 
 	mu        sync.Mutex
-	cur       Transport               // nil while the session has no transport
-	live      atomic.Pointer[liveRef] // cur and closed, for the send path
-	gen       uint64                  // generation of cur
+	live      atomic.Pointer[liveRef] // written under mu, read by the send path without it
+	gen       uint64                  // generation of the current transport
 	lastGen   uint64                  // last generation handed out
-	closed    bool
-	closing   atomic.Bool // Close under way: a break is not resumed
-	pending   Transport   // resumed on, retransmitting: becomes cur
-	redialing bool        // client: a redial goroutine is running
-	expiry    *time.Timer // server: ends the session if no RESUME comes
+	closing   atomic.Bool             // Close under way: a break is not resumed
+	pending   Transport               // resumed on, retransmitting: becomes cur
+	redialing bool                    // client: a redial goroutine is running
+	expiry    *time.Timer             // server: ends the session if no RESUME comes
 
 	resumeMu sync.Mutex // server: one RESUME at a time
 
@@ -166,15 +164,22 @@ type resumeLink struct {
 	ackedAt uint64 // implied position when an ack was last asked for
 }
 
-// liveRef is what the send path reads of a session without its lock: the
-// current transport and whether the session is closed.
+// liveRef is the session's current transport (nil while it has none) and
+// whether the session is closed: set together under l.mu (setLive) and
+// read with one load, so the send path takes no lock for them.
 type liveRef struct {
 	t      Transport
 	closed bool
 }
 
-// publish makes cur and closed visible to the send path; l.mu is held.
-func (l *resumeLink) publish() { l.live.Store(&liveRef{t: l.cur, closed: l.closed}) }
+// setLive replaces the current transport and the closed flag; l.mu is
+// held.
+func (l *resumeLink) setLive(t Transport, closed bool) {
+	l.live.Store(&liveRef{t: t, closed: closed})
+}
+
+// current returns the session's current transport, nil while it has none.
+func (l *resumeLink) current() Transport { return l.live.Load().t }
 
 func newResumeLink(cfg *ResumeConfig, server bool, token []byte, t Transport) *resumeLink {
 	size := cfg.storeSize()
@@ -186,13 +191,12 @@ func newResumeLink(cfg *ResumeConfig, server bool, token []byte, t Transport) *r
 		timeout:  cfg.timeout(),
 		ackEvery: uint64(max(min(size/4, resumeAckEvery), 1)),
 		ackCh:    make(chan struct{}, 1),
-		cur:      t,
 		gen:      1,
 		lastGen:  1,
 		recvGen:  1,
 	}
 	l.store.limit = size
-	l.publish()
+	l.setLive(t, false)
 	return l
 }
 
@@ -342,14 +346,14 @@ func (l *resumeLink) Receive(func(frame []byte) error) error {
 // Close implements Transport: it ends the session, closing its transport.
 func (l *resumeLink) Close() error {
 	l.mu.Lock()
-	if l.closed {
+	lv := l.live.Load()
+	if lv.closed {
 		l.mu.Unlock()
 		return nil
 	}
-	l.closed = true
-	t, p := l.cur, l.pending
-	l.cur, l.pending = nil, nil
-	l.publish()
+	t, p := lv.t, l.pending
+	l.pending = nil
+	l.setLive(nil, true)
 	if l.expiry != nil {
 		l.expiry.Stop()
 	}
@@ -375,7 +379,7 @@ var (
 // Drive implements Driver by driving the current transport, if it can be.
 func (l *resumeLink) Drive(_ func(frame []byte) error, done func() bool, cancel <-chan struct{}) {
 	l.mu.Lock()
-	t, gen := l.cur, l.gen
+	t, gen := l.current(), l.gen
 	l.mu.Unlock()
 	if d, ok := t.(Driver); ok {
 		d.Drive(func(frame []byte) error { return l.deliver(gen, frame) }, done, cancel)
@@ -386,7 +390,7 @@ func (l *resumeLink) Drive(_ func(frame []byte) error, done func() bool, cancel 
 func (l *resumeLink) connected() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.cur != nil
+	return l.current() != nil
 }
 
 // deliver hands a frame received on transport generation gen to the
@@ -486,12 +490,11 @@ func (l *resumeLink) newGen() uint64 {
 // session's expiry clock.
 func (l *resumeLink) broken(t Transport, cause error) {
 	l.mu.Lock()
-	if l.closed || t == nil || l.cur != t {
+	if lv := l.live.Load(); lv.closed || t == nil || lv.t != t {
 		l.mu.Unlock()
 		return
 	}
-	l.cur = nil
-	l.publish()
+	l.setLive(nil, false)
 	gen := l.gen
 	if l.closing.Load() {
 		// Closing: the peer was told, nothing to resume.
@@ -514,7 +517,7 @@ func (l *resumeLink) broken(t Transport, cause error) {
 // breakCurrent treats the current transport as broken (keepalive timeout).
 func (l *resumeLink) breakCurrent(cause error) {
 	l.mu.Lock()
-	t := l.cur
+	t := l.current()
 	l.mu.Unlock()
 	l.broken(t, cause)
 }
@@ -535,7 +538,8 @@ func (l *resumeLink) end(err error) {
 
 func (l *resumeLink) expire(gen uint64) {
 	l.mu.Lock()
-	stale := l.closed || l.cur != nil || l.gen != gen
+	lv := l.live.Load()
+	stale := lv.closed || lv.t != nil || l.gen != gen
 	l.mu.Unlock()
 	if !stale {
 		l.c.fail(ErrSessionExpired)
@@ -574,7 +578,7 @@ func (l *resumeLink) accept(t Transport, gen, from uint64) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.live.Load().closed {
 		return ErrClosed
 	}
 	if l.pending != nil {
@@ -600,10 +604,10 @@ func (l *resumeLink) catchUp(t Transport, gen, from uint64) {
 		if p == l.store.end {
 			l.storeMu.Unlock()
 			l.mu.Lock()
-			ok := !l.closed && l.pending == t
+			ok := !l.live.Load().closed && l.pending == t
 			if ok {
-				l.cur, l.gen, l.pending, l.redialing = t, gen, nil, false
-				l.publish()
+				l.gen, l.pending, l.redialing = gen, nil, false
+				l.setLive(t, false)
 				l.resumptions.Add(1)
 				if l.expiry != nil {
 					l.expiry.Stop()

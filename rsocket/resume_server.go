@@ -132,7 +132,8 @@ func (l *resumeLink) resumeServer(t Transport, clientRecv, clientFirst uint64) (
 		return 0, fmt.Errorf("transport frames (%d bytes) smaller than the session's (%d)", t.MaxFrameSize(), l.frameMax)
 	}
 	l.mu.Lock()
-	closed, old := l.closed, l.cur
+	lv := l.live.Load()
+	closed, old := lv.closed, lv.t
 	l.mu.Unlock()
 	if closed {
 		return 0, fmt.Errorf("session closed")

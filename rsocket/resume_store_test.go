@@ -182,8 +182,7 @@ func TestCatchUpCountsBeforePublishing(t *testing.T) {
 	probe.l = l
 	l.c = &Conn{ctx: context.Background()}
 	l.mu.Lock()
-	l.cur = nil // disconnected: the frames below are stored, not sent
-	l.publish()
+	l.setLive(nil, false) // disconnected: the frames below are stored, not sent
 	l.mu.Unlock()
 	var ends []uint64
 	for i := range 3 {
@@ -207,7 +206,7 @@ func TestCatchUpCountsBeforePublishing(t *testing.T) {
 		}
 	}
 	l.mu.Lock()
-	cur := l.cur
+	cur := l.current()
 	l.mu.Unlock()
 	if cur != Transport(probe) {
 		t.Error("the transport did not become the session's after the retransmission")

@@ -48,9 +48,7 @@ func (c *Conn) Stats() Stats {
 	s := Stats{StreamsOpen: c.openStreams()}
 	t := c.t
 	if c.res != nil {
-		c.res.mu.Lock()
-		t = c.res.cur
-		c.res.mu.Unlock()
+		t = c.res.current()
 		s.Resumptions = c.res.resumptions.Load()
 	}
 	if r, ok := t.(TrafficCounter); ok {
