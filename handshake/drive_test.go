@@ -178,6 +178,22 @@ func TestConcurrentSendersShareTheClaim(t *testing.T) {
 	})
 }
 
+// TestConcurrentSingleSendersShare is TestConcurrentSendersShareTheClaim
+// for batches of one request, which FireAndForgetBatch sends one at a time
+// (as it does a request larger than a frame): those senders yield the P
+// too, or the first would send for a whole slice of the scheduler's while
+// the others wait.
+func TestConcurrentSingleSendersShare(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := dialFastServer(t)
+	ctx := ctxT(t)
+	one := []rsocket.Payload{{Data: make([]byte, 64)}}
+	shareEvenly(t, "requests", 8, 80000, func(int) error {
+		_, err := c.FireAndForgetBatch(ctx, one)
+		return err
+	})
+}
+
 // TestConcurrentLargeRequests: 64 goroutines on one P each send 1 MiB
 // requests (16 fragments at the default MTU) over shared memory at once,
 // and every one is answered. The fragments of a message go out under one

@@ -71,7 +71,10 @@ type Conn struct {
 	// batchYield is when batch senders last yielded (yieldAfterBatch),
 	// in nanoseconds from monoStart.
 	batchYield atomic.Int64
-	cancel     context.CancelFunc
+	// batchSenders counts the calls in FireAndForgetBatch: a lone one
+	// yields less often (yieldAfterBatch).
+	batchSenders atomic.Int32
+	cancel       context.CancelFunc
 
 	mu      sync.Mutex
 	streams streamTable

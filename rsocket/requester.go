@@ -236,6 +236,8 @@ func (c *Conn) FireAndForget(ctx context.Context, p Payload) error {
 // StreamWriter.SendBatch). With requester interceptors or lease, and over
 // other transports, it calls FireAndForget for each.
 func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error) {
+	c.batchSenders.Add(1)
+	defer c.batchSenders.Add(-1)
 	sent := 0
 	for sent < len(ps) {
 		batch := ps[sent:min(len(ps), sent+heldBatch)]
@@ -257,6 +259,7 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 				return sent, err
 			}
 			sent++
+			c.yieldAfterBatch()
 			continue
 		}
 		batch = batch[:m]
@@ -275,23 +278,32 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 }
 
 // yieldAfterBatch lets other goroutines run when batch senders have kept
-// the P for batchSlice. A sender of batches never blocks while the ring
-// has room, so other senders that are runnable would otherwise wait for
-// the scheduler's 10 ms slice before they even ask for the claim: their
-// calls' tail latency. Yielding after every batch instead costs a lone
-// sender a quarter of its throughput (the P goes to a polling receive
-// loop).
+// the P for batchSlice. A sender of batches never blocks while the
+// transport has room, so other senders that are runnable would otherwise
+// wait for the scheduler's 10 ms slice before they even ask for the claim:
+// their calls' tail latency (and over TCP, the writer goroutine's turn).
+// A lone batch sender yields only every loneSlice, for the connection's
+// other goroutines: each yield hands the P to the polling receive loop,
+// which costs the sender its throughput.
 func (c *Conn) yieldAfterBatch() {
+	slice := int64(batchSlice)
+	if c.batchSenders.Load() < 2 {
+		slice = int64(loneSlice)
+	}
 	now := int64(time.Since(monoStart))
-	if now-c.batchYield.Load() < int64(batchSlice) {
+	if now-c.batchYield.Load() < slice {
 		return
 	}
 	c.batchYield.Store(now)
 	runtime.Gosched()
 }
 
-// batchSlice is how long batch senders run between yields.
-const batchSlice = 50 * time.Microsecond
+// batchSlice is how long batch senders run between yields when there are
+// several, and loneSlice when there is one.
+const (
+	batchSlice = 20 * time.Microsecond
+	loneSlice  = time.Millisecond
+)
 
 // monoStart is the origin of the monotonic times the engine keeps as
 // integers.
