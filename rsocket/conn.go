@@ -74,7 +74,10 @@ type Conn struct {
 	// batchSenders counts the calls in FireAndForgetBatch: a lone one
 	// yields less often (yieldAfterBatch).
 	batchSenders atomic.Int32
-	cancel       context.CancelFunc
+	// singleSends counts the requests FireAndForgetBatch sent one at a
+	// time, for a lone sender's look at the clock.
+	singleSends atomic.Uint32
+	cancel      context.CancelFunc
 
 	mu      sync.Mutex
 	streams streamTable
