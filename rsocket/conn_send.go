@@ -263,15 +263,15 @@ func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) (err error) {
 	return c.sendFragments(ctx, wire.TypePayload, id, wire.FlagNext, 0, p)
 }
 
-// sendHeld sends n frames under one hold of the transport's claim
-// (heldCommitter, which the caller checked c.held for): frame i is size(i)
-// bytes, at most the MTU, and put(b, i) encodes it into b. The last frame
+// sendHeld sends len(sizes) frames under one hold of the transport's
+// claim (heldCommitter, which the caller checked c.held for): frame i is
+// sizes[i] bytes, at most the MTU, and put(b, i) encodes it into b. The last frame
 // is committed as CommitLater, which ends the hold. It returns how many
 // frames it sent.
-func (c *Conn) sendHeld(ctx context.Context, n int, size func(i int) int, put func(b []byte, i int) []byte) (sent int, err error) {
+func (c *Conn) sendHeld(ctx context.Context, sizes []int, put func(b []byte, i int) []byte) (sent int, err error) {
 	defer c.guardFault(&err, debug.SetPanicOnFault(true))
-	for i := range n {
-		sz := size(i)
+	n := len(sizes)
+	for i, sz := range sizes {
 		var b []byte
 		if i == 0 {
 			b, err = c.t.Claim(ctx, sz)

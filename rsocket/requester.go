@@ -244,8 +244,12 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 	for sent < len(ps) {
 		batch := ps[sent:min(len(ps), sent+heldBatch)]
 		m := 0
+		var sizes [heldBatch]int
 		if c.held != nil && c.reqChain == nil && c.lease == nil {
-			for m < len(batch) && wire.RequestSize(wire.TypeRequestFNF, batch[m].Metadata, batch[m].Data) <= c.set.mtu {
+			for m < len(batch) {
+				if sizes[m] = wire.RequestSize(wire.TypeRequestFNF, batch[m].Metadata, batch[m].Data); sizes[m] > c.set.mtu {
+					break
+				}
 				m++
 			}
 		}
@@ -269,8 +273,7 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 			continue
 		}
 		batch = batch[:m]
-		n, err := c.sendHeld(ctx, m,
-			func(i int) int { return wire.RequestSize(wire.TypeRequestFNF, batch[i].Metadata, batch[i].Data) },
+		n, err := c.sendHeld(ctx, sizes[:m],
 			func(b []byte, i int) []byte {
 				return wire.AppendRequest(b, wire.TypeRequestFNF, c.idAt(k+uint64(i)), 0, 0, batch[i].Metadata, batch[i].Data)
 			})

@@ -348,8 +348,12 @@ func (s *stream) sendBatch(ctx context.Context, ps []Payload) (int, error) {
 		for end := sent + k; sent < end; {
 			batch := ps[sent:min(end, sent+heldBatch)]
 			m := 0
+			var sizes [heldBatch]int
 			if c.held != nil {
-				for m < len(batch) && wire.PayloadSize(batch[m].Metadata, batch[m].Data) <= c.set.mtu {
+				for m < len(batch) {
+					if sizes[m] = wire.PayloadSize(batch[m].Metadata, batch[m].Data); sizes[m] > c.set.mtu {
+						break
+					}
 					m++
 				}
 			}
@@ -361,8 +365,7 @@ func (s *stream) sendBatch(ctx context.Context, ps []Payload) (int, error) {
 				continue
 			}
 			batch = batch[:m]
-			n, err := c.sendHeld(ctx, m,
-				func(i int) int { return wire.PayloadSize(batch[i].Metadata, batch[i].Data) },
+			n, err := c.sendHeld(ctx, sizes[:m],
 				func(b []byte, i int) []byte {
 					return wire.AppendPayload(b, s.id, wire.FlagNext, batch[i].Metadata, batch[i].Data)
 				})
