@@ -202,9 +202,18 @@ func TestFireAndForgetAllocs(t *testing.T) {
 // TestRecvBufferReuse shows the ownership rule: a payload from Recv is a
 // view that the next Recv may overwrite; Clone keeps it.
 func TestRecvBufferReuse(t *testing.T) {
-	p := pipePair(t, &rsockettest.Echo{})
+	// A fixed window: one sized by bytes grows to thousands of tiny
+	// payloads, and a reader that falls behind would queue the whole
+	// stream without wrapping.
+	const window = 8
+	ct, st := pipeDial(t)
+	p := rsockettest.ConnectOver(t, ct, st, rsocket.ClientConfig{Prefetch: window}, rsocket.ServerConfig{
+		Acceptor: func(context.Context, rsocket.SetupInfo, *rsocket.Conn) (rsocket.Handler, error) {
+			return &rsockettest.Echo{}, nil
+		},
+	})
 	// Longer than the window, so that the queue wraps.
-	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(4 * rsocket.DefaultPrefetch)), Data: []byte("v")})
+	s, err := p.Client.RequestStream(context.Background(), rsocket.Payload{Metadata: []byte(fmt.Sprint(8 * window)), Data: []byte("v")})
 	if err != nil {
 		t.Fatal(err)
 	}
