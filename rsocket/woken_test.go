@@ -11,8 +11,10 @@ import (
 // TestWokenReadersCounted: a payload pushed to a waiting reader counts the
 // reader in Conn.inWoken until it runs, and the count goes back to zero
 // once it has taken the payload, so that driving readers do not go on
-// yielding for it.
+// yielding for it. With one P the woken reader cannot run, and take the
+// payload, before the count is read.
 func TestWokenReadersCounted(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	c := newConn(&sinkTransport{}, false, resolve(0, 0, 0, nil, MaxFrameLength))
 	c.setupSeen = true
 	s := c.newRequester(context.Background(), wire.TypeRequestStream)
