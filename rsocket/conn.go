@@ -74,10 +74,10 @@ type Conn struct {
 	// batchSenders counts the calls in FireAndForgetBatch: a lone one
 	// yields less often (yieldAfterBatch).
 	batchSenders atomic.Int32
-	// singleSends counts the requests FireAndForgetBatch sent one at a
-	// time, for a lone sender's look at the clock.
-	singleSends atomic.Uint32
-	cancel      context.CancelFunc
+	// loneFrames counts the frames a lone FireAndForgetBatch sent, for
+	// when it looks at the clock (yieldAfterBatch).
+	loneFrames atomic.Uint32
+	cancel     context.CancelFunc
 
 	mu      sync.Mutex
 	streams streamTable

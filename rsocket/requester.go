@@ -241,10 +241,10 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 	c.batchSenders.Add(1)
 	defer c.batchSenders.Add(-1)
 	sent := 0
+	var sizes [heldBatch]int // sizes[:m], written before they are read
 	for sent < len(ps) {
 		batch := ps[sent:min(len(ps), sent+heldBatch)]
 		m := 0
-		var sizes [heldBatch]int
 		if c.held != nil && c.reqChain == nil && c.lease == nil {
 			for m < len(batch) {
 				if sizes[m] = wire.RequestSize(wire.TypeRequestFNF, batch[m].Metadata, batch[m].Data); sizes[m] > c.set.mtu {
@@ -265,11 +265,7 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 				return sent, err
 			}
 			sent++
-			if c.batchSenders.Load() > 1 || c.singleSends.Add(1)&(heldBatch-1) == 0 {
-				// A lone sender reads the clock once per heldBatch
-				// requests: a request over TCP costs little more.
-				c.yieldAfterBatch()
-			}
+			c.yieldAfterBatch(1)
 			continue
 		}
 		batch = batch[:m]
@@ -281,22 +277,29 @@ func (c *Conn) FireAndForgetBatch(ctx context.Context, ps []Payload) (int, error
 		if err != nil {
 			return sent, err
 		}
-		c.yieldAfterBatch()
+		c.yieldAfterBatch(n)
 	}
 	return sent, nil
 }
 
-// yieldAfterBatch lets other goroutines run when batch senders have kept
-// the P for batchSlice. A sender of batches never blocks while the
-// transport has room, so other senders that are runnable would otherwise
-// wait for the scheduler's 10 ms slice before they even ask for the claim:
-// their calls' tail latency (and over TCP, the writer goroutine's turn).
-// A lone batch sender yields only every loneSlice, for the connection's
-// other goroutines: each yield hands the P to the polling receive loop,
-// which costs the sender its throughput.
-func (c *Conn) yieldAfterBatch() {
+// yieldAfterBatch, after a send of frames frames by FireAndForgetBatch,
+// lets other goroutines run when batch senders have kept the P for
+// batchSlice. A sender of batches never blocks while the transport has
+// room, so other senders that are runnable would otherwise wait for the
+// scheduler's 10 ms slice before they even ask for the claim: their calls'
+// tail latency (and over TCP, the writer goroutine's turn). A lone batch
+// sender yields only every loneSlice, for the connection's other
+// goroutines, since each yield hands the P to the polling receive loop;
+// and it looks at the clock only when its frames pass a multiple of
+// heldBatch, since a clock read per request sent on its own (every
+// request over TCP) costs it throughput (rshm bench's fnf rows over
+// rshm-tcp).
+func (c *Conn) yieldAfterBatch(frames int) {
 	slice := int64(batchSlice)
 	if c.batchSenders.Load() < 2 {
+		if n := c.loneFrames.Add(uint32(frames)); n/heldBatch == (n-uint32(frames))/heldBatch {
+			return
+		}
 		slice = int64(loneSlice)
 	}
 	now := int64(time.Since(monoStart))

@@ -340,6 +340,7 @@ func (s *stream) takeCredits(ctx context.Context, want int) (int, error) {
 func (s *stream) sendBatch(ctx context.Context, ps []Payload) (int, error) {
 	c := s.c
 	sent := 0
+	var sizes [heldBatch]int // sizes[:m], written before they are read
 	for sent < len(ps) {
 		k, err := s.takeCredits(ctx, len(ps)-sent)
 		if err != nil {
@@ -348,7 +349,6 @@ func (s *stream) sendBatch(ctx context.Context, ps []Payload) (int, error) {
 		for end := sent + k; sent < end; {
 			batch := ps[sent:min(end, sent+heldBatch)]
 			m := 0
-			var sizes [heldBatch]int
 			if c.held != nil {
 				for m < len(batch) {
 					if sizes[m] = wire.PayloadSize(batch[m].Metadata, batch[m].Data); sizes[m] > c.set.mtu {
