@@ -12,3 +12,6 @@ func skipFaultUnderRace(t *testing.T) {
 	t.Helper()
 	t.Skip("a fault in the race runtime's atomics cannot be recovered; runs without -race")
 }
+
+// raceEnabled: the race detector slows every operation several times.
+const raceEnabled = true
