@@ -551,11 +551,12 @@ func (c *Conn) fail(err error) {
 
 // connError sends ERROR[code] on stream 0 and closes the connection.
 func (c *Conn) connError(code ErrorCode, msg string) {
-	c.endWith(&Error{Code: code, Message: msg})
+	err := &Error{Code: code, Message: msg}
+	c.endWith(err)
 	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
 	_ = c.sendError(ctx, 0, code, msg)
 	cancel()
-	c.fail(&Error{Code: code, Message: msg})
+	c.fail(err)
 }
 
 func (c *Conn) receiveLoop() {

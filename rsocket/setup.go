@@ -120,13 +120,8 @@ func (c *Conn) liftRecvLimit() {
 }
 
 func (c *Conn) rejectSetup(code ErrorCode, msg string) {
-	c.endWith(&Error{Code: code, Message: msg})
-	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
-	_ = c.sendError(ctx, 0, code, msg)
-	cancel()
-	err := &Error{Code: code, Message: msg}
-	c.setupErr = err
-	c.fail(err)
+	c.setupErr = &Error{Code: code, Message: msg} // read once done is closed
+	c.connError(code, msg)
 }
 
 // keepaliveLoop is the connection's keepalive goroutine; it ends when the
