@@ -46,6 +46,7 @@ type Buffer struct {
 	pClaimPos  uint64 // position of the claimed record's header
 	pClaimLen  int    // claimed payload length; -1 when nothing is claimed
 	pWant      uint64 // bytes the last failed Claim needed, for Block
+	pAsked     uint64 // end of the free space PrefetchAhead has asked for
 	pErr       error  // sticky
 	pStats     Stats
 

@@ -151,3 +151,49 @@ func TestPrefetchSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchAheadStaysInFreeSpace: PrefetchAhead asks only for space the
+// consumer has released, each byte once, and asks again once the producer
+// has written into what it asked for.
+func TestPrefetchAheadStaysInFreeSpace(t *testing.T) {
+	if !hasPrefetchW {
+		t.Skip("the CPU has no PREFETCHW: PrefetchAhead asks for nothing")
+	}
+	const capacity, ahead = 4096, 1024
+	b := newRing(t, capacity)
+	fill := func(n int) { // n bytes of 64-byte records, unread
+		for range n / (RecordHeaderSize + 56) {
+			if _, err := b.ClaimInPlace(56); err != nil {
+				t.Fatal(err)
+			}
+			b.Stage(56)
+		}
+		b.Flush()
+	}
+	b.PrefetchAhead(ahead)
+	if b.pAsked != ahead {
+		t.Fatalf("asked up to %d; want %d", b.pAsked, ahead)
+	}
+	b.PrefetchAhead(ahead)
+	if b.pAsked != ahead {
+		t.Fatalf("asked again, up to %d, before anything was written", b.pAsked)
+	}
+	fill(ahead / 2)
+	b.PrefetchAhead(ahead)
+	if want := b.pPos + ahead; b.pAsked != want {
+		t.Fatalf("asked up to %d after writing to %d; want %d", b.pAsked, b.pPos, want)
+	}
+	fill(capacity - int(b.pPos) - 2*RecordHeaderSize) // the ring nearly full, nothing read
+	for range 3 {
+		b.PrefetchAhead(ahead)
+		if limit := b.pConsCache + capacity; b.pAsked > limit {
+			t.Fatalf("asked up to %d, past the free space's end %d (consumer at %d)", b.pAsked, limit, b.pConsCache)
+		}
+	}
+	readAll(t, b)
+	fill(ahead) // the claims see the space the reads released
+	b.PrefetchAhead(ahead)
+	if want := b.pPos + ahead; b.pAsked != want {
+		t.Fatalf("asked up to %d after the consumer caught up (producer at %d); want %d", b.pAsked, b.pPos, want)
+	}
+}

@@ -302,3 +302,22 @@ func (b *Buffer) CloseWrite() {
 		b.pStats.Wakes++
 	}
 }
+
+// PrefetchAhead asks for ownership (PREFETCHW) of the cache lines of the
+// free space up to ahead bytes past the producer, in steps of a quarter of
+// ahead, for a producer about to write many records in place
+// (ClaimInPlace): the lines the consumer read on the last lap then move
+// while earlier records are written, instead of one store miss at a time.
+// It asks only for space the consumer has released, and for each line once.
+func (b *Buffer) PrefetchAhead(ahead int) {
+	if !hasPrefetchW {
+		return
+	}
+	from := max(b.pPos, b.pAsked)
+	end := min(b.pPos+uint64(ahead), b.pConsCache+b.capacity)
+	if end <= from || from > b.pPos && end-from < uint64(ahead)/4 {
+		return
+	}
+	b.prefetchW(from, end)
+	b.pAsked = end
+}

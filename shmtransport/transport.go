@@ -430,21 +430,21 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
-	if n <= heldStageMax {
-		b, err = t.out.Claim(n)
-	} else {
-		b, err = t.out.ClaimInPlace(n)
-	}
+	t.out.PrefetchAhead(heldAhead)
+	b, err = t.out.ClaimInPlace(n)
 	if err == nil {
 		return b, nil
 	}
 	return t.claimSlow(ctx, n)
 }
 
-// heldStageMax: a frame of a held batch (ClaimHeld) of at most this many
-// bytes is staged in the local arena as Claim's are; a larger one is
-// written in the ring (ring.Buffer.ClaimInPlace).
-const heldStageMax = 256
+// heldAhead: the frames of a held batch (ClaimHeld) are written in the
+// ring itself (ring.Buffer.ClaimInPlace), with the lines of the next
+// heldAhead bytes of free space asked for ahead of them
+// (ring.Buffer.PrefetchAhead). A batch takes the claim once for all its
+// frames, so it has no lock for local staging to keep its stores out of;
+// staging would only add a copy.
+const heldAhead = 4096
 
 // Batching of CommitLater: at most batchMax frames of at most
 // batchMaxFrame bytes wait staged; they are encoded in an arena of
