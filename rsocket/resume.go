@@ -387,11 +387,7 @@ func (l *resumeLink) Drive(_ func(frame []byte) error, done func() bool, cancel 
 }
 
 // connected reports whether the session has a transport.
-func (l *resumeLink) connected() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.current() != nil
-}
+func (l *resumeLink) connected() bool { return l.current() != nil }
 
 // deliver hands a frame received on transport generation gen to the
 // connection: frames of a superseded transport are dropped (the peer
@@ -515,12 +511,7 @@ func (l *resumeLink) broken(t Transport, cause error) {
 }
 
 // breakCurrent treats the current transport as broken (keepalive timeout).
-func (l *resumeLink) breakCurrent(cause error) {
-	l.mu.Lock()
-	t := l.current()
-	l.mu.Unlock()
-	l.broken(t, cause)
-}
+func (l *resumeLink) breakCurrent(cause error) { l.broken(l.current(), cause) }
 
 // end ends the session with err, telling the peer (ERROR[CONNECTION_ERROR]
 // on stream 0) if there is a transport, so that it does not take the
