@@ -17,6 +17,8 @@ import (
 //	pingpong-14KiB the same with 14 KiB records, each side copying every
 //	               record out of the ring: the floor of a 14 KiB round trip
 //	stream-64B     one-way records/s, the consumer reading every record
+//	stream-64B-ahead the same with the free lines prepared ahead of the
+//	               producer (ring.Buffer.PrefetchAhead)
 //	stream-1MiB    one-way GB/s, the consumer copying every record out
 //	memcpy-1MiB    one core copying 1 MiB: the bandwidth baseline
 //	wake-block     a round trip where both sides park in ring.Block
@@ -27,9 +29,10 @@ func BenchmarkRing(b *testing.B) {
 	b.Run("limit", benchLimit)
 	b.Run("pingpong-64B", benchPingPong)
 	b.Run("pingpong-14KiB", func(b *testing.B) { benchPingPongCopy(b, 14<<10) })
-	b.Run("stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32) })
-	b.Run("stream-64B-commit", func(b *testing.B) { benchStream(b, 64, 1<<20, 1) })
-	b.Run("stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1) })
+	b.Run("stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32, false) })
+	b.Run("stream-64B-ahead", func(b *testing.B) { benchStream(b, 64, 1<<20, 32, true) })
+	b.Run("stream-64B-commit", func(b *testing.B) { benchStream(b, 64, 1<<20, 1, false) })
+	b.Run("stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1, false) })
 	b.Run("memcpy-1MiB", benchMemcpy)
 	b.Run("wake-block", benchWakeBlock)
 	b.Run("wake-futex", benchWakeFutex)
@@ -191,7 +194,7 @@ func childEcho(m *mapping) error {
 // having consumed the last record. It publishes every batch records with one
 // atomic store (Stage, then Flush), and whatever is staged
 // whenever the ring is full; batch 1 publishes every record (Commit).
-func benchStream(b *testing.B, size, capacity, batch int) {
+func benchStream(b *testing.B, size, capacity, batch int, ahead bool) {
 	pin(b)
 	p, out, _ := newRings(b, "sink", capacity)
 	consumed := p.word(offConsumed)
@@ -204,6 +207,9 @@ func benchStream(b *testing.B, size, capacity, batch int) {
 	sent := uint64(0)
 	for b.Loop() {
 		for {
+			if ahead {
+				out.PrefetchAhead(4096, size)
+			}
 			buf, err := out.Claim(size)
 			if err == nil {
 				copy(buf, src)

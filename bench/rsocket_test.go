@@ -49,14 +49,14 @@ func BenchmarkRSocket(b *testing.B) {
 	b.Run("ring-pingpong-14KiB", func(b *testing.B) { benchPingPongCopy(b, 14<<10) })
 	b.Run("shm-rr-14KiB", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.SHMOnly, 0), 14<<10) })
 	b.Run("tcp-rr-14KiB", func(b *testing.B) { benchRR(b, dialRSHM(b, rshm.TCPOnly, 0), 14<<10) })
-	b.Run("ring-stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32) })
+	b.Run("ring-stream-64B", func(b *testing.B) { benchStream(b, 64, 1<<20, 32, false) })
 	b.Run("shm-stream-64B", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("shm-fnf-64B", func(b *testing.B) { benchFNF(b, dialRSHM(b, rshm.SHMOnly, 0), 64) })
 	b.Run("shm-stream-64B-batch", func(b *testing.B) {
 		benchStreamRecvReq(b, dialRSHM(b, rshm.SHMOnly, 0), 64, " batch:64")
 	})
 	b.Run("shm-fnf-64B-batch", func(b *testing.B) { benchFNFBatch(b, dialRSHM(b, rshm.SHMOnly, 0), 64, 64) })
-	b.Run("ring-stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1) })
+	b.Run("ring-stream-1MiB", func(b *testing.B) { benchStream(b, 1<<20, 8<<20, 1, false) })
 	b.Run("shm-stream-1MiB", func(b *testing.B) { benchStreamRecv(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20) })
 	b.Run("shm-stream-1MiB-loan", func(b *testing.B) {
 		benchStreamRecvReq(b, dialRSHM(b, rshm.SHMOnly, 8<<20), 1<<20, " loan:1")

@@ -47,6 +47,8 @@ type Buffer struct {
 	pClaimLen  int    // claimed payload length; -1 when nothing is claimed
 	pWant      uint64 // bytes the last failed Claim needed, for Block
 	pAsked     uint64 // end of the free space PrefetchAhead has asked for
+	pZeroed    uint64 // end of the free space PrefetchAhead has zeroed
+	pFenced    uint64 // end of the zeroed space that a claim has fenced
 	pErr       error  // sticky
 	pStats     Stats
 

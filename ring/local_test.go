@@ -3,6 +3,7 @@ package ring
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -154,13 +155,27 @@ func TestPrefetchSpans(t *testing.T) {
 
 // TestPrefetchAheadStaysInFreeSpace: PrefetchAhead asks only for space the
 // consumer has released, each byte once, and asks again once the producer
-// has written into what it asked for.
+// has written into what it asked for; for small records (zeroed lines
+// where the CPU has CLZERO) and large ones.
 func TestPrefetchAheadStaysInFreeSpace(t *testing.T) {
-	if !hasPrefetchW {
-		t.Skip("the CPU has no PREFETCHW: PrefetchAhead asks for nothing")
+	if !hasPrefetchW && !hasCLZero {
+		t.Skip("the CPU has neither PREFETCHW nor CLZERO: PrefetchAhead does nothing")
 	}
+	for _, n := range []int{56, zeroMax + 1} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testPrefetchAheadStays(t, n) })
+	}
+}
+
+func testPrefetchAheadStays(t *testing.T, n int) {
 	const capacity, ahead = 4096, 1024
 	b := newRing(t, capacity)
+	zero := hasCLZero && n <= zeroMax
+	lineEnd := func(pos uint64) uint64 { // where PrefetchAhead stops for an end of pos
+		if zero {
+			return pos &^ 63 // whole lines only
+		}
+		return pos
+	}
 	fill := func(n int) { // n bytes of 64-byte records, unread
 		for range n / (RecordHeaderSize + 56) {
 			if _, err := b.ClaimInPlace(56); err != nil {
@@ -170,30 +185,89 @@ func TestPrefetchAheadStaysInFreeSpace(t *testing.T) {
 		}
 		b.Flush()
 	}
-	b.PrefetchAhead(ahead)
+	b.PrefetchAhead(ahead, n)
 	if b.pAsked != ahead {
 		t.Fatalf("asked up to %d; want %d", b.pAsked, ahead)
 	}
-	b.PrefetchAhead(ahead)
+	b.PrefetchAhead(ahead, n)
 	if b.pAsked != ahead {
 		t.Fatalf("asked again, up to %d, before anything was written", b.pAsked)
 	}
 	fill(ahead / 2)
-	b.PrefetchAhead(ahead)
-	if want := b.pPos + ahead; b.pAsked != want {
+	b.PrefetchAhead(ahead, n)
+	if want := lineEnd(b.pPos + ahead); b.pAsked != want {
 		t.Fatalf("asked up to %d after writing to %d; want %d", b.pAsked, b.pPos, want)
 	}
 	fill(capacity - int(b.pPos) - 2*RecordHeaderSize) // the ring nearly full, nothing read
 	for range 3 {
-		b.PrefetchAhead(ahead)
+		b.PrefetchAhead(ahead, n)
 		if limit := b.pConsCache + capacity; b.pAsked > limit {
 			t.Fatalf("asked up to %d, past the free space's end %d (consumer at %d)", b.pAsked, limit, b.pConsCache)
 		}
 	}
 	readAll(t, b)
 	fill(ahead) // the claims see the space the reads released
-	b.PrefetchAhead(ahead)
-	if want := b.pPos + ahead; b.pAsked != want {
+	b.PrefetchAhead(ahead, n)
+	if want := lineEnd(b.pPos + ahead); b.pAsked != want {
 		t.Fatalf("asked up to %d after the consumer caught up (producer at %d); want %d", b.pAsked, b.pPos, want)
+	}
+}
+
+// TestPrefetchAheadZeroesOnlyFreeLines: where PrefetchAhead zeroes lines
+// (CLZERO), it changes no byte outside whole lines of the free space past
+// the producer's next header slot, the records not yet read still read
+// back intact, and a claim into the zeroed lines works as any other.
+func TestPrefetchAheadZeroesOnlyFreeLines(t *testing.T) {
+	if !hasCLZero {
+		t.Skip("the CPU has no CLZERO: PrefetchAhead zeroes nothing")
+	}
+	const capacity = 4096
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := range 300 {
+		b := newRing(t, capacity)
+		var want [][]byte
+		write := func(k int) {
+			for range k {
+				p := make([]byte, rng.IntN(200))
+				for i := range p {
+					p[i] = byte(rng.Uint32()) | 1
+				}
+				if b.Write(p) != nil {
+					return // full
+				}
+				want = append(want, p)
+			}
+		}
+		for range rng.IntN(4) { // earlier laps leave stale records behind
+			write(rng.IntN(60))
+			readAll(t, b)
+		}
+		want = want[:0]
+		write(rng.IntN(40)) // not read yet
+		before := bytes.Clone(b.data)
+		pos, cons := b.pPos, b.pConsCache
+		b.PrefetchAhead(1+rng.IntN(capacity), rng.IntN(zeroMax+1))
+		lo := (pos + RecordHeaderSize + 63) &^ 63 // first line past the next header slot
+		hi := (cons + capacity) &^ 63             // end of the free space's whole lines
+		for i := range b.data {
+			if b.data[i] == before[i] {
+				continue
+			}
+			p := lo + (uint64(i)-lo)&b.mask // i's position in the lap from lo
+			if p >= hi || b.data[i] != 0 {
+				t.Fatalf("round %d: byte %d (position %d) changed to %#x; producer at %d, consumer at %d: only lines in [%d, %d) may be zeroed",
+					round, i, p, b.data[i], pos, cons, lo, hi)
+			}
+		}
+		write(rng.IntN(40)) // into the zeroed lines
+		got := readAll(t, b)
+		if len(got) != len(want) {
+			t.Fatalf("round %d: read %d records; want %d", round, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("round %d: record %d differs", round, i)
+			}
+		}
 	}
 }

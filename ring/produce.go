@@ -41,11 +41,18 @@ func (b *Buffer) claim(n int, local bool) ([]byte, error) {
 		rec += rest // close the lap with a padding record, start at offset 0
 	}
 	// The record and the zero header slot after it must fit.
-	if need := rec + size + RecordHeaderSize; need-b.pConsCache > b.capacity {
+	need := rec + size + RecordHeaderSize
+	if need-b.pConsCache > b.capacity {
 		if err := b.refreshConsumer(need); err != nil {
 			b.pWant = need
 			return nil, err
 		}
+	}
+	if b.pZeroed > b.pFenced && need > b.pFenced {
+		// The record may lie in lines PrefetchAhead zeroed: the zeroes
+		// must land before its bytes do.
+		storeFence()
+		b.pFenced = b.pZeroed
 	}
 	b.pClaimPos, b.pClaimLen = rec, n
 	if local && n <= b.localMax && b.localUsed+n <= len(b.local) {
@@ -303,21 +310,50 @@ func (b *Buffer) CloseWrite() {
 	}
 }
 
-// PrefetchAhead asks for ownership (PREFETCHW) of the cache lines of the
-// free space up to ahead bytes past the producer, in steps of a quarter of
-// ahead, for a producer about to write many records in place
-// (ClaimInPlace): the lines the consumer read on the last lap then move
-// while earlier records are written, instead of one store miss at a time.
-// It asks only for space the consumer has released, and for each line once.
-func (b *Buffer) PrefetchAhead(ahead int) {
-	if !hasPrefetchW {
+// PrefetchAhead prepares the cache lines of the free space up to ahead
+// bytes past the producer, in steps of a quarter of ahead, for a producer
+// about to write many records in place (ClaimInPlace), the next of n
+// bytes. A store to a line the consumer's core read on the last lap must
+// first take the line from that core, one store miss after another;
+// PrefetchAhead asks for the lines while earlier records are written, with
+// PREFETCHW. Where the CPU has CLZERO and n is at most zeroMax, it zeroes
+// the whole lines past the producer's next header slot instead, which
+// takes each line without reading it and without waiting: where the two
+// cores share no cache, PREFETCHW leaves small records' stores waiting on
+// the other core line by line, and zeroing is what frees them. Zeroed
+// lines go through memory, which larger records need the bandwidth of.
+// The next claim that reaches zeroed lines fences the zeroing before its
+// stores. PrefetchAhead prepares only space the consumer has released, each
+// line once, and nothing while a claim is outstanding (its record lies
+// past the producer).
+func (b *Buffer) PrefetchAhead(ahead, n int) {
+	if !hasPrefetchW && !hasCLZero || b.pClaimLen >= 0 {
 		return
 	}
+	zero := hasCLZero && n <= zeroMax
 	from := max(b.pPos, b.pAsked)
 	end := min(b.pPos+uint64(ahead), b.pConsCache+b.capacity)
-	if end <= from || from > b.pPos && end-from < uint64(ahead)/4 {
+	if zero {
+		// Whole lines only, none holding the next header slot.
+		from = (max(from, b.pPos+RecordHeaderSize) + 63) &^ 63
+		end &^= 63
+	}
+	if end <= from || b.pAsked > b.pPos && end-from < uint64(ahead)/4 {
 		return
 	}
-	b.prefetchW(from, end)
+	if zero {
+		start, lines, wrapped := prefetchSpans(from, end, b.mask)
+		base := unsafe.Pointer(unsafe.SliceData(b.data))
+		zeroLines(unsafe.Add(base, start), lines)
+		zeroLines(base, wrapped)
+		b.pZeroed = end
+	} else if hasPrefetchW {
+		b.prefetchW(from, end)
+	}
 	b.pAsked = end
 }
+
+// zeroMax is the largest record whose lines PrefetchAhead zeroes ahead
+// (rshm bench's fire-and-forget and stream rows of 64 B and 256 B, with
+// the two cores sharing a cache and not).
+const zeroMax = 128

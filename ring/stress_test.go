@@ -97,6 +97,9 @@ func TestStress(t *testing.T) {
 				s := tt.p(b)
 				for seq := uint64(0); seq < uint64(tt.n); seq++ {
 					n := recordLen(seq, max)
+					if tt.batched {
+						b.PrefetchAhead(1024, n) // small records: free lines zeroed where the CPU has CLZERO
+					}
 					buf, err := b.Claim(n)
 					if err == ErrFull {
 						buf, err = b.ClaimWait(ctx, s, n) // flushes the staged records

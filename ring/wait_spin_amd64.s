@@ -67,3 +67,47 @@ TEXT ·cpuPrefetchW(SB),NOSPLIT,$0-1
 no:
 	MOVB	$0, ret+0(FP)
 	RET
+
+// func zeroLines(p unsafe.Pointer, lines int)
+// CLZERO of lines consecutive 64-byte cache lines from p: each line is
+// taken in exclusive state and zeroed without its old contents being read,
+// and without waiting. CLZERO is weakly ordered: callers order it before
+// their later stores with storeFence, and check hasCLZero first. It has no
+// mnemonic in the Go assembler.
+TEXT ·zeroLines(SB),NOSPLIT,$0-16
+	MOVQ	p+0(FP), AX
+	MOVQ	lines+8(FP), CX
+	TESTQ	CX, CX
+	JLE	zdone
+zloop:
+	BYTE	$0x0F; BYTE $0x01; BYTE $0xFC // CLZERO (AX)
+	ADDQ	$64, AX
+	DECQ	CX
+	JNZ	zloop
+zdone:
+	RET
+
+// func storeFence()
+// SFENCE: the weakly ordered stores before it (CLZERO) become visible
+// before the stores after it.
+TEXT ·storeFence(SB),NOSPLIT,$0-0
+	SFENCE
+	RET
+
+// func cpuCLZero() bool
+// CPUID.80000008H:EBX bit 0 (CLZERO): the CPU implements CLZERO.
+TEXT ·cpuCLZero(SB),NOSPLIT,$0-1
+	MOVL	$0x80000000, AX
+	XORL	CX, CX
+	CPUID
+	CMPL	AX, $0x80000008
+	JB	zno
+	MOVL	$0x80000008, AX
+	XORL	CX, CX
+	CPUID
+	ANDL	$1, BX
+	MOVB	BX, ret+0(FP)
+	RET
+zno:
+	MOVB	$0, ret+0(FP)
+	RET

@@ -26,3 +26,11 @@ func prefetchLines(p unsafe.Pointer, lines int) {}
 func prefetchWLines(p unsafe.Pointer, lines int) {}
 
 const hasPrefetchW = false
+
+// zeroLines does nothing where there is no CLZERO; hasCLZero is false.
+func zeroLines(p unsafe.Pointer, lines int) {}
+
+// storeFence does nothing where zeroLines does nothing.
+func storeFence() {}
+
+const hasCLZero = false

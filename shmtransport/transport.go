@@ -430,7 +430,7 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 	if !t.callerGuards.Load() {
 		defer t.catchClaimFault(&err, debug.SetPanicOnFault(true))
 	}
-	t.out.PrefetchAhead(heldAhead)
+	t.out.PrefetchAhead(heldAhead, n)
 	b, err = t.out.ClaimInPlace(n)
 	if err == nil {
 		return b, nil
@@ -440,8 +440,8 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 
 // heldAhead: the frames of a held batch (ClaimHeld) are written in the
 // ring itself (ring.Buffer.ClaimInPlace), with the lines of the next
-// heldAhead bytes of free space asked for ahead of them
-// (ring.Buffer.PrefetchAhead). A batch takes the claim once for all its
+// heldAhead bytes of free space prepared ahead of them
+// (ring.Buffer.PrefetchAhead: asked for, or zeroed for small frames). A batch takes the claim once for all its
 // frames, so it has no lock for local staging to keep its stores out of;
 // staging would only add a copy.
 const heldAhead = 4096
