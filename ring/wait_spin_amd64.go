@@ -17,11 +17,6 @@ func prefetchLines(p unsafe.Pointer, lines int)
 //go:noescape
 func prefetchWLines(p unsafe.Pointer, lines int)
 
-func cpuPrefetchW() bool
-
-// hasPrefetchW: the CPU implements PREFETCHW.
-var hasPrefetchW = cpuPrefetchW()
-
 // zeroLines zeroes lines consecutive cache lines from p with CLZERO, where
 // hasCLZero; the zeroes are ordered before later stores only by a
 // storeFence (wait_spin_amd64.s).
@@ -33,7 +28,18 @@ func zeroLines(p unsafe.Pointer, lines int)
 // (wait_spin_amd64.s).
 func storeFence()
 
-func cpuCLZero() bool
+// cpuidExt returns EBX and ECX of an extended CPUID leaf, zeros where the
+// CPU has no such leaf (wait_spin_amd64.s). The module's CPUID library
+// has no flag for PREFETCHW, and the ring depends on nothing but x/sys.
+func cpuidExt(leaf uint32) (ebx, ecx uint32)
 
-// hasCLZero: the CPU implements CLZERO (AMD since Zen).
-var hasCLZero = cpuCLZero()
+// hasPrefetchW: the CPU implements PREFETCHW (CPUID.80000001H:ECX bit 8,
+// PRFCHW); hasCLZero: it implements CLZERO (CPUID.80000008H:EBX bit 0,
+// AMD since Zen).
+var hasPrefetchW, hasCLZero = cpuFeatures()
+
+func cpuFeatures() (prefetchW, clzero bool) {
+	_, ecx := cpuidExt(0x80000001)
+	ebx, _ := cpuidExt(0x80000008)
+	return ecx&(1<<8) != 0, ebx&1 != 0
+}
