@@ -265,9 +265,9 @@ func (c *Conn) sendItem(ctx context.Context, id uint32, p Payload) (err error) {
 
 // sendHeld sends len(sizes) frames under one hold of the transport's
 // claim (heldCommitter, which the caller checked c.held for): frame i is
-// sizes[i] bytes, at most the MTU, and put(b, i) encodes it into b. The last frame
-// is committed as CommitLater, which ends the hold. It returns how many
-// frames it sent.
+// sizes[i] bytes, at most the MTU, and put(b, i) encodes it into b. The
+// last frame is committed as CommitLater, which ends the hold. It returns
+// how many frames it sent.
 func (c *Conn) sendHeld(ctx context.Context, sizes []int, put func(b []byte, i int) []byte) (sent int, err error) {
 	defer c.guardFault(&err, debug.SetPanicOnFault(true))
 	n := len(sizes)

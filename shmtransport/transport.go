@@ -441,9 +441,9 @@ func (t *Transport) ClaimHeld(ctx context.Context, n int) (b []byte, err error) 
 // heldAhead: the frames of a held batch (ClaimHeld) are written in the
 // ring itself (ring.Buffer.ClaimInPlace), with the lines of the next
 // heldAhead bytes of free space prepared ahead of them
-// (ring.Buffer.PrefetchAhead: asked for, or zeroed for small frames). A batch takes the claim once for all its
-// frames, so it has no lock for local staging to keep its stores out of;
-// staging would only add a copy.
+// (ring.Buffer.PrefetchAhead: asked for, or zeroed for small frames). A
+// batch takes the claim once for all its frames, so it has no lock for
+// local staging to keep its stores out of; staging would only add a copy.
 const heldAhead = 4096
 
 // Batching of CommitLater: at most batchMax frames of at most
