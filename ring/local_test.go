@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestStageLocallySameBytes: a producer that stages locally leaves the ring
@@ -161,15 +162,19 @@ func TestPrefetchAheadStaysInFreeSpace(t *testing.T) {
 	if !hasPrefetchW && !hasCLZero {
 		t.Skip("the CPU has neither PREFETCHW nor CLZERO: PrefetchAhead does nothing")
 	}
-	for _, n := range []int{56, zeroMax + 1} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) { testPrefetchAheadStays(t, n) })
+	for _, c := range []struct {
+		n   int
+		far bool
+	}{{56, false}, {zeroMax + 1, false}, {zeroMax + 1, true}, {zeroFarMax + 1, true}} {
+		t.Run(fmt.Sprintf("%d-far=%v", c.n, c.far), func(t *testing.T) { testPrefetchAheadStays(t, c.n, c.far) })
 	}
 }
 
-func testPrefetchAheadStays(t *testing.T, n int) {
+func testPrefetchAheadStays(t *testing.T, n int, far bool) {
 	const capacity, ahead = 4096, 1024
 	b := newRing(t, capacity)
-	zero := hasCLZero && n <= zeroMax
+	b.pFar = far
+	zero := b.zeroes(n)
 	lineEnd := func(pos uint64) uint64 { // where PrefetchAhead stops for an end of pos
 		if zero {
 			return pos &^ 63 // whole lines only
@@ -269,5 +274,79 @@ func TestPrefetchAheadZeroesOnlyFreeLines(t *testing.T) {
 				t.Fatalf("round %d: record %d differs", round, i)
 			}
 		}
+	}
+}
+
+// TestZeroes: PrefetchAhead zeroes ahead of small records wherever the CPU
+// can, and ahead of records up to zeroFarMax only where the consumer's
+// core is judged far.
+func TestZeroes(t *testing.T) {
+	b := newRing(t, 4096)
+	for _, c := range []struct {
+		n         int
+		far, want bool
+	}{
+		{0, false, true}, {zeroMax, false, true}, {zeroMax + 1, false, false},
+		{zeroMax + 1, true, true}, {zeroFarMax, true, true}, {zeroFarMax + 1, true, false},
+	} {
+		b.pFar = c.far
+		if got := b.zeroes(c.n); got != (c.want && hasCLZero) {
+			t.Errorf("zeroes(%d) with far=%v: %v; want %v (CLZERO: %v)", c.n, c.far, got, c.want && hasCLZero, hasCLZero)
+		}
+	}
+}
+
+// TestJudgeDistance: a window of timed loads with at least farVotes slow
+// ones makes the consumer far, one with at most nearVotes near, and one in
+// between keeps the last judgment.
+func TestJudgeDistance(t *testing.T) {
+	var b Buffer
+	window := func(slow int) bool {
+		for i := range farWindow {
+			d := time.Duration(farNS / 2)
+			if i < slow {
+				d = 2 * farNS
+			}
+			b.judgeDistance(d)
+		}
+		return b.pFar
+	}
+	for i, c := range []struct {
+		slow int
+		far  bool
+	}{
+		{0, false}, {farVotes - 1, false}, {farVotes, true}, {nearVotes + 1, true},
+		{farWindow, true}, {nearVotes, false}, {farVotes - 1, false}, {farWindow, true}, {0, false},
+	} {
+		if got := window(c.slow); got != c.far {
+			t.Fatalf("window %d with %d of %d loads slow: far=%v; want %v", i, c.slow, farWindow, got, c.far)
+		}
+	}
+	b.judgeDistance(2 * farNS) // an unfinished window decides nothing
+	if b.pFar || b.pTimed != 1 {
+		t.Fatalf("after one load of a new window: far=%v, %d timed; want false, 1", b.pFar, b.pTimed)
+	}
+}
+
+// TestRefreshTimesMovedCounter: on a CPU with CLZERO, a load of the
+// consumer counter that finds it moved is timed, and one that finds it
+// where it was is not.
+func TestRefreshTimesMovedCounter(t *testing.T) {
+	if !hasCLZero {
+		t.Skip("the CPU has no CLZERO: the producer has no choice to judge")
+	}
+	const capacity = 4096
+	b := newRing(t, capacity)
+	for b.Write(make([]byte, 56)) == nil {
+	}
+	if b.Write(make([]byte, 56)) == nil || b.pTimed != 0 {
+		t.Fatalf("a full ring's unmoved counter: %d loads timed; want 0", b.pTimed)
+	}
+	readAll(t, b)
+	if err := b.Write(make([]byte, 56)); err != nil {
+		t.Fatal(err)
+	}
+	if b.pTimed != 1 {
+		t.Fatalf("after the consumer moved: %d loads timed; want 1", b.pTimed)
 	}
 }

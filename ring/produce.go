@@ -3,6 +3,7 @@ package ring
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -165,7 +166,16 @@ func (b *Buffer) writeHeaders(pos, rec uint64, n int) {
 // refreshConsumer loads the consumer counter and reports whether the ring
 // has room up to position end.
 func (b *Buffer) refreshConsumer(end uint64) error {
-	cons := b.consumer.Load()
+	var cons uint64
+	if hasCLZero {
+		t0 := time.Now()
+		cons = b.consumer.Load()
+		if cons != b.pConsCache {
+			b.judgeDistance(time.Since(t0))
+		}
+	} else {
+		cons = b.consumer.Load()
+	}
 	if err := b.checkConsumer(cons); err != nil {
 		b.pErr = err
 		return err
@@ -321,7 +331,9 @@ func (b *Buffer) CloseWrite() {
 // takes each line without reading it and without waiting: where the two
 // cores share no cache, PREFETCHW leaves small records' stores waiting on
 // the other core line by line, and zeroing is what frees them. Zeroed
-// lines go through memory, which larger records need the bandwidth of.
+// lines go through memory, which larger records need the bandwidth of
+// where the cores share a cache; where they do not (judgeDistance), it
+// zeroes for records of up to zeroFarMax bytes too.
 // The next claim that reaches zeroed lines fences the zeroing before its
 // stores. PrefetchAhead prepares only space the consumer has released, each
 // line once, and nothing while a claim is outstanding (its record lies
@@ -330,7 +342,7 @@ func (b *Buffer) PrefetchAhead(ahead, n int) {
 	if !hasPrefetchW && !hasCLZero || b.pClaimLen >= 0 {
 		return
 	}
-	zero := hasCLZero && n <= zeroMax
+	zero := b.zeroes(n)
 	from := max(b.pPos, b.pAsked)
 	end := min(b.pPos+uint64(ahead), b.pConsCache+b.capacity)
 	if zero {
@@ -357,3 +369,51 @@ func (b *Buffer) PrefetchAhead(ahead, n int) {
 // (rshm bench's fire-and-forget and stream rows of 64 B and 256 B, with
 // the two cores sharing a cache and not).
 const zeroMax = 128
+
+// zeroes reports whether PrefetchAhead zeroes the lines ahead of records
+// of n bytes instead of asking for them.
+func (b *Buffer) zeroes(n int) bool {
+	return hasCLZero && (n <= zeroMax || b.pFar && n <= zeroFarMax)
+}
+
+// zeroFarMax is the largest record whose lines PrefetchAhead zeroes ahead
+// when the consumer's core shares no cache with the producer's (pFar):
+// there, larger records' stores wait on the other core line by line too,
+// and zeroing frees them (fire-and-forget and stream of 256 B and 1 KiB);
+// for 16 KiB the gain there is smaller than the loss where the cores do
+// share a cache and the judge errs.
+const zeroFarMax = 4096
+
+// The producer judges whether its core and the consumer's share a cache by
+// timing each load of the consumer counter that finds it moved: the
+// counter's line then comes from the consumer's core, which takes several
+// times longer where the two share no cache (across the last-level caches
+// of an EPYC, or a VM whose vCPUs the host moves there). Each farWindow
+// such loads vote against farNS; with hysteresis, so that a window or two
+// of interrupts does not flip the judgment back and forth. Only a CPU with
+// CLZERO has a choice to make (PrefetchAhead), and only there is a load
+// timed. The counter is loaded once per ring's worth of free space, or per
+// claim while the ring is full, when the producer is ahead of its consumer
+// and has the time for the two clock reads.
+const (
+	farWindow = 32
+	farNS     = 130 // a moved line within one cache, clock reads included, comes sooner
+	farVotes  = farWindow * 3 / 8
+	nearVotes = farWindow / 8
+)
+
+func (b *Buffer) judgeDistance(d time.Duration) {
+	if d > farNS {
+		b.pFarVotes++
+	}
+	if b.pTimed++; b.pTimed < farWindow {
+		return
+	}
+	switch {
+	case b.pFarVotes >= farVotes:
+		b.pFar = true
+	case b.pFarVotes <= nearVotes:
+		b.pFar = false
+	}
+	b.pTimed, b.pFarVotes = 0, 0
+}
