@@ -333,6 +333,18 @@ func (c *Conn) sendRequest(ctx context.Context, t wire.FrameType, id uint32, fla
 // last frame.
 func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, flags wire.Flags, initialN uint32, p Payload) (err error) {
 	defer c.guardFault(&err, debug.SetPanicOnFault(true))
+	if c.held == nil {
+		// The fragments of one message go out together, as under a held
+		// claim below: one fragmented message at a time per connection.
+		select {
+		case c.fragTurn <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return c.Err()
+		}
+		defer func() { <-c.fragTurn }()
+	}
 	md, data := p.Metadata, p.Data
 	hasMD := md != nil
 	final := flags & wire.FlagComplete
@@ -379,10 +391,11 @@ func (c *Conn) sendFragments(ctx context.Context, t wire.FrameType, id uint32, f
 			size = wire.RequestSize(ft, mdPart, dataPart)
 		}
 		// Where the transport can hold its claim (heldCommitter), the
-		// fragments of one message go out under one hold: a receiver of
-		// many concurrent large messages reassembles them one after
-		// another instead of all at once, which would take as much
-		// memory as all of them (and exceed its MaxReassemblyBytes).
+		// fragments of one message go out under one hold (elsewhere under
+		// fragTurn): a receiver of many concurrent large messages
+		// reassembles them one after another instead of all at once,
+		// which would take as much memory as all of them (and exceed its
+		// MaxReassemblyBytes).
 		hold := c.held != nil && !last
 		var b []byte
 		if first || c.held == nil {

@@ -2,12 +2,14 @@ package rsocket_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -496,4 +498,43 @@ func ExampleServerConfig_limits() {
 	}
 	fmt.Println(cfg.IdleTimeout)
 	// Output: 10m0s
+}
+
+// TestConcurrentFragmentedRequests: concurrent requesters of messages
+// larger than the MTU, over TCP (a transport without a held claim), send
+// each message's fragments together, and so do the responder's answers:
+// the receivers reassemble one message at a time and stay within a budget
+// of two, where interleaved fragments would need room for all of them.
+func TestConcurrentFragmentedRequests(t *testing.T) {
+	const (
+		size    = 256 << 10
+		budget  = 2*size + 64<<10
+		mtu     = 4 << 10
+		senders = 16
+	)
+	addr, _, _ := tcpServer(t, rsocket.ServerConfig{Acceptor: echoAcceptor, MTU: mtu, MaxReassemblyBytes: budget})
+	ctx := t.Context()
+	c, err := rsocket.DialTCP(ctx, addr, rsocket.ClientConfig{MTU: mtu, MaxReassemblyBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			p := rsocket.Payload{Data: bytes.Repeat([]byte{byte(i)}, size)}
+			for k := range 4 {
+				r, err := c.RequestResponse(ctx, p)
+				if err != nil {
+					t.Errorf("requester %d, request %d: %v", i, k, err)
+					return
+				}
+				if !bytes.Equal(r.Data, p.Data) {
+					t.Errorf("requester %d, request %d: answer of %d bytes differs", i, k, len(r.Data))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
