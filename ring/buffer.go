@@ -50,7 +50,7 @@ type Buffer struct {
 	pZeroed    uint64 // end of the free space PrefetchAhead has zeroed
 	pFenced    uint64 // end of the zeroed space that a claim has fenced
 	pTimed     uint8  // timed loads of the moved consumer counter in this window
-	pFarVotes  uint8  // of them, the ones slower than farNS
+	pFarVotes  uint8  // of them, the ones slower than farNS (past the clock's cost)
 	pFar       bool   // the consumer's core shares no cache with this one, as judged
 	pErr       error  // sticky
 	pStats     Stats

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 )
 
 // TestStageLocallySameBytes: a producer that stages locally leaves the ring
@@ -303,9 +302,9 @@ func TestJudgeDistance(t *testing.T) {
 	var b Buffer
 	window := func(slow int) bool {
 		for i := range farWindow {
-			d := time.Duration(farNS / 2)
+			d := clockReads() + farNS/2
 			if i < slow {
-				d = 2 * farNS
+				d = clockReads() + 2*farNS
 			}
 			b.judgeDistance(d)
 		}
@@ -322,9 +321,15 @@ func TestJudgeDistance(t *testing.T) {
 			t.Fatalf("window %d with %d of %d loads slow: far=%v; want %v", i, c.slow, farWindow, got, c.far)
 		}
 	}
-	b.judgeDistance(2 * farNS) // an unfinished window decides nothing
+	b.judgeDistance(clockReads() + 2*farNS) // an unfinished window decides nothing
 	if b.pFar || b.pTimed != 1 {
 		t.Fatalf("after one load of a new window: far=%v, %d timed; want false, 1", b.pFar, b.pTimed)
+	}
+	for range 2 * farWindow { // interrupted reads do not vote
+		b.judgeDistance(clockReads() + 2*farMaxNS)
+	}
+	if b.pFar || b.pTimed != 1 {
+		t.Fatalf("after interrupted reads: far=%v, %d timed; want false, 1", b.pFar, b.pTimed)
 	}
 }
 

@@ -2,6 +2,8 @@ package ring
 
 import (
 	"fmt"
+	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -389,21 +391,38 @@ const zeroFarMax = 4096
 // counter's line then comes from the consumer's core, which takes several
 // times longer where the two share no cache (across the last-level caches
 // of an EPYC, or a VM whose vCPUs the host moves there). Each farWindow
-// such loads vote against farNS; with hysteresis, so that a window or two
-// of interrupts does not flip the judgment back and forth. Only a CPU with
-// CLZERO has a choice to make (PrefetchAhead), and only there is a load
-// timed. The counter is loaded once per ring's worth of free space, or per
-// claim while the ring is full, when the producer is ahead of its consumer
-// and has the time for the two clock reads.
+// such loads vote against farNS, counted past what the two clock reads
+// cost by themselves (clockReads: about 20 ns with the vDSO's clock, far
+// more where reading the clock is a system call); with hysteresis, so
+// that a window or two of interrupts does not flip the judgment back and
+// forth. Only a CPU with CLZERO has a choice to make (PrefetchAhead), and
+// only there is a load timed. The counter is loaded once per ring's worth
+// of free space, or per claim while the ring is full, when the producer is
+// ahead of its consumer and has the time for the two clock reads.
 const (
 	farWindow = 32
-	farNS     = 130 // a moved line within one cache, clock reads included, comes sooner
+	farNS     = 110  // a moved line within one cache comes sooner
+	farMaxNS  = 2000 // no line takes this long to move
 	farVotes  = farWindow * 3 / 8
 	nearVotes = farWindow / 8
 )
 
+// clockReads is the least that two back-to-back reads of the clock took
+// in this process, out of a few.
+var clockReads = sync.OnceValue(func() time.Duration {
+	least := time.Duration(math.MaxInt64)
+	for range 16 {
+		t0 := time.Now()
+		least = min(least, time.Since(t0))
+	}
+	return least
+})
+
 func (b *Buffer) judgeDistance(d time.Duration) {
-	if d > farNS {
+	switch d -= clockReads(); {
+	case d > farMaxNS:
+		return // the thread was interrupted between the reads: no vote
+	case d > farNS:
 		b.pFarVotes++
 	}
 	if b.pTimed++; b.pTimed < farWindow {
