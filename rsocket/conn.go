@@ -28,15 +28,15 @@ import (
 // the cause (Err).
 type Conn struct {
 	t      Transport
-	recvT  Transport       // what the receive goroutine pumps (t, or a resumable session's first transport)
-	driver Driver          // t, when its receive side can be driven by a waiting requester
-	later  laterCommitter  // t, when it can hold a commit for the next ones
-	driven drivenCommitter // t, when it can hold a driving requester's commit
-	held   heldCommitter   // t, when its claim can be held across a batch
+	recvT  Transport                // what the receive goroutine pumps (t, or a resumable session's first transport)
+	driver Driver                   // t, when its receive side can be driven by a waiting requester
+	later  laterCommitter           // t, when it can hold a commit for the next ones
+	driven drivenCommitter          // t, when it can hold a driving requester's commit
+	held   heldCommitter            // t, when its claim can be held across a batch
+	onRecv func(frame []byte) error // c.onFrame, bound once
 	// fragTurn is held by the sender of a fragmented message on a
 	// transport without a held claim (sendFragments).
 	fragTurn chan struct{}
-	onRecv   func(frame []byte) error // c.onFrame, bound once
 	// marks is set when t reports the ends of its receive batches
 	// (batchMarker) and is not a resumable session's: the receive side
 	// may then hold a stream's lock across a batch (pushHeld). drivenBy is
