@@ -52,6 +52,7 @@ type Buffer struct {
 	pTimed     uint8  // timed loads of the moved consumer counter in this window
 	pFarVotes  uint8  // of them, the ones slower than farNS (past the clock's cost)
 	pFar       bool   // the consumer's core shares no cache with this one, as judged
+	pJudge     bool   // the records PrefetchAhead last prepared for depend on pFar
 	pErr       error  // sticky
 	pStats     Stats
 

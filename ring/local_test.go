@@ -333,25 +333,35 @@ func TestJudgeDistance(t *testing.T) {
 	}
 }
 
-// TestRefreshTimesMovedCounter: on a CPU with CLZERO, a load of the
-// consumer counter that finds it moved is timed, and one that finds it
-// where it was is not.
+// TestRefreshTimesMovedCounter: on a CPU with CLZERO, for records whose
+// zeroing the judgment decides, a load of the consumer counter that finds
+// it moved is timed, and one that finds it where it was is not; for small
+// records, which are zeroed ahead either way, no load is timed.
 func TestRefreshTimesMovedCounter(t *testing.T) {
 	if !hasCLZero {
 		t.Skip("the CPU has no CLZERO: the producer has no choice to judge")
 	}
 	const capacity = 4096
-	b := newRing(t, capacity)
-	for b.Write(make([]byte, 56)) == nil {
-	}
-	if b.Write(make([]byte, 56)) == nil || b.pTimed != 0 {
-		t.Fatalf("a full ring's unmoved counter: %d loads timed; want 0", b.pTimed)
-	}
-	readAll(t, b)
-	if err := b.Write(make([]byte, 56)); err != nil {
-		t.Fatal(err)
-	}
-	if b.pTimed != 1 {
-		t.Fatalf("after the consumer moved: %d loads timed; want 1", b.pTimed)
+	for _, c := range []struct {
+		n     int
+		timed uint8 // loads timed after the consumer moved
+	}{{zeroMax + 1, 1}, {zeroMax, 0}} {
+		b := newRing(t, capacity)
+		write := func() error {
+			b.PrefetchAhead(1024, c.n)
+			return b.Write(make([]byte, c.n))
+		}
+		for write() == nil {
+		}
+		if write() == nil || b.pTimed != 0 {
+			t.Fatalf("%d-byte records, a full ring's unmoved counter: %d loads timed; want 0", c.n, b.pTimed)
+		}
+		readAll(t, b)
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		if b.pTimed != c.timed {
+			t.Fatalf("%d-byte records, after the consumer moved: %d loads timed; want %d", c.n, b.pTimed, c.timed)
+		}
 	}
 }

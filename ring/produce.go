@@ -169,7 +169,7 @@ func (b *Buffer) writeHeaders(pos, rec uint64, n int) {
 // has room up to position end.
 func (b *Buffer) refreshConsumer(end uint64) error {
 	var cons uint64
-	if hasCLZero {
+	if b.pJudge {
 		t0 := time.Now()
 		cons = b.consumer.Load()
 		if cons != b.pConsCache {
@@ -341,6 +341,7 @@ func (b *Buffer) CloseWrite() {
 // line once, and nothing while a claim is outstanding (its record lies
 // past the producer).
 func (b *Buffer) PrefetchAhead(ahead, n int) {
+	b.pJudge = hasCLZero && n > zeroMax && n <= zeroFarMax
 	if !hasPrefetchW && !hasCLZero || b.pClaimLen >= 0 {
 		return
 	}
@@ -395,10 +396,12 @@ const zeroFarMax = 4096
 // cost by themselves (clockReads: about 20 ns with the vDSO's clock, far
 // more where reading the clock is a system call); with hysteresis, so
 // that a window or two of interrupts does not flip the judgment back and
-// forth. Only a CPU with CLZERO has a choice to make (PrefetchAhead), and
-// only there is a load timed. The counter is loaded once per ring's worth
-// of free space, or per claim while the ring is full, when the producer is
-// ahead of its consumer and has the time for the two clock reads.
+// forth. Loads are timed only where the judgment decides something: on a
+// CPU with CLZERO, for a producer whose last PrefetchAhead was for records
+// above zeroMax and up to zeroFarMax (pJudge); small records' producers,
+// the ones with the least time per record, never read the clock. The
+// counter is loaded once per ring's worth of free space, or per claim
+// while the ring is full, when the producer is ahead of its consumer.
 const (
 	farWindow = 32
 	farNS     = 110  // a moved line within one cache comes sooner
